@@ -1,0 +1,203 @@
+"""Monthly assets: one per landing source (staging), the two monthly facts,
+the channel dimension, and the published warehouse.
+
+Assets are thin: they work out the months of the run and call the loaders and
+transforms. A run may cover one month or a range (single-run backfills).
+"""
+
+
+import warnings
+from datetime import date
+
+import dagster as dg
+
+from assets.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source
+from assets.loading import MonthLoad, load_source_month
+from assets.transforms import build_channel_facts, build_ticket_facts
+from pipelines.partitions import month_of, monthly_partitions
+from pipelines.resources import VobWarehouse
+from warehouse.store import CHANNEL_NAMES, publish
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy, pools
+
+WRITER_POOL = "vob_warehouse_writer"  # one writer of the working DuckDB file at a time
+PREVIEW_ROWS = 12
+
+
+def run_months(context: dg.AssetExecutionContext) -> list[date]:
+    return [month_of(key) for key in context.partition_keys]
+
+
+def markdown_table(con, sql: str, params: dict | None = None) -> str:
+    cursor = con.execute(sql, params or {})
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _load_metadata(loads: list[MonthLoad]) -> dict:
+    by_month = "\n".join(
+        f"| {l.month:%Y-%m} | {l.rows_staged:,} | {l.files_read} | {l.files_parsed} | {l.rows_read:,} "
+        f"| {l.rows_loaded:,} | {l.rows_rejected:,} | {l.rejected_pct:.3f} |"
+        for l in loads
+    )
+    return {
+        "dagster/row_count": dg.MetadataValue.int(sum(l.rows_staged for l in loads)),
+        "months": dg.MetadataValue.text(", ".join(f"{l.month:%Y-%m}" for l in loads)),
+        "files_read": dg.MetadataValue.int(sum(l.files_read for l in loads)),
+        "files_parsed": dg.MetadataValue.int(sum(l.files_parsed for l in loads)),
+        "rows_read": dg.MetadataValue.int(sum(l.rows_read for l in loads)),
+        "rows_loaded": dg.MetadataValue.int(sum(l.rows_loaded for l in loads)),
+        "rows_rejected": dg.MetadataValue.int(sum(l.rows_rejected for l in loads)),
+        "file_errors": dg.MetadataValue.json([e for l in loads for e in l.file_errors]),
+        "by_month": dg.MetadataValue.md(
+            "| month | rows staged | files | files parsed | rows read | loaded | rejected | rejected % |\n"
+            "|---|---|---|---|---|---|---|---|\n" + by_month
+        ),
+    }
+
+
+def source_asset(source: Source) -> dg.AssetsDefinition:
+    staging_table = "staging.daily_counts" if source.kind == "counts" else f"staging.{source.name}"
+    where = "month = $month" + (" AND source = $source" if source.kind == "counts" else "")
+
+    @dg.asset(
+        name=source.name,
+        key_prefix="staging",
+        group_name="landing",
+        partitions_def=monthly_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WRITER_POOL,
+        kinds={"duckdb"},
+        description=(
+            f"Valid {source.name} records of the month from `{source.pattern}` (LANDING.md), "
+            f"de-duplicated; rejected rows are kept in quality.rejected_rows. Table: {staging_table}."
+        ),
+    )
+    def _asset(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+        settings = vob.settings()
+        pii_key = settings.pii_key()
+        with vob.work_db() as con:
+            loads = [
+                load_source_month(con, source, month, settings, pii_key, context.run_id)
+                for month in run_months(context)
+            ]
+            for load in loads:
+                context.log.info(
+                    f"{source.name} {load.month:%Y-%m}: {load.rows_staged:,} rows staged from "
+                    f"{load.files_read} files ({load.files_parsed} parsed); "
+                    f"{load.rows_rejected:,} of {load.rows_read:,} rows rejected"
+                )
+            preview = markdown_table(
+                con,
+                f"SELECT * FROM {staging_table} WHERE {where} ORDER BY file, line_no LIMIT {PREVIEW_ROWS}",
+                {"month": loads[-1].month, **({"source": source.name} if source.kind == "counts" else {})},
+            )
+        return dg.MaterializeResult(metadata={**_load_metadata(loads), "preview": dg.MetadataValue.md(preview)})
+
+    return _asset
+
+
+staging_assets = [source_asset(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES, CRM)]
+CHANNEL_STAGING_KEYS = [dg.AssetKey(["staging", s.name]) for s in (*EVENT_SOURCES, *COUNT_SOURCES)]
+
+
+@dg.asset(
+    key_prefix="marts",
+    group_name="marts",
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WRITER_POOL,
+    deps=CHANNEL_STAGING_KEYS,
+    kinds={"duckdb"},
+    description="Contacts per month and channel (marts.fct_channel_monthly, WAREHOUSE.md).",
+)
+def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+    months = run_months(context)
+    with vob.work_db() as con:
+        for month in months:
+            build_channel_facts(con, month)
+        sql = "SELECT * FROM marts.fct_channel_monthly WHERE month BETWEEN $lo AND $hi ORDER BY month"
+        params = {"lo": months[0], "hi": months[-1]}
+        rows = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
+        preview = markdown_table(
+            con,
+            "PIVOT (" + sql + ") ON channel IN ('calls', 'email', 'chat', 'x', 'sms', 'self_service') "
+            "USING sum(contacts) GROUP BY month ORDER BY month",
+            params,
+        )
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(preview)}
+    )
+
+
+@dg.asset(
+    key_prefix="marts",
+    group_name="marts",
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WRITER_POOL,
+    deps=[dg.AssetKey(["staging", CRM.name])],
+    kinds={"duckdb"},
+    description="Tickets created per month, open and closed as each CRM snapshot sees them "
+    "(marts.fct_tickets_monthly, WAREHOUSE.md).",
+)
+def fct_tickets_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+    months = run_months(context)
+    with vob.work_db() as con:
+        for month in months:
+            build_ticket_facts(con, month)
+        sql = "SELECT * FROM marts.fct_tickets_monthly WHERE month BETWEEN $lo AND $hi ORDER BY month, snapshot_date"
+        params = {"lo": months[0], "hi": months[-1]}
+        rows = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
+        preview = markdown_table(con, sql, params)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(preview)}
+    )
+
+
+@dg.asset(
+    key_prefix="marts",
+    group_name="marts",
+    pool=WRITER_POOL,
+    kinds={"duckdb"},
+    description="The six contact channels with their Arabic and English names (marts.dim_channel).",
+)
+def dim_channel(vob: VobWarehouse) -> dg.MaterializeResult:
+    with vob.work_db() as con:
+        con.execute("DELETE FROM marts.dim_channel")
+        con.executemany(
+            "INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
+            [(c, ar, en, i + 1) for i, (c, ar, en) in enumerate(CHANNEL_NAMES)],
+        )
+        preview = markdown_table(con, "SELECT * FROM marts.dim_channel ORDER BY sort_order")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": len(CHANNEL_NAMES), "preview": dg.MetadataValue.md(preview)}
+    )
+
+
+MONTHLY_MART_ASSETS = [fct_channel_monthly, fct_tickets_monthly, dim_channel]
+
+
+@dg.asset(
+    group_name="publish",
+    pool=WRITER_POOL,
+    deps=MONTHLY_MART_ASSETS,
+    kinds={"duckdb"},
+    description="The published warehouse (VOB_WAREHOUSE): the marts copied to a new DuckDB file "
+    "and renamed into place atomically, only once every blocking check of the run has passed.",
+)
+def published_warehouse(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+    settings = vob.settings()
+    with vob.work_db() as con:
+        counts = publish(settings, con)
+    context.log.info(f"published {settings.warehouse_path}: {counts}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(settings.warehouse_path)),
+            "tables": dg.MetadataValue.json(counts),
+            "dagster/row_count": dg.MetadataValue.int(sum(counts.values())),
+        }
+    )

@@ -1,0 +1,72 @@
+"""`vob`: the command line (WAREHOUSE.md, Commands).
+
+    vob sample [--out DIR] [--scale S] [--seed N]
+    vob run --period 2025-H1 | --month 2025-03
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from pipelines.config import SAMPLE_MARKER, ConfigError, load_settings
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from pipelines.sample import write_sample
+
+    out = Path(args.out or os.environ.get("VOB_LANDING_DIR") or "data/landing")
+    started = time.monotonic()
+    summary = write_sample(out, scale=args.scale, seed=args.seed)
+    (out / SAMPLE_MARKER).write_text(
+        "Written by `vob sample`: synthetic data, runs with the documented demo PII key.\n"
+    )
+    print(f"sample landing zone written to {out} in {time.monotonic() - started:.1f} s")
+    print(summary)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.periods import parse_period
+    from pipelines.runner import run_period
+
+    try:
+        period = parse_period(args.period or args.month)
+        settings = load_settings()
+        settings.pii_key()  # refuse to start without a key, before any work
+        if not settings.landing_dir.is_dir():
+            raise ConfigError(
+                f"landing zone {settings.landing_dir} does not exist: set VOB_LANDING_DIR, "
+                "or write the sample with `vob sample`"
+            )
+    except (ValueError, ConfigError) as err:
+        print(f"vob run: {err}", file=sys.stderr)
+        return 2
+    return run_period(period, settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vob", description="Voice of the Beneficiary pipeline")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sample = commands.add_parser("sample", help="write a sample landing zone (LANDING.md)")
+    sample.add_argument("--out", help="landing root (default: $VOB_LANDING_DIR or data/landing)")
+    sample.add_argument("--scale", type=float, default=1.0, help="multiply volumes (default 1)")
+    sample.add_argument("--seed", type=int, default=2025, help="random seed (default 2025)")
+    sample.set_defaults(func=_cmd_sample)
+
+    run = commands.add_parser("run", help="materialise a period and publish the warehouse")
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--period", help="half-year, e.g. 2025-H1")
+    which.add_argument("--month", help="month, e.g. 2025-03")
+    run.set_defaults(func=_cmd_run)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

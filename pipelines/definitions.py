@@ -1,0 +1,67 @@
+"""The Dagster code location: `dagster dev` (through workspace.yaml) loads `defs`."""
+
+
+from datetime import datetime, timedelta
+
+import dagster as dg
+
+from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
+from pipelines.partitions import TIMEZONE, month_key, monthly_partitions
+from pipelines.resources import VobWarehouse
+
+LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
+
+monthly_assets = [*staging_assets, *MONTHLY_MART_ASSETS]
+
+# Monthly facts, then publish: what the schedule and a UI backfill run.
+monthly_refresh_job = dg.define_asset_job(
+    "monthly_refresh",
+    selection=dg.AssetSelection.assets(*monthly_assets, published_warehouse),
+    partitions_def=monthly_partitions,
+    description="Load the month(s) from the landing zone, build the monthly facts, publish.",
+)
+
+# The same without publishing: `vob run` publishes once, after every part of the period passed.
+monthly_facts_job = dg.define_asset_job(
+    "monthly_facts",
+    selection=dg.AssetSelection.assets(*monthly_assets),
+    partitions_def=monthly_partitions,
+)
+
+publish_job = dg.define_asset_job("publish", selection=dg.AssetSelection.assets(published_warehouse))
+
+
+def nightly_months(now: datetime) -> tuple[str, str]:
+    """The partition range the nightly run refreshes: the current month, from the
+    previous one while late files of it may still arrive."""
+    current = now.date().replace(day=1)
+    first = (current - timedelta(days=1)).replace(day=1) if now.day <= LATE_FILE_DAYS else current
+    return month_key(first), month_key(current)
+
+
+@dg.schedule(
+    cron_schedule="0 2 * * *",
+    execution_timezone=TIMEZONE,
+    job=monthly_refresh_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="02:00 Riyadh: refresh the current month (and the previous one in the first "
+    f"{LATE_FILE_DAYS} days of a month), then publish.",
+)
+def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    first, last = nightly_months(context.scheduled_execution_time)
+    return dg.RunRequest(
+        run_key=f"nightly-{context.scheduled_execution_time:%Y-%m-%d}",
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+    )
+
+
+defs = dg.Definitions(
+    assets=[*monthly_assets, published_warehouse],
+    jobs=[monthly_refresh_job, monthly_facts_job, publish_job],
+    schedules=[nightly_refresh],
+    resources={"vob": VobWarehouse()},
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,41 @@
+"""Reporting periods: a month `2025-03` or a half-year `2025-H1`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str  # 2025-H1 or 2025-03
+    months: tuple[str, ...]  # monthly partition keys, in order
+
+    @property
+    def is_half_year(self) -> bool:
+        return "-H" in self.key
+
+
+def parse_period(text: str) -> Period:
+    text = text.strip()
+    if match := re.fullmatch(r"(\d{4})-H([12])", text):
+        year, half = int(match[1]), int(match[2])
+        first = 1 if half == 1 else 7
+        return Period(text, tuple(f"{year:04d}-{m:02d}" for m in range(first, first + 6)))
+    if match := re.fullmatch(r"(\d{4})-(\d{2})", text):
+        if 1 <= int(match[2]) <= 12:
+            return Period(text, (text,))
+    raise ValueError(f"period {text!r}: expected a half-year like 2025-H1 or a month like 2025-03")
+
+
+def half_year_of(month_key: str) -> str:
+    year, month = month_key.split("-")
+    return f"{year}-H{1 if int(month) <= 6 else 2}"
+
+
+def half_year_bounds(key: str) -> tuple[date, date]:
+    """First and last day of a half-year."""
+    parse_period(key)  # validates the key
+    year = int(key[:4])
+    return (date(year, 1, 1), date(year, 6, 30)) if key.endswith("H1") else (date(year, 7, 1), date(year, 12, 31))

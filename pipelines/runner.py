@@ -1,0 +1,140 @@
+"""`vob run`: materialise a period in this process, publish only if all passed.
+
+Runs go through the Dagster instance in DAGSTER_HOME, so they appear in the
+UI's run history like scheduled runs and backfills.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.config import Settings
+from pipelines.periods import Period
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def dagster_instance() -> dg.DagsterInstance:
+    """The persistent instance; DAGSTER_HOME defaults to .dagster in the current directory."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return dg.DagsterInstance.get()
+
+
+def run_job(instance: dg.DagsterInstance, name: str, tags: dict[str, str] | None = None,
+            partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def(name)
+    return job.execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        instance=instance, tags={**(tags or {}), "vob/trigger": "cli"},
+        partition_key=partition_key, raise_on_error=False,
+    )
+
+
+def failure_report(result: dg.ExecuteInProcessResult) -> list[str]:
+    """What failed, in words an operator can act on."""
+    lines = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "unknown error"
+            if error and error.cause:
+                message += f" (caused by: {error.cause.message.strip()})"
+            lines.append(f"step {event.step_key} failed: {message}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                severity = evaluation.severity.value if evaluation.severity else "ERROR"
+                detail = evaluation.metadata.get("problems") or evaluation.metadata.get("summary")
+                text = f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed ({severity})"
+                if detail is not None:
+                    text += f":\n    " + str(detail.value).replace("\n", "\n    ")
+                lines.append(text)
+        elif event.event_type_value == "STEP_SKIPPED":
+            lines.append(f"step {event.step_key} skipped (an upstream step or blocking check failed)")
+    return lines
+
+
+def run_period(period: Period, settings: Settings) -> int:
+    instance = dagster_instance()
+    print(f"vob run {period.key}: months {period.months[0]}..{period.months[-1]}, "
+          f"landing {settings.landing_dir}, warehouse {settings.warehouse_path}")
+    stages = [("monthly_facts", {RANGE_START: period.months[0], RANGE_END: period.months[-1]}, None)]
+    stages += extra_stages(period)
+    stages.append(("publish", {}, None))
+    for name, tags, partition_key in stages:
+        result = run_job(instance, name, tags, partition_key)
+        if not result.success:
+            print(f"\nFAILED in {name} (run {result.run_id}); nothing was published, "
+                  f"BI tools keep the previous warehouse.", file=sys.stderr)
+            for line in failure_report(result):
+                print(f"  - {line}", file=sys.stderr)
+            return 1
+        warnings = failure_report(result)
+        for line in warnings:
+            print(f"  warning: {line}")
+        print(f"{name}: ok (run {result.run_id})")
+    print_summary(settings, period)
+    return 0
+
+
+def extra_stages(period: Period) -> list[tuple[str, dict, str | None]]:
+    """Runs after the monthly facts and before publishing (half-year facts, the report)."""
+    from pipelines.definitions import defs
+
+    stages = []
+    if period.is_half_year:
+        for name in ("half_year_facts", "report"):
+            if _has_job(defs, name):
+                stages.append((name, {}, period.key))
+    return stages
+
+
+def _has_job(defs: dg.Definitions, name: str) -> bool:
+    try:
+        defs.resolve_job_def(name)
+        return True
+    except Exception:
+        return False
+
+
+def print_summary(settings: Settings, period: Period) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        months = list(period.months)
+        print(f"\npublished {settings.warehouse_path}")
+        print_table(con,
+            """PIVOT (SELECT strftime(month, '%Y-%m') AS month, channel, contacts FROM marts.fct_channel_monthly
+                      WHERE strftime(month, '%Y-%m') IN (SELECT unnest($m)))
+               ON channel IN ('calls', 'email', 'chat', 'x', 'sms', 'self_service')
+               USING sum(contacts) GROUP BY month ORDER BY month""", {"m": months})
+        print_table(con,
+            """SELECT strftime(month, '%Y-%m') AS month, snapshot_date, tickets_total, tickets_open, tickets_closed
+               FROM marts.fct_tickets_monthly
+               WHERE strftime(month, '%Y-%m') IN (SELECT unnest($m))
+                 AND snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_tickets_monthly)
+               ORDER BY month""", {"m": months})
+    finally:
+        con.close()
+
+
+def print_table(con, sql: str, params: dict) -> None:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    rows = [["" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row] for row in cursor.fetchall()]
+    widths = [max(len(str(x)) for x in column) for column in zip(names, *rows)]
+    for row in [names, *rows]:
+        print("  ".join(str(x).rjust(w) for x, w in zip(row, widths)))
+    print()

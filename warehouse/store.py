@@ -1,0 +1,100 @@
+"""The working database and the published warehouse.
+
+Runs write to a working DuckDB file (`<work_dir>/work.duckdb`). Publishing
+copies the marts into a brand-new DuckDB file and moves it over
+`VOB_WAREHOUSE` with an atomic rename: a BI tool that holds the old file open
+read-only keeps a whole, consistent view and never blocks a run; it sees the
+new data when it reopens.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from assets.ingest import raw_table_ddl
+from assets.landing import CRM, EVENT_SOURCES, SOURCES
+from pipelines.config import Settings
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+
+CHANNEL_NAMES = (
+    # channel, Arabic name (as in the seed report), English name
+    ("calls", "الاتصال (المكالمات)", "Calls"),
+    ("email", "الاتصال (البريد الإلكتروني)", "E-mail"),
+    ("chat", "الاتصال (المحادثة المباشرة)", "Live chat"),
+    ("x", "منصة X", "X (Twitter)"),
+    ("sms", "رسائل SMS", "SMS"),
+    ("self_service", "الخدمة الذاتية", "Self-service"),
+)
+
+LOCK_WAIT_SECONDS = 60.0
+
+
+def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, waiting a while if another process holds its lock."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    con = connect(settings.work_db)
+    ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_SQL.read_text())
+    for source in SOURCES.values():
+        con.execute(raw_table_ddl(source))
+    for source in (*EVENT_SOURCES, CRM):
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS staging.{source.name} AS "
+            f"SELECT CAST(NULL AS DATE) AS month, * FROM raw.{source.name} LIMIT 0"
+        )
+    if not con.execute("SELECT count(*) FROM marts.dim_channel").fetchall()[0][0]:
+        con.executemany(
+            "INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
+            [(c, ar, en, i + 1) for i, (c, ar, en) in enumerate(CHANNEL_NAMES)],
+        )
+
+
+def published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
+            "AND database_name = current_database() ORDER BY table_name"
+        ).fetchall()
+    ]
+
+
+def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Copy the marts of the working database into a new file, then rename it into place.
+    Returns the row count of each published table."""
+    target = settings.warehouse_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging_file = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    counts = {}
+    con.execute(f"ATTACH '{staging_file}' AS publish_target")
+    try:
+        con.execute("CREATE SCHEMA publish_target.marts")
+        for table in published_tables(con):
+            con.execute(f"CREATE TABLE publish_target.marts.{table} AS SELECT * FROM marts.{table}")
+            counts[table] = con.execute(f"SELECT count(*) FROM publish_target.marts.{table}").fetchall()[0][0]
+        con.execute("CHECKPOINT publish_target")
+    finally:
+        con.execute("DETACH publish_target")
+    os.replace(staging_file, target)  # atomic on one file system
+    return counts
