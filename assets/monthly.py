@@ -81,7 +81,7 @@ def source_asset(source: Source) -> dg.AssetsDefinition:
         pii_key = settings.pii_key()
         with vob.work_db() as con:
             loads = [
-                load_source_month(con, source, month, settings, pii_key, context.run_id)
+                load_source_month(con, source, month, settings, pii_key, context.run.run_id)
                 for month in run_months(context)
             ]
             for load in loads:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
-from pipelines.partitions import TIMEZONE, month_key, monthly_partitions
+from pipelines.partitions import TIMEZONE, month_key
 from pipelines.resources import VobWarehouse
 
 LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
@@ -17,7 +17,6 @@ monthly_assets = [*staging_assets, *MONTHLY_MART_ASSETS]
 monthly_refresh_job = dg.define_asset_job(
     "monthly_refresh",
     selection=dg.AssetSelection.assets(*monthly_assets, published_warehouse),
-    partitions_def=monthly_partitions,
     description="Load the month(s) from the landing zone, build the monthly facts, publish.",
 )
 
@@ -25,7 +24,6 @@ monthly_refresh_job = dg.define_asset_job(
 monthly_facts_job = dg.define_asset_job(
     "monthly_facts",
     selection=dg.AssetSelection.assets(*monthly_assets),
-    partitions_def=monthly_partitions,
 )
 
 publish_job = dg.define_asset_job("publish", selection=dg.AssetSelection.assets(published_warehouse))

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.config import Settings, load_settings
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+@pytest.fixture
+def vob_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A fresh landing zone and warehouse under tmp_path, with a test PII key."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    monkeypatch.setenv("VOB_LANDING_DIR", str(landing))
+    monkeypatch.setenv("VOB_WAREHOUSE", str(tmp_path / "warehouse" / "vob.duckdb"))
+    monkeypatch.setenv("VOB_PII_KEY", "test-key")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    for name in ("VOB_WORK_DIR", "VOB_REPORT_DIR", "VOB_REJECT_THRESHOLD_PCT", "VOB_EXPORT_LAG_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "dagster_home").mkdir()
+    return load_settings()
+
+
+def run_job(first: str, last: str | None = None, job: str = "monthly_refresh", raise_on_error: bool = True):
+    """Run the real monthly job over a month range, in process, on an ephemeral instance."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    return defs.resolve_job_def(job).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={RANGE_START: first, RANGE_END: last or first},
+        raise_on_error=raise_on_error,
+    )
+
+
+def query(path: Path, sql: str, params: dict | None = None) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or {}).fetchall()
+    finally:
+        con.close()
+
+
+def contacts(settings: Settings, month: str) -> dict[str, int]:
+    rows = query(
+        settings.warehouse_path,
+        "SELECT channel, contacts FROM marts.fct_channel_monthly WHERE strftime(month, '%Y-%m') = $m",
+        {"m": month},
+    )
+    return dict(rows)
