@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 from dataclasses import dataclass, field
 from datetime import date
@@ -130,6 +131,14 @@ def hmac_sql(value: str) -> str:
         f"translate(sha256($opad || unhex(sha256($ipad || encode({value})))), "
         "'0123456789', 'ghijklmnop')"
     )
+
+
+HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
+def pii_hash(value: str, key: bytes) -> str:
+    """The same keyed hash as `hmac_sql`, in Python (for values read outside DuckDB)."""
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest().translate(HEX_AS_LETTERS)
 
 
 def hmac_pads(key: bytes) -> dict[str, bytes]:

@@ -70,13 +70,15 @@ def run_period(period: Period, settings: Settings) -> int:
     print(f"vob run {period.key}: months {period.months[0]}..{period.months[-1]}, "
           f"landing {settings.landing_dir}, warehouse {settings.warehouse_path}")
     stages = [("monthly_facts", {RANGE_START: period.months[0], RANGE_END: period.months[-1]}, None)]
-    stages += extra_stages(period)
+    stages += half_year_stages(period, ["half_year_facts"])
     stages.append(("publish", {}, None))
+    stages += half_year_stages(period, ["report"])  # the report reads the published warehouse
     for name, tags, partition_key in stages:
         result = run_job(instance, name, tags, partition_key)
         if not result.success:
-            print(f"\nFAILED in {name} (run {result.run_id}); nothing was published, "
-                  f"BI tools keep the previous warehouse.", file=sys.stderr)
+            published = "the warehouse was published before this step" if name == "report" else (
+                "nothing was published, BI tools keep the previous warehouse")
+            print(f"\nFAILED in {name} (run {result.run_id}); {published}.", file=sys.stderr)
             for line in failure_report(result):
                 print(f"  - {line}", file=sys.stderr)
             return 1
@@ -88,16 +90,13 @@ def run_period(period: Period, settings: Settings) -> int:
     return 0
 
 
-def extra_stages(period: Period) -> list[tuple[str, dict, str | None]]:
-    """Runs after the monthly facts and before publishing (half-year facts, the report)."""
+def half_year_stages(period: Period, jobs: list[str]) -> list[tuple[str, dict, str | None]]:
+    """The half-year jobs of a half-year period, where the code location defines them."""
     from pipelines.definitions import defs
 
-    stages = []
-    if period.is_half_year:
-        for name in ("half_year_facts", "report"):
-            if _has_job(defs, name):
-                stages.append((name, {}, period.key))
-    return stages
+    if not period.is_half_year:
+        return []
+    return [(name, {}, period.key) for name in jobs if _has_job(defs, name)]
 
 
 def _has_job(defs: dg.Definitions, name: str) -> bool:
