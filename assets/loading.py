@@ -18,13 +18,10 @@ from pipelines.config import Settings
 
 
 @dataclass(frozen=True)
-class MonthLoad:
-    source: str
-    month: date
-    files_read: int  # files in the month's window
-    files_parsed: int  # of those, new or changed since they were last read
-    rows_staged: int  # rows of the month after validation and de-duplication
-    rows_read: int  # rows of the files accounted to this month
+class MonthAccount:
+    """Rows of the files accounted to a month: read = loaded + rejected."""
+
+    rows_read: int
     rows_loaded: int
     rows_rejected: int
     file_errors: tuple[str, ...]
@@ -32,6 +29,16 @@ class MonthLoad:
     @property
     def rejected_pct(self) -> float:
         return 100.0 * self.rows_rejected / self.rows_read if self.rows_read else 0.0
+
+
+@dataclass(frozen=True)
+class MonthLoad:
+    source: str
+    month: date
+    files_read: int  # files in the month's window
+    files_parsed: int  # of those, new or changed since they were last read
+    rows_staged: int  # rows of the month after validation and de-duplication
+    account: MonthAccount
 
 
 def load_source_month(
@@ -62,12 +69,12 @@ def load_source_month(
     except BaseException:
         con.rollback()
         raise
-    return _month_load(con, source, month, files, len(audits), staged)
+    return MonthLoad(source.name, month, len(files), len(audits), staged, account_month(con, source, month, files))
 
 
-def _month_load(con, source: Source, month: date, files: list[str], parsed: int, staged: int) -> MonthLoad:
-    """Account the files of the month: those exported in it (all snapshots for the CRM)
-    and any file whose name gives no date."""
+def account_month(con: duckdb.DuckDBPyConnection, source: Source, month: date, files: list[str]) -> MonthAccount:
+    """Account the files of the month among `files`: those exported in it (all
+    snapshots for the CRM) and any file whose name gives no date."""
     owned = "true" if source.kind == "snapshot" else f"(file_date IS NULL OR date_trunc('month', file_date) = DATE '{month}')"
     read, loaded, rejected, errors = con.execute(
         f"""SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0),
@@ -76,4 +83,4 @@ def _month_load(con, source: Source, month: date, files: list[str], parsed: int,
             WHERE source = $s AND path IN (SELECT unnest($files)) AND {owned}""",
         {"s": source.name, "files": files},
     ).fetchall()[0]
-    return MonthLoad(source.name, month, len(files), parsed, staged, read, loaded, rejected, tuple(errors or ()))
+    return MonthAccount(read, loaded, rejected, tuple(errors or ()))

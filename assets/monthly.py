@@ -39,8 +39,8 @@ def markdown_table(con, sql: str, params: dict | None = None) -> str:
 
 def _load_metadata(loads: list[MonthLoad]) -> dict:
     by_month = "\n".join(
-        f"| {l.month:%Y-%m} | {l.rows_staged:,} | {l.files_read} | {l.files_parsed} | {l.rows_read:,} "
-        f"| {l.rows_loaded:,} | {l.rows_rejected:,} | {l.rejected_pct:.3f} |"
+        f"| {l.month:%Y-%m} | {l.rows_staged:,} | {l.files_read} | {l.files_parsed} | {l.account.rows_read:,} "
+        f"| {l.account.rows_loaded:,} | {l.account.rows_rejected:,} | {l.account.rejected_pct:.3f} |"
         for l in loads
     )
     return {
@@ -48,10 +48,10 @@ def _load_metadata(loads: list[MonthLoad]) -> dict:
         "months": dg.MetadataValue.text(", ".join(f"{l.month:%Y-%m}" for l in loads)),
         "files_read": dg.MetadataValue.int(sum(l.files_read for l in loads)),
         "files_parsed": dg.MetadataValue.int(sum(l.files_parsed for l in loads)),
-        "rows_read": dg.MetadataValue.int(sum(l.rows_read for l in loads)),
-        "rows_loaded": dg.MetadataValue.int(sum(l.rows_loaded for l in loads)),
-        "rows_rejected": dg.MetadataValue.int(sum(l.rows_rejected for l in loads)),
-        "file_errors": dg.MetadataValue.json([e for l in loads for e in l.file_errors]),
+        "rows_read": dg.MetadataValue.int(sum(l.account.rows_read for l in loads)),
+        "rows_loaded": dg.MetadataValue.int(sum(l.account.rows_loaded for l in loads)),
+        "rows_rejected": dg.MetadataValue.int(sum(l.account.rows_rejected for l in loads)),
+        "file_errors": dg.MetadataValue.json([e for l in loads for e in l.account.file_errors]),
         "by_month": dg.MetadataValue.md(
             "| month | rows staged | files | files parsed | rows read | loaded | rejected | rejected % |\n"
             "|---|---|---|---|---|---|---|---|\n" + by_month
@@ -88,7 +88,7 @@ def source_asset(source: Source) -> dg.AssetsDefinition:
                 context.log.info(
                     f"{source.name} {load.month:%Y-%m}: {load.rows_staged:,} rows staged from "
                     f"{load.files_read} files ({load.files_parsed} parsed); "
-                    f"{load.rows_rejected:,} of {load.rows_read:,} rows rejected"
+                    f"{load.account.rows_rejected:,} of {load.account.rows_read:,} rows rejected"
                 )
             preview = markdown_table(
                 con,

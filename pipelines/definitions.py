@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
+from checks.monthly_checks import monthly_checks
 from pipelines.partitions import TIMEZONE, month_key
 from pipelines.resources import VobWarehouse
 
@@ -58,6 +59,7 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 defs = dg.Definitions(
     assets=[*monthly_assets, published_warehouse],
+    asset_checks=monthly_checks,
     jobs=[monthly_refresh_job, monthly_facts_job, publish_job],
     schedules=[nightly_refresh],
     resources={"vob": VobWarehouse()},

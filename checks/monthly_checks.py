@@ -1,0 +1,223 @@
+"""The quality gate of the monthly staging assets, as Dagster asset checks.
+
+Per source, four checks run on each month of the run:
+
+- `expectations` (blocking): the source's Great Expectations suite on the staged month.
+- `files_reconcile` (blocking): every file the month read is accounted for
+  (rows read = rows loaded + rows rejected, recounted from the stored rows), and
+  no file is invalid as a whole (missing required column, empty, not a contract name).
+- `rejected_share` (blocking): the month's rejected rows stay within
+  VOB_REJECT_THRESHOLD_PCT (default 1 %) of the rows read.
+- `volume_in_band` (warning): the month's volume is within a plausible band of
+  the previous months'.
+
+A failed blocking check stops the run before the facts and the publish step:
+BI tools keep the last good warehouse.
+"""
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import dagster as dg
+import duckdb
+
+from assets.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
+from assets.loading import account_month
+from checks.gx_suites import validate_month
+from pipelines.partitions import month_of
+from pipelines.resources import VobWarehouse
+
+VOLUME_BAND = (0.5, 2.0)  # plausible volume: between half and twice the median of previous months
+HISTORY_MONTHS = 3
+SHOWN_REJECTS = 10
+
+
+@dataclass
+class CheckOutcome:
+    passed: bool
+    summary: str
+    problems: list[str] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- the checks (pure over a connection)
+
+
+def month_files(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> list[str]:
+    rows = con.execute(
+        "SELECT path FROM meta.month_files WHERE month = $m AND source = $s ORDER BY path",
+        {"m": month, "s": source.name},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def check_expectations(con, source: Source, months: list[date]) -> CheckOutcome:
+    problems, rows = [], []
+    for month in months:
+        suite = validate_month(con, source, month)
+        for o in suite.outcomes:
+            rows.append(
+                f"| {month:%Y-%m} | {o.expectation} | {o.column} | {'✅' if o.success else '❌'} "
+                f"| {json.dumps(o.observed_value, ensure_ascii=False)[:80]} | {o.unexpected_count if o.unexpected_count is not None else ''} "
+                f"| {json.dumps(o.sample, ensure_ascii=False)[:120]} |"
+            )
+            if not o.success:
+                problems.append(
+                    f"{month:%Y-%m} {o.expectation}({o.column}): {o.unexpected_count} unexpected, "
+                    f"e.g. {o.sample}; observed {o.observed_value}"
+                )
+    table = (
+        "| month | expectation | column | ok | observed | unexpected | sample |\n|---|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+    )
+    evaluated = len(rows)
+    summary = f"{evaluated - len(problems)} of {evaluated} expectations met"
+    return CheckOutcome(not problems, summary, problems, {"expectations": dg.MetadataValue.md(table)})
+
+
+def check_files_reconcile(con, source: Source, months: list[date]) -> CheckOutcome:
+    problems, rows = [], []
+    for month in months:
+        files = month_files(con, source, month)
+        audit = con.execute(
+            f"""SELECT f.path, f.rows_read, f.rows_loaded, f.rows_rejected, f.file_error,
+                       (SELECT count(*) FROM raw.{source.name} r WHERE r.file = f.path) AS stored,
+                       (SELECT count(*) FROM quality.rejected_rows q
+                         WHERE q.source = f.source AND q.file = f.path) AS kept
+                FROM meta.landing_files f
+                WHERE f.source = $s AND f.path IN (SELECT unnest($files)) ORDER BY f.path""",
+            {"s": source.name, "files": files},
+        ).fetchall()
+        missing = sorted(set(files) - {r[0] for r in audit})
+        problems += [f"{path}: read by {month:%Y-%m} but never accounted for" for path in missing]
+        for path, read, loaded, rejected, error, stored, kept in audit:
+            rows.append(f"| {month:%Y-%m} | {path} | {read} | {loaded} | {rejected} | {error or ''} |")
+            if error:
+                problems.append(f"{path} line 1: file invalid: {error}")
+            if read != loaded + rejected or loaded != stored or rejected != kept:
+                problems.append(
+                    f"{path}: rows read {read} != loaded {loaded} + rejected {rejected} "
+                    f"(stored {stored}, rejected rows kept {kept})"
+                )
+    table = "| month | file | read | loaded | rejected | file error |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
+    summary = f"{len(rows)} file(s) reconciled, {len(problems)} problem(s)"
+    return CheckOutcome(not problems, summary, problems, {"files": dg.MetadataValue.md(table)})
+
+
+def check_rejected_share(con, source: Source, months: list[date], threshold_pct: float) -> CheckOutcome:
+    problems, shares = [], {}
+    for month in months:
+        account = account_month(con, source, month, month_files(con, source, month))
+        shares[f"{month:%Y-%m}"] = round(account.rejected_pct, 4)
+        if account.rejected_pct > threshold_pct:
+            problems.append(
+                f"{month:%Y-%m}: {account.rows_rejected:,} of {account.rows_read:,} rows rejected "
+                f"({account.rejected_pct:.2f} % > {threshold_pct} %)"
+            )
+            problems += [f"  {line}" for line in rejected_examples(con, source, month)]
+    summary = f"rejected share by month (threshold {threshold_pct} %): {shares}"
+    return CheckOutcome(not problems, summary, problems, {"rejected_pct": dg.MetadataValue.json(shares)})
+
+
+def rejected_examples(con, source: Source, month: date, limit: int = SHOWN_REJECTS) -> list[str]:
+    rows = con.execute(
+        """SELECT file, line_no, reason, count(*) OVER () FROM quality.rejected_rows
+           WHERE source = $s AND file IN (SELECT unnest($files)) ORDER BY file, line_no LIMIT $n""",
+        {"s": source.name, "files": month_files(con, source, month), "n": limit},
+    ).fetchall()
+    return [f"{file} line {line}: {reason}" for file, line, reason, _ in rows]
+
+
+def month_volume(con, source: Source, month: date) -> int:
+    if source.kind == "counts":
+        sql = "SELECT coalesce(sum(count), 0) FROM staging.daily_counts WHERE month = $m AND source = $s"
+        return con.execute(sql, {"m": month, "s": source.name}).fetchall()[0][0]
+    if source.kind == "snapshot":
+        sql = "SELECT count(*) FROM staging.crm WHERE month = $m AND file_date = (SELECT max(file_date) FROM staging.crm WHERE month = $m)"
+        return con.execute(sql, {"m": month}).fetchall()[0][0]
+    return con.execute(f"SELECT count(*) FROM staging.{source.name} WHERE month = $m", {"m": month}).fetchall()[0][0]
+
+
+def check_volume(con, source: Source, months: list[date], now: datetime | None = None) -> CheckOutcome:
+    now = now or datetime.now(timezone.utc)
+    problems, notes = [], []
+    for month in months:
+        volume = month_volume(con, source, month)
+        if next_month(month) > now.date():
+            notes.append(f"{month:%Y-%m}: {volume:,} (month in progress, not compared)")
+            continue
+        history = [
+            month_volume(con, source, m)
+            for (m,) in con.execute(
+                "SELECT DISTINCT month FROM meta.month_files WHERE source = $s AND month < $m "
+                "ORDER BY month DESC LIMIT $n",
+                {"s": source.name, "m": month, "n": HISTORY_MONTHS},
+            ).fetchall()
+        ]
+        history = [h for h in history if h > 0]
+        if not history:
+            notes.append(f"{month:%Y-%m}: {volume:,} (no earlier month to compare)")
+            continue
+        median = statistics.median(history)
+        low, high = VOLUME_BAND[0] * median, VOLUME_BAND[1] * median
+        line = f"{month:%Y-%m}: {volume:,} vs median {median:,.0f} of {len(history)} earlier month(s), band [{low:,.0f}, {high:,.0f}]"
+        notes.append(line)
+        if not low <= volume <= high:
+            problems.append(line)
+    return CheckOutcome(not problems, "; ".join(notes), problems)
+
+
+# ---------------------------------------------------------------- Dagster wiring
+
+
+CHECKS = (
+    ("expectations", True, "Great Expectations suite on the staged month (columns, ids, time window, sets, order of timestamps)."),
+    ("files_reconcile", True, "Every file read is accounted for: rows read = loaded + rejected; no invalid file."),
+    ("rejected_share", True, "Rejected rows within VOB_REJECT_THRESHOLD_PCT of the rows read."),
+    ("volume_in_band", False, "Volume within half to twice the median of the previous months (warning)."),
+)
+
+
+def _result(name: str, key: dg.AssetKey, outcome: CheckOutcome, blocking: bool) -> dg.AssetCheckResult:
+    metadata = {"summary": dg.MetadataValue.text(outcome.summary), **outcome.metadata}
+    if outcome.problems:
+        metadata["problems"] = dg.MetadataValue.text("\n".join(outcome.problems[:50]))
+    return dg.AssetCheckResult(
+        check_name=name,
+        asset_key=key,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+    )
+
+
+def source_checks(source: Source) -> dg.AssetChecksDefinition:
+    key = dg.AssetKey(["staging", source.name])
+
+    @dg.multi_asset_check(
+        name=f"{source.name}_quality_gate",
+        specs=[dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=text)
+               for name, blocking, text in CHECKS],
+    )
+    def _checks(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
+        settings = vob.settings()
+        months = [month_of(k) for k in context.op_execution_context.partition_keys]
+        with vob.work_db() as con:
+            outcomes = {
+                "expectations": check_expectations(con, source, months),
+                "files_reconcile": check_files_reconcile(con, source, months),
+                "rejected_share": check_rejected_share(con, source, months, settings.reject_threshold_pct),
+                "volume_in_band": check_volume(con, source, months),
+            }
+        for name, blocking, _ in CHECKS:
+            outcome = outcomes[name]
+            if not outcome.passed:
+                context.log.warning(f"{key.to_user_string()} {name} failed: " + "; ".join(outcome.problems[:5]))
+            yield _result(name, key, outcome, blocking)
+
+    return _checks
+
+
+monthly_checks = [source_checks(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES, CRM)]
