@@ -25,7 +25,7 @@ import duckdb
 
 from assets.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
 from assets.loading import account_month
-from checks.gx_suites import validate_month
+from checks.gx_suites import validate_months
 from pipelines.partitions import month_of
 from pipelines.resources import VobWarehouse
 
@@ -54,26 +54,26 @@ def month_files(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> 
 
 
 def check_expectations(con, source: Source, months: list[date]) -> CheckOutcome:
+    suite = validate_months(con, source, months)
     problems, rows = [], []
-    for month in months:
-        suite = validate_month(con, source, month)
-        for o in suite.outcomes:
-            rows.append(
-                f"| {month:%Y-%m} | {o.expectation} | {o.column} | {'✅' if o.success else '❌'} "
-                f"| {json.dumps(o.observed_value, ensure_ascii=False)[:80]} | {o.unexpected_count if o.unexpected_count is not None else ''} "
-                f"| {json.dumps(o.sample, ensure_ascii=False)[:120]} |"
+    for o in suite.outcomes:
+        rows.append(
+            f"| {o.expectation} | {o.column} | {'✅' if o.success else '❌'} "
+            f"| {json.dumps(o.observed_value, ensure_ascii=False, default=str)[:80]} "
+            f"| {o.unexpected_count if o.unexpected_count is not None else ''} "
+            f"| {json.dumps(o.sample, ensure_ascii=False, default=str)[:160]} |"
+        )
+        if not o.success:
+            problems.append(
+                f"{o.expectation}({o.column}): {o.unexpected_count} unexpected, "
+                f"e.g. {o.sample}; observed {o.observed_value}"
             )
-            if not o.success:
-                problems.append(
-                    f"{month:%Y-%m} {o.expectation}({o.column}): {o.unexpected_count} unexpected, "
-                    f"e.g. {o.sample}; observed {o.observed_value}"
-                )
     table = (
-        "| month | expectation | column | ok | observed | unexpected | sample |\n|---|---|---|---|---|---|---|\n"
+        f"{suite.rows:,} rows of {', '.join(f'{m:%Y-%m}' for m in months)}\n\n"
+        "| expectation | column | ok | observed | unexpected | sample |\n|---|---|---|---|---|---|\n"
         + "\n".join(rows)
     )
-    evaluated = len(rows)
-    summary = f"{evaluated - len(problems)} of {evaluated} expectations met"
+    summary = f"{len(rows) - len(problems)} of {len(rows)} expectations met on {suite.rows:,} rows"
     return CheckOutcome(not problems, summary, problems, {"expectations": dg.MetadataValue.md(table)})
 
 

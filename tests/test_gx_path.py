@@ -1,0 +1,79 @@
+"""The Great Expectations path is alive: a known-good batch passes, a known-bad one
+fails on exactly the expectations it breaks. A silent breakage of the validation
+path (an engine that stops evaluating, a suite that lost its expectations) fails here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from assets.landing import CALLS, CRM, X
+from checks.gx_suites import expectations, validate_frame
+
+MARCH = {"month_start": datetime(2025, 3, 1), "month_end": datetime(2025, 4, 1)}
+
+
+def calls_frame(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["call_id", "offered_at", "answered_at", "ended_at", "disposition"])
+    for column in ("offered_at", "answered_at", "ended_at"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame.assign(**MARCH)[["month_start", "month_end", "call_id", "offered_at", "answered_at",
+                                  "ended_at", "disposition"]]
+
+
+def failed(outcomes) -> set[tuple[str, str]]:
+    return {(o.expectation, o.column) for o in outcomes if not o.success}
+
+
+def test_a_known_good_calls_batch_passes():
+    frame = calls_frame([
+        ("C1", "2025-03-01 00:00:00", "2025-03-01 00:00:05", "2025-03-01 00:03:00", "answered"),
+        ("C2", "2025-03-31 23:59:59", None, "2025-04-01 00:00:30", "abandoned"),
+    ])
+    outcomes = validate_frame("test_calls_good", frame, expectations(CALLS))
+    assert len(outcomes) >= 10
+    assert failed(outcomes) == set()
+
+
+def test_a_known_bad_calls_batch_fails_on_what_it_breaks():
+    frame = calls_frame([
+        ("C1", "2025-03-10 10:00:00", "2025-03-10 10:00:05", "2025-03-10 10:03:00", "answered"),
+        ("C1", "2025-03-10 11:00:00", None, "2025-03-10 11:00:10", "abandoned"),  # duplicate id
+        ("C3", "2025-04-01 00:00:00", None, "2025-04-01 00:00:10", "abandoned"),  # next month
+        ("C4", "2025-03-10 12:00:00", None, "2025-03-10 11:00:00", "dropped"),  # ends before start, bad value
+    ])
+    outcomes = validate_frame("test_calls_bad", frame, expectations(CALLS))
+    assert failed(outcomes) == {
+        ("expect_compound_columns_to_be_unique", "month_start,call_id"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "month_end,offered_at"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "ended_at,offered_at"),
+        ("expect_column_values_to_be_in_set", "disposition"),
+    }
+    in_set = next(o for o in outcomes if o.column == "disposition" and not o.success)
+    assert in_set.unexpected_count == 1 and in_set.sample == ["dropped"]
+
+
+def test_counts_and_tickets_suites_catch_their_rules():
+    counts = pd.DataFrame({
+        "date": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-02-28"]),
+        "category": ["mention", "mention", "retweet"],
+        "count": [3, -1, 2],
+    }).assign(**MARCH)
+    assert failed(validate_frame("test_x_bad", counts, expectations(X))) == {
+        ("expect_compound_columns_to_be_unique", "date,category"),
+        ("expect_column_values_to_be_between", "count"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "date,month_start"),
+        ("expect_column_values_to_be_in_set", "category"),
+    }
+    tickets = pd.DataFrame({
+        "ticket_id": ["T1", "T2"],
+        "created_at": pd.to_datetime(["2025-03-02 10:00", "2025-03-03 10:00"]),
+        "status": ["closed", "new"],
+        "closed_at": pd.to_datetime(["2025-03-05 10:00", None]),
+        "snapshot_date": pd.to_datetime(["2025-07-01", "2025-07-01"]),
+        "closed_at_matches_status": [True, False],
+    }).assign(**MARCH)
+    assert failed(validate_frame("test_crm_bad", tickets, expectations(CRM))) == {
+        ("expect_column_values_to_be_in_set", "closed_at_matches_status"),
+    }
