@@ -29,7 +29,7 @@ from checks.gx_suites import validate_months
 from pipelines.partitions import month_of
 from pipelines.resources import VobWarehouse
 
-VOLUME_BAND = (0.5, 2.0)  # plausible volume: between half and twice the median of previous months
+VOLUME_BAND = (0.4, 2.5)  # plausible volume: 40 % to 250 % of the median of previous months
 HISTORY_MONTHS = 3
 SHOWN_REJECTS = 10
 
@@ -176,7 +176,7 @@ CHECKS = (
     ("expectations", True, "Great Expectations suite on the staged month (columns, ids, time window, sets, order of timestamps)."),
     ("files_reconcile", True, "Every file read is accounted for: rows read = loaded + rejected; no invalid file."),
     ("rejected_share", True, "Rejected rows within VOB_REJECT_THRESHOLD_PCT of the rows read."),
-    ("volume_in_band", False, "Volume within half to twice the median of the previous months (warning)."),
+    ("volume_in_band", False, "Volume within 40 % to 250 % of the median of the previous months (warning)."),
 )
 
 

@@ -24,8 +24,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     (out / SAMPLE_MARKER).write_text(
         "Written by `vob sample`: synthetic data, runs with the documented demo PII key.\n"
     )
-    print(f"sample landing zone written to {out} in {time.monotonic() - started:.1f} s")
-    print(summary)
+    print(f"sample landing zone written to {out} in {time.monotonic() - started:.1f} s (scale {args.scale}, seed {args.seed})")
+    for source, files in summary.files.items():
+        rows = sum(n for name, n in summary.rows.items() if name.split(".")[0] == source)
+        print(f"  {source:<13} {files:>4} files {rows:>12,} rows")
     return 0
 
 
