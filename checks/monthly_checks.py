@@ -53,8 +53,8 @@ def month_files(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> 
     return [r[0] for r in rows]
 
 
-def check_expectations(con, source: Source, months: list[date]) -> CheckOutcome:
-    suite = validate_months(con, source, months)
+def check_expectations(work_db, source: Source, months: list[date]) -> CheckOutcome:
+    suite = validate_months(work_db, source, months)
     problems, rows = [], []
     for o in suite.outcomes:
         rows.append(
@@ -204,9 +204,9 @@ def source_checks(source: Source) -> dg.AssetChecksDefinition:
     def _checks(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
         settings = vob.settings()
         months = [month_of(k) for k in context.op_execution_context.partition_keys]
+        outcomes = {"expectations": check_expectations(settings.work_db, source, months)}
         with vob.work_db() as con:
-            outcomes = {
-                "expectations": check_expectations(con, source, months),
+            outcomes |= {
                 "files_reconcile": check_files_reconcile(con, source, months),
                 "rejected_share": check_rejected_share(con, source, months, settings.reject_threshold_pct),
                 "volume_in_band": check_volume(con, source, months),

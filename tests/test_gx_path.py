@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import duckdb
 import pandas as pd
 
 from assets.landing import CALLS, CRM, X
-from checks.gx_suites import expectations, validate_frame
+from checks.gx_suites import expectations, validate_query
 
 MARCH = {"month_start": datetime(2025, 3, 1), "month_end": datetime(2025, 4, 1)}
 
@@ -22,28 +23,37 @@ def calls_frame(rows: list[tuple]) -> pd.DataFrame:
                                   "ended_at", "disposition"]]
 
 
+def validate_frame(db_path, name: str, frame: pd.DataFrame, suite: list):
+    """Put the frame in a DuckDB file and run the suite through the pipeline's GX path."""
+    con = duckdb.connect(str(db_path))
+    con.register("frame", frame)
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+    con.close()
+    return validate_query(db_path, name, f"SELECT * FROM {name}", suite)
+
+
 def failed(outcomes) -> set[tuple[str, str]]:
     return {(o.expectation, o.column) for o in outcomes if not o.success}
 
 
-def test_a_known_good_calls_batch_passes():
+def test_a_known_good_calls_batch_passes(tmp_path):
     frame = calls_frame([
         ("C1", "2025-03-01 00:00:00", "2025-03-01 00:00:05", "2025-03-01 00:03:00", "answered"),
         ("C2", "2025-03-31 23:59:59", None, "2025-04-01 00:00:30", "abandoned"),
     ])
-    outcomes = validate_frame("test_calls_good", frame, expectations(CALLS))
+    outcomes = validate_frame(tmp_path / "gx.duckdb", "test_calls_good", frame, expectations(CALLS))
     assert len(outcomes) >= 10
     assert failed(outcomes) == set()
 
 
-def test_a_known_bad_calls_batch_fails_on_what_it_breaks():
+def test_a_known_bad_calls_batch_fails_on_what_it_breaks(tmp_path):
     frame = calls_frame([
         ("C1", "2025-03-10 10:00:00", "2025-03-10 10:00:05", "2025-03-10 10:03:00", "answered"),
         ("C1", "2025-03-10 11:00:00", None, "2025-03-10 11:00:10", "abandoned"),  # duplicate id
         ("C3", "2025-04-01 00:00:00", None, "2025-04-01 00:00:10", "abandoned"),  # next month
         ("C4", "2025-03-10 12:00:00", None, "2025-03-10 11:00:00", "dropped"),  # ends before start, bad value
     ])
-    outcomes = validate_frame("test_calls_bad", frame, expectations(CALLS))
+    outcomes = validate_frame(tmp_path / "gx.duckdb", "test_calls_bad", frame, expectations(CALLS))
     assert failed(outcomes) == {
         ("expect_compound_columns_to_be_unique", "month_start,call_id"),
         ("expect_column_pair_values_a_to_be_greater_than_b", "month_end,offered_at"),
@@ -54,13 +64,13 @@ def test_a_known_bad_calls_batch_fails_on_what_it_breaks():
     assert in_set.unexpected_count == 1 and in_set.sample == ["dropped"]
 
 
-def test_counts_and_tickets_suites_catch_their_rules():
+def test_counts_and_tickets_suites_catch_their_rules(tmp_path):
     counts = pd.DataFrame({
         "date": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-02-28"]),
         "category": ["mention", "mention", "retweet"],
         "count": [3, -1, 2],
     }).assign(**MARCH)
-    assert failed(validate_frame("test_x_bad", counts, expectations(X))) == {
+    assert failed(validate_frame(tmp_path / "gx.duckdb", "test_x_bad", counts, expectations(X))) == {
         ("expect_compound_columns_to_be_unique", "date,category"),
         ("expect_column_values_to_be_between", "count"),
         ("expect_column_pair_values_a_to_be_greater_than_b", "date,month_start"),
@@ -74,6 +84,6 @@ def test_counts_and_tickets_suites_catch_their_rules():
         "snapshot_date": pd.to_datetime(["2025-07-01", "2025-07-01"]),
         "closed_at_matches_status": [True, False],
     }).assign(**MARCH)
-    assert failed(validate_frame("test_crm_bad", tickets, expectations(CRM))) == {
+    assert failed(validate_frame(tmp_path / "gx.duckdb", "test_crm_bad", tickets, expectations(CRM))) == {
         ("expect_column_values_to_be_in_set", "closed_at_matches_status"),
     }
