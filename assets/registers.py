@@ -25,11 +25,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from assets.ingest import pii_hash
 from pipelines.periods import half_year_bounds
@@ -196,12 +197,36 @@ def split_dimensions(text: str | None) -> list[str]:
     return codes
 
 
+ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def national_id(text: str | None) -> str | None:
+    """A beneficiary id as the CRM writes it: Arabic-Indic digits as ASCII, no spaces
+    (a number cell is already read without `.0`)."""
+    return "".join(text.translate(ARABIC_DIGITS).split()) or None if text else None
+
+
 def whole_number(text: str | None) -> int | None:
     return int(float(text)) if text and WHOLE_NUMBER.fullmatch(text) else None
 
 
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+PHONE = re.compile(r"\+\d{8,15}|\b0?5\d{8}\b")
+NATIONAL_ID = re.compile(r"\b\d{10}\b")
+
+
+def redact_text(text: str | None) -> str | None:
+    """Free text (a note's summary) with anything that looks like personal data masked,
+    as assets/ingest.redact_sql masks a rejected line."""
+    if text is None:
+        return None
+    text = EMAIL.sub("<email>", text)
+    text = PHONE.sub("<phone>", text)
+    return NATIONAL_ID.sub("<national-id>", text)
+
+
 def masked_record(sheet: str, values: dict[str, str | None]) -> str:
-    shown = {k: ("<redacted>" if k in PII_COLUMNS and v else v) for k, v in values.items()}
+    shown = {k: ("<redacted>" if k in PII_COLUMNS and v else redact_text(v)) for k, v in values.items()}
     return f"{sheet}: {json.dumps(shown, ensure_ascii=False)}"
 
 
@@ -249,7 +274,8 @@ def check_note(values: dict, first: date, last: date) -> tuple[list[str], dict]:
         problems.append(f"unknown dimension(s) {', '.join(_shown(c) for c in unknown)} "
                         f"(expected {', '.join(DIMENSION_CODES)})")
     row = {"note_id": values["note_id"], "received_on": received, "source": source,
-           "beneficiary_id": values["beneficiary_id"], "dimensions": codes, "summary": values["summary"]}
+           "beneficiary_id": national_id(values["beneficiary_id"]), "dimensions": codes,
+           "summary": redact_text(values["summary"])}
     return problems, row
 
 
@@ -385,10 +411,24 @@ def ensure_staging(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(STAGING_DDL)
 
 
+def _insert(con: duckdb.DuckDBPyConnection, table: str, records: list[dict]) -> None:
+    """Insert rows given as dicts, through Arrow (executemany is slow on DuckDB)."""
+    if not records:
+        return
+    batch = pa.Table.from_pylist(records)
+    con.register("_register_rows", batch)
+    try:
+        names = ", ".join(batch.column_names)
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _register_rows")
+    finally:
+        con.unregister("_register_rows")
+
+
 def store_registers(con: duckdb.DuckDBPyConnection, registers: Registers, run_id: str) -> None:
     """Replace the half-year's rows (a re-delivered workbook replaces the previous one)."""
     ensure_staging(con)
     period, file = registers.period, registers.file
+    now = datetime.now(timezone.utc)
     rows = {
         "feedback_notes": registers.notes,
         "corrective_plans": registers.plans,
@@ -399,21 +439,17 @@ def store_registers(con: duckdb.DuckDBPyConnection, registers: Registers, run_id
     try:
         for table, columns in STAGING_COLUMNS.items():
             con.execute(f"DELETE FROM staging.{table} WHERE period = $p", {"p": period})
-            if rows[table]:
-                names = ", ".join(columns)
-                marks = ", ".join("?" for _ in range(len(columns) + 3))
-                con.executemany(
-                    f"INSERT INTO staging.{table} (period, {names}, file, line_no) VALUES ({marks})",
-                    [[period, *(row[c] for c in columns), file, row["line_no"]] for row in rows[table]],
-                )
+            _insert(con, f"staging.{table}", [
+                {"period": period, **{c: row[c] for c in columns}, "file": file, "line_no": row["line_no"]}
+                for row in rows[table]
+            ])
         # the previous delivery's rejects go with it; the path carries the half-year
         con.execute("DELETE FROM quality.rejected_rows WHERE source = $s AND file = $f", {"s": SOURCE, "f": file})
-        if registers.rejected:
-            con.executemany(
-                "INSERT INTO quality.rejected_rows (source, file, line_no, record, reason, run_id, rejected_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, now())",
-                [[SOURCE, file, r.line_no, r.record, r.reason, run_id] for r in registers.rejected],
-            )
+        _insert(con, "quality.rejected_rows", [
+            {"source": SOURCE, "file": file, "line_no": r.line_no, "record": r.record, "reason": r.reason,
+             "run_id": run_id, "rejected_at": now}
+            for r in registers.rejected
+        ])
         read = sum(registers.rows_read.values())
         loaded = sum(registers.rows_loaded.values())
         con.execute("DELETE FROM meta.landing_files WHERE source = $s AND path = $f", {"s": SOURCE, "f": file})
@@ -421,7 +457,8 @@ def store_registers(con: duckdb.DuckDBPyConnection, registers: Registers, run_id
             "INSERT INTO meta.landing_files VALUES ($s, $f, $d, $sha, $size, $read, $loaded, $rejected, "
             "NULL, NULL, $run, now())",
             {"s": SOURCE, "f": file, "d": half_year_bounds(period)[0], "sha": registers.sha256,
-             "size": registers.size_bytes, "read": read, "loaded": loaded, "rejected": len(registers.rejected), "run": run_id},
+             "size": registers.size_bytes, "read": read, "loaded": loaded, "rejected": len(registers.rejected),
+             "run": run_id},
         )
         con.execute("COMMIT")
     except Exception:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import dagster as dg
@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from assets.half_year import SHARE_PCT_SQL
-from assets.registers import RegisterStructureError, parse_date, read_registers, split_dimensions
+from assets.registers import RegisterStructureError, national_id, parse_date, read_registers, split_dimensions
 from conftest import query, run_job
 from landing_files import ticket, write_crm
 from registers_files import action, note, participation, plan, write_workbook
@@ -62,7 +62,8 @@ GOOD_NOTES = (
     [note("N01", date(2025, 1, 1), "speed, outputs", "najiz_ticket", beneficiary_id=int(ALICE))]
     + [note(f"N0{i}", date(2025, 2, i), "speed,outputs") for i in range(2, 9)]
     + [note(f"N{i}", f"2025-03-{i:02d}", "Speed") for i in range(9, 18)]
-    + [note("N18", "2025-04-01", "procedures ، technology", "x", beneficiary_id=DANA)]
+    + [note("N18", "2025-04-01", "procedures ، technology", "x", beneficiary_id=DANA,
+                 summary=f"رقم الهوية {DANA} والجوال 0551234567")]
     + [note(f"N{i}", date(2025, 5, i), "technology") for i in range(19, 22)]
     + [note("N22", date(2025, 6, 30), "employees, EMPLOYEES"), note("N23", "2025-06-30T00:00:00", "employees")]
 )
@@ -252,9 +253,33 @@ def test_dates_dimensions_and_blank_rows_as_a_hand_kept_workbook_has_them(tmp_pa
     assert parse_date("2025-03-01") == date(2025, 3, 1)
     assert parse_date("45717") == date(2025, 3, 1)  # an Excel serial day
     assert parse_date("01/03/2025") is None
+    assert national_id(" ١٠١٢٣٤٥٦٧٨ ") == "1012345678"
     assert split_dimensions(" Speed ،outputs,, speed ") == ["speed", "outputs"]
     notes = [note("N1", date(2025, 1, 1)), {}, note("N2", date(2025, 1, 2), "bogus")]  # a blank row 3
     write_workbook(tmp_path, PERIOD, notes)
     found = read_registers(tmp_path, PERIOD, b"k")
     assert [n["note_id"] for n in found.notes] == ["N1"]
     assert [(r.sheet, r.line_no) for r in found.rejected] == [("feedback_notes", 4)]
+
+
+def test_a_seed_sized_workbook_gives_the_published_half_year_figures(vob_env):
+    # the seed report: 4,000 notes carrying 5,000 tags, 77 plans (18 in progress, 59 implemented)
+    tags = {"speed": 2740, "outputs": 1237, "procedures": 103, "technology": 528, "employees": 392}
+    pool = [code for code, n in tags.items() for _ in range(n)]
+    notes = []
+    for i in range(4000):  # the first 1,000 notes carry two dimensions
+        codes = [pool.pop()] + ([pool.pop(0)] if i < 1000 else [])
+        day = date(2025, 1, 1) + timedelta(days=i % 181)
+        notes.append(note(f"VOB-{i:05d}", day if i % 2 else day.isoformat(), ", ".join(codes),
+                          beneficiary_id=str(1_100_000_000 + i % 3000)))
+    plans = [plan(f"CP-{i:03d}", "speed", "in_progress" if i < 18 else "implemented", date(2025, 1, 2),
+                  None if i < 18 else date(2025, 6, 1)) for i in range(77)]
+    write_workbook(vob_env.landing_dir, PERIOD, notes, plans, GOOD_PARTICIPATIONS, GOOD_ACTIONS[:1])
+    run_half_year()
+    work = vob_env.work_db
+    assert query(work, "SELECT beneficiaries, notes, plans_total, plans_in_progress, plans_implemented "
+                       "FROM marts.fct_vob_half_year") == [(3000, 4000, 77, 18, 59)]
+    assert dict(query(work, "SELECT dimension, share_pct FROM marts.fct_feedback_dimension_half_year")) == {
+        "speed": Decimal("54.80"), "outputs": Decimal("24.74"), "procedures": Decimal("2.06"),
+        "technology": Decimal("10.56"), "employees": Decimal("7.84"),
+    }
