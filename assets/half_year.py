@@ -249,7 +249,7 @@ def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Materi
     try:
         found = read_registers(settings.landing_dir, period, settings.pii_key())
     except RegisterStructureError as err:
-        raise dg.Failure(description=str(err)) from err
+        raise dg.Failure(description=str(err)) from None  # the message says it all; no traceback
     with vob.work_db() as con:
         ensure_marts(con)
         store_registers(con, found, context.run.run_id)
@@ -282,14 +282,14 @@ def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Materi
     )
 
 
-def _half_year_mart(name: str, description: str, build, preview_sql: str, extra_deps=()):
+def _half_year_mart(name: str, description: str, build, preview_sql: str):
     @dg.asset(
         name=name,
         key_prefix="marts",
         group_name=GROUP,
         partitions_def=half_year_partitions,
         pool=WRITER_POOL,
-        deps=[REGISTERS_KEY, *extra_deps],
+        deps=[REGISTERS_KEY],
         kinds={"duckdb"},
         description=description,
     )
@@ -303,14 +303,49 @@ def _half_year_mart(name: str, description: str, build, preview_sql: str, extra_
     return _asset
 
 
-fct_vob_half_year = _half_year_mart(
-    "fct_vob_half_year",
-    "Beneficiaries (CRM tickets of the half in the latest snapshot, and feedback notes, as keyed hashes), "
-    "notes and corrective plans of the half-year (marts.fct_vob_half_year, WAREHOUSE.md).",
-    build_half_year_facts,
-    "SELECT * FROM marts.fct_vob_half_year WHERE period = $period",
-    extra_deps=[CRM_DEP],
+FCT_KEY = dg.AssetKey(["marts", "fct_vob_half_year"])
+
+MONTHS_WITHOUT_TICKETS_SQL = """
+SELECT strftime(m, '%Y-%m') FROM (SELECT unnest($months)::DATE AS m)
+WHERE m NOT IN (SELECT DISTINCT month FROM staging.crm) ORDER BY m
+"""
+
+
+@dg.asset(
+    key=FCT_KEY,
+    group_name=GROUP,
+    partitions_def=half_year_partitions,
+    pool=WRITER_POOL,
+    deps=[REGISTERS_KEY, CRM_DEP],
+    kinds={"duckdb"},
+    check_specs=[dg.AssetCheckSpec(
+        "crm_months_staged", asset=FCT_KEY,
+        description="Every month of the half-year has CRM tickets staged (warning): a month never run "
+        "would silently leave its ticket beneficiaries out.",
+    )],
+    description="Beneficiaries (CRM tickets of the half in the latest snapshot, and feedback notes, as keyed "
+    "hashes), notes and corrective plans of the half-year (marts.fct_vob_half_year, WAREHOUSE.md).",
 )
+def fct_vob_half_year(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+    period = context.partition_key
+    with vob.work_db() as con:
+        ensure_marts(con)
+        rows = build_half_year_facts(con, period)
+        result = _result(con, rows, "SELECT * FROM marts.fct_vob_half_year WHERE period = $period",
+                         {"period": period})
+        missing = [m for (m,) in con.execute(
+            MONTHS_WITHOUT_TICKETS_SQL, {"months": [f"{m}-01" for m in months_of_half(period)]}
+        ).fetchall()]
+    problems = (f"no CRM tickets staged for {', '.join(missing)}: run monthly_facts for "
+                "these months first, or check the CRM snapshots") if missing else "none"
+    return dg.MaterializeResult(
+        metadata=result.metadata,
+        check_results=[dg.AssetCheckResult(
+            check_name="crm_months_staged", passed=not missing, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"problems": dg.MetadataValue.text(problems)},
+        )],
+    )
+
 
 fct_feedback_dimension_half_year = _half_year_mart(
     "fct_feedback_dimension_half_year",
