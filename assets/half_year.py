@@ -27,9 +27,6 @@ REGISTERS_KEY = dg.AssetKey(["staging", "registers"])
 CRM_KEY = dg.AssetKey(["staging", "crm"])
 PREVIEW_ROWS = 12
 
-# MonthsToHalfYear is not one of Dagster's own mappings (see pipelines/partitions.py): said once, there.
-warnings.filterwarnings("ignore", message="Non-built-in PartitionMappings, such as MonthsToHalfYear",
-                        category=DeprecationWarning)
 CRM_DEP = dg.AssetDep(CRM_KEY, partition_mapping=months_to_half_year)
 
 MARTS_DDL = """

@@ -130,7 +130,7 @@ def read_sheets(path: Path, rel: str) -> dict[str, list[tuple[int, dict[str, str
         )
     except Exception as err:  # calamine's errors name neither the file nor the fix
         raise RegisterStructureError(f"register workbook {rel} cannot be read as an Excel workbook: {err}") from err
-    by_name = {name.strip(): frame for name, frame in frames.items()}
+    by_name = {name.strip().lower(): frame for name, frame in frames.items()}
     missing_sheets = [sheet for sheet in SHEETS if sheet not in by_name]
     if missing_sheets:
         raise RegisterStructureError(
