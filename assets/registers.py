@@ -22,8 +22,10 @@ one person on a ticket and on a note is one beneficiary.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -113,20 +115,15 @@ class Registers:
         return sum(1 for r in self.rejected if r.sheet == sheet)
 
 
-def read_sheets(path: Path, rel: str) -> dict[str, list[tuple[int, dict[str, str | None]]]]:
+def read_sheets(data: bytes, rel: str) -> dict[str, list[tuple[int, dict[str, str | None]]]]:
     """Rows of the four sheets as text, each with its Excel row number; blank rows skipped.
 
     Raises RegisterStructureError naming the workbook, sheet and column when
     the workbook is not the contract's.
     """
-    if not path.exists():
-        raise RegisterStructureError(
-            f"register workbook {rel} not found under the landing root {path.parent.parent} "
-            "(LANDING.md: registers/vob_registers_YYYY-HN.xlsx, one per half-year)"
-        )
     try:
         frames = pl.read_excel(
-            path, sheet_id=0, engine="calamine", infer_schema_length=0, drop_empty_rows=False
+            io.BytesIO(data), sheet_id=0, engine="calamine", infer_schema_length=0, drop_empty_rows=False
         )
     except Exception as err:  # calamine's errors name neither the file nor the fix
         raise RegisterStructureError(f"register workbook {rel} cannot be read as an Excel workbook: {err}") from err
@@ -140,7 +137,7 @@ def read_sheets(path: Path, rel: str) -> dict[str, list[tuple[int, dict[str, str
     sheets = {}
     for sheet, columns in SHEETS.items():
         frame = by_name[sheet]
-        frame = frame.rename({name: name.strip().lower() for name in frame.columns})
+        frame = frame.rename({name: (_text(name) or name).lower() for name in frame.columns})
         missing = [column for column in columns if column not in frame.columns]
         if missing:
             raise RegisterStructureError(
@@ -156,10 +153,16 @@ def read_sheets(path: Path, rel: str) -> dict[str, list[tuple[int, dict[str, str
     return sheets
 
 
+EDGE_SPACE = re.compile(r"^[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+|"
+                        r"[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+$")
+
+
 def _text(value) -> str | None:
+    """A cell as text, without surrounding spaces or the invisible direction marks
+    an Arabic spreadsheet leaves around values."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = EDGE_SPACE.sub("", str(value))
     return text or None
 
 
@@ -191,7 +194,7 @@ def split_dimensions(text: str | None) -> list[str]:
     """Dimension codes of a note: trimmed, lower-case, in order, each once."""
     codes: list[str] = []
     for part in DIMENSION_SEPARATORS.split(text or ""):
-        code = part.strip().lower()
+        code = (_text(part) or "").lower()
         if code and code not in codes:
             codes.append(code)
     return codes
@@ -338,9 +341,14 @@ def read_registers(landing_dir: Path, period: str, pii_key: bytes) -> Registers:
     """Read and check the workbook of a half-year (pure: touches no database)."""
     path = workbook_path(landing_dir, period)
     rel = path.relative_to(landing_dir).as_posix()
-    sheets = read_sheets(path, rel)
+    if not path.exists():
+        raise RegisterStructureError(
+            f"register workbook {rel} not found under the landing root {landing_dir} "
+            "(LANDING.md: registers/vob_registers_YYYY-HN.xlsx, one per half-year)"
+        )
+    data = path.read_bytes()  # once: what is checked is what is fingerprinted
+    sheets = read_sheets(data, rel)
     first, last = half_year_bounds(period)
-    data = path.read_bytes()
     registers = Registers(period, rel, hashlib.sha256(data).hexdigest(), len(data))
     valid: dict[str, list[dict]] = {}
     for sheet, (check, id_column) in CHECKS.items():
@@ -349,9 +357,9 @@ def read_registers(landing_dir: Path, period: str, pii_key: bytes) -> Registers:
             problems, row = check(values, first, last)
             checked.append((line_no, values, problems, row))
         if id_column:  # an id on two rows: which one is right cannot be told, so neither counts
-            ids = [row[id_column] for _, _, problems, row in checked if not problems]
+            ids = Counter(row[id_column] for _, _, problems, row in checked if not problems)
             for _, _, problems, row in checked:
-                if not problems and ids.count(row[id_column]) > 1:
+                if not problems and ids[row[id_column]] > 1:
                     problems.append(f"duplicate {id_column} {_shown(str(row[id_column]))} in sheet {sheet}")
         if sheet == "improvement_actions":  # an action names a plan of this workbook
             plans = {plan["plan_id"] for plan in valid["corrective_plans"]}

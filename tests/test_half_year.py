@@ -226,6 +226,10 @@ def test_a_missing_sheet_or_column_fails_the_run_with_a_clear_message(vob_env):
     result = run_half_year("2025-H2", raise_on_error=False)
     assert "register workbook registers/vob_registers_2025-H2.xlsx not found" in failure_messages(result)
 
+    (landing / "registers" / "vob_registers_2026-H1.xlsx").write_text("note_id,received_on\n")  # a CSV
+    with pytest.raises(RegisterStructureError, match="vob_registers_2026-H1.xlsx cannot be read as an Excel"):
+        read_registers(landing, "2026-H1", b"k")
+
 
 def test_a_redelivered_workbook_replaces_the_previous_one(vob_env):
     landing = vob_env.landing_dir
@@ -261,6 +265,7 @@ def test_dates_dimensions_and_blank_rows_as_a_hand_kept_workbook_has_them(tmp_pa
     assert parse_date("01/03/2025") is None
     assert national_id(" ١٠١٢٣٤٥٦٧٨ ") == "1012345678"
     assert split_dimensions(" Speed ،outputs,, speed ") == ["speed", "outputs"]
+    assert split_dimensions("\u200fspeed\u200f،\u200eoutputs") == ["speed", "outputs"]  # direction marks
     notes = [note("N1", date(2025, 1, 1)), {}, note("N2", date(2025, 1, 2), "bogus")]  # a blank row 3
     write_workbook(tmp_path, PERIOD, notes)
     found = read_registers(tmp_path, PERIOD, b"k")
