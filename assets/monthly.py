@@ -181,10 +181,17 @@ def dim_channel(vob: VobWarehouse) -> dg.MaterializeResult:
 MONTHLY_MART_ASSETS = [fct_channel_monthly, fct_tickets_monthly, dim_channel]
 
 
+HALF_YEAR_MART_KEYS = [
+    dg.AssetKey(["marts", name])
+    for name in ("fct_vob_half_year", "fct_feedback_dimension_half_year", "corrective_plans_by_dimension",
+                 "e_participations", "improvement_actions", "dim_dimension")
+]
+
+
 @dg.asset(
     group_name="publish",
     pool=WRITER_POOL,
-    deps=MONTHLY_MART_ASSETS,
+    deps=[*MONTHLY_MART_ASSETS, *HALF_YEAR_MART_KEYS],
     kinds={"duckdb"},
     description="The published warehouse (VOB_WAREHOUSE): the marts copied to a new DuckDB file "
     "and renamed into place atomically, only once every blocking check of the run has passed.",

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
+from assets.half_year import HALF_YEAR_ASSETS
 from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
 from checks.monthly_checks import monthly_checks
 from pipelines.partitions import TIMEZONE, month_key
@@ -25,6 +26,13 @@ monthly_refresh_job = dg.define_asset_job(
 monthly_facts_job = dg.define_asset_job(
     "monthly_facts",
     selection=dg.AssetSelection.assets(*monthly_assets),
+)
+
+# The half-year registers and marts, for one half-year partition (`vob run --period 2025-H1`).
+half_year_facts_job = dg.define_asset_job(
+    "half_year_facts",
+    selection=dg.AssetSelection.assets(*HALF_YEAR_ASSETS),
+    description="Read the half-year's VoB registers workbook and build the half-year marts.",
 )
 
 publish_job = dg.define_asset_job("publish", selection=dg.AssetSelection.assets(published_warehouse))
@@ -58,9 +66,9 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 
 defs = dg.Definitions(
-    assets=[*monthly_assets, published_warehouse],
+    assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse],
     asset_checks=monthly_checks,
-    jobs=[monthly_refresh_job, monthly_facts_job, publish_job],
+    jobs=[monthly_refresh_job, monthly_facts_job, half_year_facts_job, publish_job],
     schedules=[nightly_refresh],
     resources={"vob": VobWarehouse()},
     executor=dg.in_process_executor,

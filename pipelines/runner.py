@@ -125,6 +125,11 @@ def print_summary(settings: Settings, period: Period) -> None:
                WHERE strftime(month, '%Y-%m') IN (SELECT unnest($m))
                  AND snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_tickets_monthly)
                ORDER BY month""", {"m": months})
+        if half_year_stages(period, ["half_year_facts"]):
+            print_table(con, "SELECT * EXCLUDE (ticket_snapshot_date) FROM marts.fct_vob_half_year "
+                             "WHERE period = $p", {"p": period.key})
+            print_table(con, "SELECT dimension, tags, share_pct FROM marts.fct_feedback_dimension_half_year "
+                             "WHERE period = $p ORDER BY tags DESC", {"p": period.key})
     finally:
         con.close()
 

@@ -41,3 +41,25 @@ def test_the_schedule_asks_for_one_run_over_the_month_range():
     request = defs.resolve_schedule_def("nightly_refresh").evaluate_tick(context).run_requests[0]
     assert request.tags["dagster/asset_partition_range_start"] == "2025-03"
     assert request.tags["dagster/asset_partition_range_end"] == "2025-04"
+
+
+def test_the_half_year_assets_sit_downstream_of_the_monthly_crm_partitions():
+    from dagster._core.remote_representation.external_data import RepositorySnap
+
+    from pipelines.partitions import half_year_partitions
+
+    graph = defs.resolve_asset_graph()
+    fact, crm = dg.AssetKey(["marts", "fct_vob_half_year"]), dg.AssetKey(["staging", "crm"])
+    assert {crm, dg.AssetKey(["staging", "registers"])} <= graph.get(fact).parent_keys
+    assert isinstance(graph.get_partition_mapping(fact, crm), dg.AllPartitionMapping)
+    job = defs.resolve_job_def("half_year_facts")
+    assert job.partitions_def == half_year_partitions
+    assert {"staging/registers", "marts/fct_vob_half_year", "marts/fct_feedback_dimension_half_year",
+            "marts/dim_dimension", "marts/e_participations", "marts/improvement_actions"} <= {
+        key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    # what `dagster dev` sees: the edge from staging/crm with a built-in mapping it can check
+    # (a custom mapping would be dropped, and the inferred identity mapping rejected)
+    snap = RepositorySnap.from_def(defs.get_repository_def())
+    node = next(n for n in snap.asset_nodes if n.asset_key == fact)
+    edge = next(e for e in node.parent_edges if e.parent_asset_key == crm)
+    edge.partition_mapping.validate_partition_mapping(monthly_partitions, half_year_partitions)
