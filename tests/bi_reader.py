@@ -7,7 +7,8 @@ queries and closes a connection at each iteration. Both write WORKDIR/<mode>.rea
 once started, stop when WORKDIR/stop appears, and write WORKDIR/<mode>.json:
 every state seen (sum of contacts, months, ticket rows, CRM snapshots), the
 errors met, and (for `hold`) the state the held connection shows after the
-publish and the state a fresh connection shows once the held one is closed.
+publish, the state a second connection opened meanwhile shows, and the state a
+fresh connection shows once every connection is closed.
 """
 
 import json
@@ -53,12 +54,19 @@ def main(mode: str, path: str, workdir: str) -> int:
                     seen.append(read(con))
                 finally:
                     con.close()
+                if seen[-1] != seen[0] and not (work / "reopen.changed").exists():
+                    (work / "reopen.changed").write_text("changed")  # tells the test it saw a publish
         except Exception:
             errors.append(traceback.format_exc())
-        time.sleep(0.01)
+        time.sleep(0.02)
     try:
         if held is not None:
             result["held_after_publish"] = read(held)
+            other = connect(path)  # opened while `held` is open: DuckDB reuses the same instance
+            try:
+                result["new_connection_while_held"] = read(other)
+            finally:
+                other.close()
             held.close()  # DuckDB shares one instance per path in a process: close all to see new data
         con = connect(path)
         try:

@@ -63,14 +63,14 @@ def finish_reader(reader: subprocess.Popen, mode: str, workdir: Path) -> dict:
 def test_readers_in_another_process_see_old_or_new_whole_never_partial(vob_env, tmp_path):
     landing = vob_env.landing_dir
     months = [date(2025, m, 1) for m in range(1, 7)]
-    write_month(landing, months[0], 300)
+    write_month(landing, months[0], 120)
     write_crm(landing, date(2025, 2, 1), tickets(months[:1]))
     run_job("2025-01")  # the warehouse BI tools have open when the nightly run starts
     old = list(query(vob_env.warehouse_path, STATE_SQL)[0])
     assert old[1] == 1
 
     for month in months[1:]:
-        write_month(landing, month, 300)
+        write_month(landing, month, 120)
     write_crm(landing, date(2025, 7, 1), tickets(months))
 
     workdir = tmp_path / "readers"
@@ -82,7 +82,9 @@ def test_readers_in_another_process_see_old_or_new_whole_never_partial(vob_env, 
         result = run_job("2025-01", "2025-06")  # the full multi-month run, publish included
         elapsed = time.monotonic() - started
         new = list(query(vob_env.warehouse_path, STATE_SQL)[0])
-        time.sleep(0.3)  # let the reopening reader query the new file a few times
+        deadline = time.monotonic() + 30
+        while not (workdir / "reopen.changed").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the reopening reader has queried the new file
     finally:
         (workdir / "stop").write_text("stop")
         held, reopened = finish_reader(holder, "hold", workdir), finish_reader(reopener, "reopen", workdir)
@@ -96,7 +98,9 @@ def test_readers_in_another_process_see_old_or_new_whole_never_partial(vob_env, 
     assert len(held["seen"]) > 20, elapsed
     assert all(state == old for state in held["seen"])
     assert held["held_after_publish"] == old
-    # closing it and reopening shows the new data
+    # so does a second connection opened in that process meanwhile (one DuckDB instance per path)
+    assert held["new_connection_while_held"] == old
+    # closing them all and reopening shows the new data
     assert held["after_reopen"] == new
     # a reader reopening at each query sees the old or the new warehouse, nothing in between
     assert len(reopened["seen"]) > 20

@@ -9,6 +9,7 @@ new data when it reopens.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -19,9 +20,10 @@ import duckdb
 from assets.ingest import raw_table_ddl
 from assets.landing import CRM, EVENT_SOURCES, SOURCES
 from pipelines.config import Settings
-from warehouse.dictionary import SCHEMA, apply_comments
+from warehouse.dictionary import SCHEMA, apply_comments, sql_quote
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+log = logging.getLogger(__name__)
 
 CHANNEL_NAMES = (
     # channel, Arabic name (as in the seed report), English name
@@ -97,13 +99,16 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
     staging_file = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
     try:
-        con.execute(f"ATTACH '{staging_file}' AS publish_target")
+        con.execute(f"ATTACH {sql_quote(str(staging_file))} AS publish_target")
         try:
             con.execute(f"CREATE SCHEMA publish_target.{SCHEMA}")
             for table in published_tables(con):
                 con.execute(f"CREATE TABLE publish_target.marts.{table} AS SELECT * FROM marts.{table}")
                 counts[table] = con.execute(f"SELECT count(*) FROM publish_target.marts.{table}").fetchall()[0][0]
-            apply_comments(con, "publish_target")
+            undescribed = apply_comments(con, "publish_target")
+            if undescribed:
+                log.warning("published without a description (add them to warehouse/dictionary.py): %s",
+                            ", ".join(undescribed))
             con.execute("CHECKPOINT publish_target")
         finally:
             con.execute("DETACH publish_target")
