@@ -33,6 +33,7 @@ EMAILS = ["ahmad.ali@example.sa", "noura@example.com", "sara@example.org", "omar
           "CAF4@mail.example.sa"]
 NATIONAL_IDS = ["1012345678", "2098765432", "1011111111", "1022222222", "1098765432", "2033333333"]
 VISITORS = ["V-778899", "V-665544", "V-443322"]
+ARABIC_INDIC = ["٠٥٥١٢٣٤٥٨٢", "١٠٤٤٤٤٤٤٤٤"]  # a mobile number and a national id in Arabic-Indic digits
 
 PATTERNS = {
     "phone": r"\+?9665[0-9]{8}|05[0-9]{8}",
@@ -61,7 +62,7 @@ def write_pii_landing(landing: Path) -> None:
     # e-mail: senders, Message-IDs, Arabic subjects holding numbers, addresses and ids
     good = email(f"<{EMAILS[5]}>", Z, sender=EMAILS[0], subject=f"رقم جوالي {PHONES[8]} وبريدي {EMAILS[1]}")
     bad = email(f"<{EMAILS[6]}>", "not a time", sender=EMAILS[2],
-                subject=f"هويتي {NATIONAL_IDS[4]} جوالي {PHONES[9]}")
+                subject=f"هويتي {NATIONAL_IDS[4]} جوالي {PHONES[9]} أو {ARABIC_INDIC[0]} وهوية والدي {ARABIC_INDIC[1]}")
     escaped = json.dumps(email(f"<{EMAILS[7]}>", "yesterday", sender=EMAILS[4],
                                subject=f"أرجو الاتصال {PHONES[11]}"), ensure_ascii=True)
     broken = (f'{{"message_id": "<{EMAILS[8]}>", "received_at": "{Z}", "sender": "{EMAILS[3]}", '
@@ -105,7 +106,7 @@ def text_values(path: Path) -> list[tuple[str, str]]:
 
 def personal_data_in(text: str) -> list[str]:
     hits = [f"{name}: {m}" for name, pattern in PATTERNS.items() for m in re.findall(pattern, text)]
-    clear = PHONES + EMAILS + NATIONAL_IDS + VISITORS + [p.replace(" ", "") for p in PHONES]
+    clear = PHONES + EMAILS + NATIONAL_IDS + VISITORS + ARABIC_INDIC + [p.replace(" ", "") for p in PHONES]
     return hits + [f"clear value {v}" for v in clear if v in text]
 
 
@@ -198,7 +199,8 @@ def test_a_run_on_real_data_without_a_key_refuses_to_start(vob_env, tmp_path):
     write_calls(vob_env.landing_dir, date(2025, 3, 10), [call("C1", TS)])
     env = {k: v for k, v in os.environ.items() if k != "VOB_PII_KEY"}
     vob = Path(sys.executable).with_name("vob")
-    done = subprocess.run([str(vob), "run", "--month", "2025-03"], env=env, capture_output=True, text=True,
+    command = [str(vob)] if vob.exists() else [sys.executable, "-m", "pipelines.cli"]
+    done = subprocess.run([*command, "run", "--month", "2025-03"], env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2, done.stderr
     assert "VOB_PII_KEY" in done.stderr and "export VOB_PII_KEY" in done.stderr
