@@ -158,6 +158,12 @@ def test_no_personal_data_in_any_text_column_of_the_published_or_working_databas
     assert query(settings.work_db, "SELECT count(*) FROM quality.rejected_rows")[0][0] >= 9
     assert query(settings.work_db, "SELECT count(*) FROM meta.landing_files WHERE file_error LIKE '%header%'") \
         == [(1,)]
+    # the published file holds no hashed ids either (WAREHOUSE.md): aggregates and names only
+    published = text_values(settings.warehouse_path)
+    assert not [where for where, _ in published if where.endswith("_hmac")]
+    assert not [(where, v) for where, v in published if re.fullmatch(r"[a-p]{64}", v)]
+    assert query(settings.warehouse_path, "SELECT count(*) FROM duckdb_columns() "
+                 "WHERE schema_name = 'marts' AND column_name LIKE '%hmac%'") == [(0,)]
     for path in (settings.warehouse_path, settings.work_db):
         values = text_values(path)
         assert values, path
