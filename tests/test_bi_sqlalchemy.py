@@ -9,13 +9,20 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from conftest import run_job
+from serving_env import module_env
 from landing_files import call, chat, email, ticket, write_calls, write_counts, write_crm, write_jsonl
 from warehouse import dictionary
 
 
-@pytest.fixture
-def published(vob_env):
-    landing = vob_env.landing_dir
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    with module_env(tmp_path_factory.mktemp("bi")) as settings:
+        write_landing(settings.landing_dir)
+        run_job("2025-03", "2025-04")
+        return settings.warehouse_path
+
+
+def write_landing(landing) -> None:
     for day in (10, 11):
         write_calls(landing, date(2025, 3, day), [call(f"C{day}-{i}", f"2025-03-{day}T10:00:00+03:00")
                                                   for i in range(day)])
@@ -24,8 +31,6 @@ def published(vob_env):
     write_jsonl(landing, "chat", date(2025, 4, 10), [chat("S1", "2025-04-10T08:00:00Z")])
     write_counts(landing, "sms", "2025-03", [("2025-03-01", "S01", 7)])
     write_crm(landing, date(2025, 5, 1), [ticket("T1", "2025-03-05T10:00:00+03:00")])
-    run_job("2025-03", "2025-04")
-    return vob_env.warehouse_path
 
 
 def superset_engine(path) -> sa.Engine:

@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from conftest import query, run_job
+from serving_env import module_env
 from landing_files import (
     CALL_COLUMNS, call, chat, csv_text, email, event_path, ticket, write_calls, write_crm, write_jsonl, write_raw,
 )
@@ -113,24 +114,15 @@ def personal_data_in(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def pii_run(tmp_path_factory):
     """One `vob run --month 2025-03` (in process, persistent Dagster instance) on a landing
-    zone full of personal data; shared by the tests below. Returns (settings, status, output, root)."""
-    from pipelines.config import load_settings
+    zone full of personal data; shared by the tests below. Returns (settings, exit status,
+    printed output, root folder, number of Dagster runs, what the UI shows of them)."""
     from pipelines.periods import parse_period
     from pipelines.runner import run_period
 
     root = tmp_path_factory.mktemp("pii")
-    (root / "landing").mkdir()
-    (root / "dagster_home").mkdir()
     output = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VOB_LANDING_DIR", str(root / "landing"))
-        mp.setenv("VOB_WAREHOUSE", str(root / "warehouse" / "vob.duckdb"))
-        mp.setenv("VOB_PII_KEY", KEY)
-        mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        mp.setenv("VOB_REJECT_THRESHOLD_PCT", "100")  # this zone is mostly bad rows, on purpose
-        for name in ("VOB_WORK_DIR", "VOB_REPORT_DIR", "VOB_EXPORT_LAG_DAYS"):
-            mp.delenv(name, raising=False)
-        settings = load_settings()
+    # this zone is mostly bad rows, on purpose: no reject threshold
+    with module_env(root, VOB_PII_KEY=KEY, VOB_REJECT_THRESHOLD_PCT="100") as settings:
         write_pii_landing(settings.landing_dir)
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             status = run_period(parse_period("2025-03"), settings)
