@@ -267,8 +267,8 @@ all connections to the same path, so a new connection made while an old one
 is still open still reads the old file: let the BI tool close its connections
 (no long-lived pool) or restart them after the nightly run.
 
-A read-write connection is refused while any reader holds the file, and would
-itself block the runs' readers: never open the published file read-write.
+A read-write connection is refused while any reader holds the file, and once
+open it locks every BI reader out: never open the published file read-write.
 
 ### Superset
 
@@ -282,9 +282,12 @@ same `duckdb` major version as the pipeline, 2.0). Add a database
   `{"connect_args": {"read_only": true}}`
 - *Advanced → SQL Lab*: leave DML disallowed.
 
-Superset opens a connection per query (its default `NullPool`), so each query
-sees the latest publish. Table and column descriptions come from the comments
-below (*Datasets → edit → Columns* shows them after *Sync columns from source*).
+Superset opens a new connection for each query (its default `NullPool`), so each
+query sees the latest publish. The descriptions above are DuckDB comments;
+duckdb-engine returns them through SQLAlchemy's reflection as table and column
+comments (tested in tests/test_bi_sqlalchemy.py), where Superset's dataset
+editor can take them up. duckdb-engine lists the schema as `vob.marts` (the
+catalog is named after the file); `marts` works too.
 
 ### Metabase
 
@@ -296,16 +299,17 @@ type *DuckDB*:
 - *Establish a read-only connection*: **on**
 
 Metabase keeps a pool of connections: it reads the file that was current when
-the pool opened them. After the nightly run, re-sync (*Admin → Databases →
-Sync database schema now*), which also picks up changed descriptions, and let
-idle connections expire, or save the database settings again to renew the pool.
+the pool opened them. After the nightly run, let idle connections expire or save
+the database settings again to renew the pool, and re-sync (*Admin → Databases
+→ Sync database schema now*) so that new tables and columns appear.
 
 ### Power BI (ODBC)
 
 Install the DuckDB ODBC driver (Windows: `duckdb_odbc-windows-amd64.zip`, run
 `odbc_install.exe`). Create a system DSN `VOB` with the *DuckDB Driver* and:
 
-- `Database` = `\\\\fileserver\\vob\\vob.duckdb` (or a local copy)
+- `Database` = `C:\\vob\\vob.duckdb` (a local disk of the machine that runs
+  Power BI or its gateway: see serving.md about network shares)
 - `access_mode` = `READ_ONLY`
 
 or, without a DSN, the connection string
