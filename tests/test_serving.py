@@ -132,12 +132,19 @@ def test_a_failed_publish_leaves_the_published_file_and_no_temporary_file(vob_en
     assert [p.name for p in vob_env.warehouse_path.parent.iterdir() if p.is_file()] == ["vob.duckdb"]
 
 
-def test_publish_keeps_the_permissions_of_the_file_it_replaces(vob_env):
+def test_publish_keeps_the_permissions_of_the_file_it_replaces_and_clears_stale_leftovers(vob_env):
     from warehouse import store
 
     write_calls(vob_env.landing_dir, date(2025, 3, 10), [call("C1", "2025-03-10T10:00:00+03:00")])
     run_job("2025-03")
     os.chmod(vob_env.warehouse_path, 0o640)  # e.g. readable by the BI service's group only
+    folder = vob_env.warehouse_path.parent
+    killed = [folder / ".vob.duckdb.0123abcd.tmp", folder / ".vob.duckdb.0123abcd.tmp.wal"]
+    running = folder / ".vob.duckdb.4567cdef.tmp"  # another publish, under way right now
+    for leftover in (*killed, running):
+        leftover.write_bytes(b"partial")
+    for leftover in killed:
+        os.utime(leftover, (time.time() - 2 * store.STALE_TEMP_SECONDS,) * 2)
     con = store.open_work_db(vob_env)
     try:
         counts = store.publish(vob_env, con)
@@ -146,3 +153,4 @@ def test_publish_keeps_the_permissions_of_the_file_it_replaces(vob_env):
     assert counts["fct_channel_monthly"] == 6
     assert stat.S_IMODE(vob_env.warehouse_path.stat().st_mode) == 0o640
     assert not Path(f"{vob_env.warehouse_path}.wal").exists()
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == [running.name, "vob.duckdb"]

@@ -96,6 +96,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
     """
     target = settings.warehouse_path.absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(target)
     staging_file = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
     try:
@@ -124,6 +125,21 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
             leftover.unlink(missing_ok=True)
         raise
     return counts
+
+
+STALE_TEMP_SECONDS = 3600.0
+
+
+def _remove_stale_temp_files(target: Path) -> None:
+    """Temporary files of publishes that were killed (no `except` runs on SIGKILL or power loss).
+    Only old ones: a publish takes seconds, and another one may be under way."""
+    now = time.time()
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_TEMP_SECONDS:
+                leftover.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _match_mode(new: Path, old: Path) -> None:
