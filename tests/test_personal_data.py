@@ -182,8 +182,12 @@ def test_the_key_never_enters_a_database_a_log_or_dagster_events(pii_run):
     # every file the run wrote: DuckDB files, the Dagster instance (event log, runs), logs
     written = [p for p in root.rglob("*") if p.is_file() and "landing" not in p.parts]
     assert any(p.suffix == ".duckdb" for p in written) and any("dagster_home" in p.parts for p in written)
+    clear = [v.encode() for v in PHONES + EMAILS + NATIONAL_IDS + VISITORS + ARABIC_INDIC]
     for path in written:
-        assert KEY.encode() not in path.read_bytes(), path
+        data = path.read_bytes()
+        assert KEY.encode() not in data, path
+        if path.suffix not in (".duckdb", ".wal"):  # DuckDB compresses text: scanned by value above
+            assert [v for v in clear if v in data] == [], path
     for path in (settings.warehouse_path, settings.work_db):
         assert all(KEY not in value for _, value in text_values(path))
     # the Dagster runs as the UI shows them
