@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS meta.landing_files (
     source VARCHAR NOT NULL,
     path VARCHAR NOT NULL,          -- relative to the landing root
     file_date DATE,                 -- export date, month or snapshot date from the name
-    sha256 VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,        -- hex digest with digits written g-p (assets/ingest.py fingerprint)
     size_bytes BIGINT NOT NULL,
     rows_read BIGINT NOT NULL,
     rows_loaded BIGINT NOT NULL,

@@ -9,6 +9,7 @@ new data when it reopens.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -19,8 +20,10 @@ import duckdb
 from assets.ingest import raw_table_ddl
 from assets.landing import CRM, EVENT_SOURCES, SOURCES
 from pipelines.config import Settings
+from warehouse.dictionary import SCHEMA, apply_comments, sql_quote
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+log = logging.getLogger(__name__)
 
 CHANNEL_NAMES = (
     # channel, Arabic name (as in the seed report), English name
@@ -82,19 +85,73 @@ def published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Copy the marts of the working database into a new file, then rename it into place.
-    Returns the row count of each published table."""
-    target = settings.warehouse_path
+    Returns the row count of each published table.
+
+    The new file is complete, checkpointed (no `.wal` beside it), described
+    (`COMMENT ON`, warehouse/dictionary.py), readable by the owner's group and
+    others like the file it replaces, and flushed to disk before the rename; the
+    rename is atomic, so a reader opens either the old file or the new one. On
+    any failure the temporary file is removed and the published file is left as
+    it was.
+    """
+    target = settings.warehouse_path.absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(target)
     staging_file = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    counts = {}
-    con.execute(f"ATTACH '{staging_file}' AS publish_target")
+    counts: dict[str, int] = {}
     try:
-        con.execute("CREATE SCHEMA publish_target.marts")
-        for table in published_tables(con):
-            con.execute(f"CREATE TABLE publish_target.marts.{table} AS SELECT * FROM marts.{table}")
-            counts[table] = con.execute(f"SELECT count(*) FROM publish_target.marts.{table}").fetchall()[0][0]
-        con.execute("CHECKPOINT publish_target")
-    finally:
-        con.execute("DETACH publish_target")
-    os.replace(staging_file, target)  # atomic on one file system
+        con.execute(f"ATTACH {sql_quote(str(staging_file))} AS publish_target")
+        try:
+            con.execute(f"CREATE SCHEMA publish_target.{SCHEMA}")
+            for table in published_tables(con):
+                con.execute(f"CREATE TABLE publish_target.marts.{table} AS SELECT * FROM marts.{table}")
+                counts[table] = con.execute(f"SELECT count(*) FROM publish_target.marts.{table}").fetchall()[0][0]
+            undescribed = apply_comments(con, "publish_target")
+            if undescribed:
+                log.warning("published without a description (add them to warehouse/dictionary.py): %s",
+                            ", ".join(undescribed))
+            con.execute("CHECKPOINT publish_target")
+        finally:
+            con.execute("DETACH publish_target")
+        leftover_wal = Path(f"{staging_file}.wal")
+        if leftover_wal.exists():  # a checkpointed, detached file has none; never publish one half-written
+            raise RuntimeError(f"publish: {leftover_wal} left after CHECKPOINT and DETACH")
+        _match_mode(staging_file, target)
+        _fsync(staging_file)
+        os.replace(staging_file, target)  # atomic on one file system
+        _fsync(target.parent)
+    except BaseException:
+        for leftover in (staging_file, Path(f"{staging_file}.wal")):
+            leftover.unlink(missing_ok=True)
+        raise
     return counts
+
+
+STALE_TEMP_SECONDS = 3600.0
+
+
+def _remove_stale_temp_files(target: Path) -> None:
+    """Temporary files of publishes that were killed (no `except` runs on SIGKILL or power loss).
+    Only old ones: a publish takes seconds, and another one may be under way."""
+    now = time.time()
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_TEMP_SECONDS:
+                leftover.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _match_mode(new: Path, old: Path) -> None:
+    """The new file gets the permissions of the one it replaces (BI service accounts keep
+    read access), or at least owner read-write and group/other read."""
+    mode = (old.stat().st_mode & 0o777) if old.exists() else 0o644
+    os.chmod(new, mode | 0o600)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

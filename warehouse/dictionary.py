@@ -1,0 +1,395 @@
+"""The data dictionary of the published warehouse: one place for every table and
+column description, in English and Arabic.
+
+`publish()` writes these texts into the published file with `COMMENT ON`, so BI
+tools (Superset, Metabase, DBeaver, Power BI through ODBC) show them; and
+`docs/warehouse.md` is generated from the same texts:
+
+    python -m warehouse.dictionary docs/warehouse.md
+
+A test fails when a published table or column has no description here, or
+when the committed docs/warehouse.md is not what this module generates.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+SEPARATOR = " — "  # "English text — النص العربي"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # as WAREHOUSE.md gives it ("" where the contract leaves it open)
+    en: str
+    ar: str
+
+    @property
+    def comment(self) -> str:
+        return f"{self.en}{SEPARATOR}{self.ar}"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # in schema marts
+    grain: str
+    en: str
+    ar: str
+    columns: tuple[Column, ...]
+    kind: str = "monthly"  # monthly | half-year | dimension
+
+    @property
+    def comment(self) -> str:
+        return f"{self.en}{SEPARATOR}{self.ar}"
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def _dimension(code: str, en: str, ar: str, fact: str) -> Table:
+    """A dimension table: a code with its Arabic and English names and a display order."""
+    return Table(
+        f"dim_{code}", code,
+        f"{en} with their Arabic and English names", f"{ar} بأسمائها العربية والإنجليزية",
+        (
+            Column(code, "VARCHAR", f"Code (key of {fact}.{code})", f"الرمز (مفتاح {fact}.{code})"),
+            Column("name_ar", "VARCHAR", "Arabic name, as in the VoB report", "الاسم العربي كما في تقرير صوت المستفيد"),
+            Column("name_en", "VARCHAR", "English name", "الاسم الإنجليزي"),
+            Column("sort_order", "INTEGER", "Display order in reports", "ترتيب العرض في التقارير"),
+        ),
+        kind="dimension",
+    )
+
+
+MONTH = Column("month", "DATE", "Month (first day of the month, Asia/Riyadh)", "الشهر (اليوم الأول من الشهر بتوقيت الرياض)")
+PERIOD = Column("period", "VARCHAR", "Half-year period, e.g. 2025-H1", "الفترة النصف سنوية، مثل 2025-H1")
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "fct_channel_monthly", "month × channel",
+        "Contacts received per month and channel (unified channels). A month that was run has a row for "
+        "every channel, 0 when it had no valid records; a month never run has no rows",
+        "عدد التواصلات الواردة لكل شهر وقناة (القنوات الموحدة). الشهر الذي تمت معالجته له صف لكل قناة، "
+        "وقيمته 0 إذا لم تكن له سجلات صالحة؛ والشهر الذي لم يُعالج ليست له صفوف",
+        (
+            MONTH,
+            Column("channel", "VARCHAR", "Channel code: calls, email, chat, x, sms, self_service (see dim_channel)",
+                   "رمز القناة: calls, email, chat, x, sms, self_service (انظر dim_channel)"),
+            Column("contacts", "BIGINT", "Number of contacts (calls offered, e-mails, chat sessions, X interactions, "
+                   "SMS, self-service transactions), duplicates counted once",
+                   "عدد التواصلات (المكالمات الواردة، الرسائل، جلسات المحادثة، تفاعلات X، الرسائل النصية، "
+                   "معاملات الخدمة الذاتية)، والمكرر يُحسب مرة واحدة"),
+        ),
+    ),
+    Table(
+        "fct_tickets_monthly", "month × snapshot",
+        "CRM tickets created in each month, open and closed as each CRM snapshot sees them",
+        "تذاكر نظام إدارة علاقات المستفيدين المنشأة في كل شهر، المفتوحة والمغلقة كما تظهر في كل لقطة",
+        (
+            Column("month", "DATE", "Month the tickets were created in (first day, Asia/Riyadh)",
+                   "شهر إنشاء التذاكر (اليوم الأول بتوقيت الرياض)"),
+            Column("snapshot_date", "DATE", "Date of the CRM snapshot the statuses are read from",
+                   "تاريخ لقطة نظام إدارة علاقات المستفيدين التي قُرئت منها الحالات"),
+            Column("tickets_total", "BIGINT", "Tickets created in the month", "إجمالي التذاكر المنشأة في الشهر"),
+            Column("tickets_open", "BIGINT", "Of those, open at the snapshot (new, in progress, pending)",
+                   "منها المفتوحة عند اللقطة (جديدة، قيد المعالجة، معلقة)"),
+            Column("tickets_closed", "BIGINT", "Of those, closed at the snapshot (resolved, closed)",
+                   "منها المغلقة عند اللقطة (تم الحل، مغلقة)"),
+        ),
+    ),
+    Table(
+        "fct_vob_half_year", "half-year",
+        "Voice of the Beneficiary figures of a half-year: beneficiaries, notes and corrective plans",
+        "مؤشرات صوت المستفيد لنصف السنة: المستفيدون والملاحظات والخطط التصحيحية",
+        (
+            PERIOD,
+            Column("beneficiaries", "BIGINT", "Distinct beneficiaries who gave feedback (counted on a keyed hash, "
+                   "never on the id itself)", "عدد المستفيدين المميزين الذين قدموا ملاحظات (يُحسب على قيمة مُجزّأة بمفتاح، لا على الهوية نفسها)"),
+            Column("notes", "BIGINT", "Notes (observations) recorded in the VoB registers", "عدد الملاحظات المسجلة في سجلات صوت المستفيد"),
+            Column("plans_total", "BIGINT", "Corrective plans", "إجمالي الخطط التصحيحية"),
+            Column("plans_in_progress", "BIGINT", "Corrective plans in progress", "الخطط التصحيحية قيد التنفيذ"),
+            Column("plans_implemented", "BIGINT", "Corrective plans implemented", "الخطط التصحيحية المنفذة"),
+        ),
+        kind="half-year",
+    ),
+    Table(
+        "fct_feedback_dimension_half_year", "half-year × dimension",
+        "Feedback tags per Adaa dimension in a half-year, with each dimension's share",
+        "وسوم الملاحظات لكل بُعد من أبعاد أداء في نصف السنة، مع نسبة كل بُعد",
+        (
+            PERIOD,
+            Column("dimension", "VARCHAR", "Dimension code: speed, outputs, procedures, technology, employees "
+                   "(see dim_dimension)", "رمز البُعد: speed, outputs, procedures, technology, employees (انظر dim_dimension)"),
+            Column("tags", "BIGINT", "Feedback tags of the dimension", "عدد وسوم الملاحظات في هذا البُعد"),
+            Column("share_pct", "DECIMAL(5,2)", "Share of the half-year's tags, in percent",
+                   "النسبة المئوية من إجمالي وسوم نصف السنة"),
+        ),
+        kind="half-year",
+    ),
+    _dimension("channel", "The six contact channels", "قنوات التواصل الست", "fct_channel_monthly"),
+    _dimension("dimension", "The five Adaa feedback dimensions", "أبعاد أداء الخمسة للملاحظات",
+               "fct_feedback_dimension_half_year"),
+    Table(
+        "e_participations", "participation",
+        "E-participation activities of a half-year (consultations, surveys, workshops) with their links",
+        "أنشطة المشاركة الإلكترونية في نصف السنة (استشارات، استبيانات، ورش عمل) مع روابطها",
+        (
+            PERIOD,
+            Column("title", "", "Title of the participation", "عنوان المشاركة"),
+            Column("kind", "", "Kind of participation (consultation, survey, ...)", "نوع المشاركة (استشارة، استبيان، ...)"),
+            Column("target_group", "", "Target group", "الفئة المستهدفة"),
+            Column("channel", "", "Channel or platform used", "القناة أو المنصة المستخدمة"),
+            Column("month", "", "Month of the participation", "شهر المشاركة"),
+            Column("url", "", "Public link", "الرابط العام"),
+        ),
+        kind="half-year",
+    ),
+    Table(
+        "improvement_actions", "action",
+        "Improvement actions taken in a half-year in response to beneficiaries' feedback",
+        "إجراءات التحسين المتخذة في نصف السنة استجابةً لملاحظات المستفيدين",
+        (
+            PERIOD,
+            Column("action_no", "", "Action number within the period", "رقم الإجراء ضمن الفترة"),
+            Column("title", "", "Title of the action", "عنوان الإجراء"),
+            Column("description", "", "What was done", "وصف ما تم تنفيذه"),
+            Column("plan_id", "", "Corrective plan the action implements", "الخطة التصحيحية التي ينفذها الإجراء"),
+        ),
+        kind="half-year",
+    ),
+)
+
+BY_NAME = {t.name: t for t in TABLES}
+SCHEMA = "marts"
+SCHEMA_COMMENT = ("Published Voice of the Beneficiary marts (read-only for BI tools)"
+                  f"{SEPARATOR}مؤشرات صوت المستفيد المنشورة (للقراءة فقط لأدوات ذكاء الأعمال)")
+
+
+def sql_quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def undocumented(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    """Tables and columns of `catalog`.marts that this dictionary does not describe."""
+    missing = []
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = $d AND schema_name = $s "
+        "ORDER BY table_name, column_index",
+        {"d": catalog, "s": SCHEMA},
+    ).fetchall():
+        described = BY_NAME.get(table)
+        if described is None:
+            missing.append(f"{SCHEMA}.{table}")
+        elif described.column(column) is None:
+            missing.append(f"{SCHEMA}.{table}.{column}")
+    return sorted(set(missing))
+
+
+def apply_comments(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    """COMMENT ON every described table and column present in `catalog`.marts.
+    Returns what is present but not described (to report; a test keeps it empty)."""
+    present = {
+        (t, c) for t, c in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = $d AND schema_name = $s",
+            {"d": catalog, "s": SCHEMA},
+        ).fetchall()
+    }
+    tables = {t for t, _ in present}
+    for table in TABLES:
+        if table.name not in tables:
+            continue  # built by an asset this code location does not (yet) have
+        con.execute(f"COMMENT ON TABLE {catalog}.{SCHEMA}.{table.name} IS {sql_quote(table.comment)}")
+        for column in table.columns:
+            if (table.name, column.name) in present:
+                con.execute(
+                    f"COMMENT ON COLUMN {catalog}.{SCHEMA}.{table.name}.{column.name} IS {sql_quote(column.comment)}"
+                )
+    return undocumented(con, catalog)
+
+
+# ---------------------------------------------------------------- docs/warehouse.md
+
+EXAMPLES: tuple[tuple[str, str], ...] = (
+    (
+        "Contacts per month and channel, with the channel's Arabic name (a dashboard's main chart)",
+        """SELECT f.month, d.name_ar, d.name_en, f.contacts
+FROM marts.fct_channel_monthly f
+JOIN marts.dim_channel d USING (channel)
+ORDER BY f.month, d.sort_order;""",
+    ),
+    (
+        "The unified-channels table of a half-year: one row per month, one column per channel",
+        """PIVOT (SELECT strftime(month, '%Y-%m') AS month, channel, contacts
+       FROM marts.fct_channel_monthly
+       WHERE month >= DATE '2025-01-01' AND month < DATE '2025-07-01')
+ON channel IN ('calls', 'email', 'chat', 'x', 'sms', 'self_service')
+USING sum(contacts) GROUP BY month ORDER BY month;""",
+    ),
+    (
+        "Open and closed tickets per month, as the latest CRM snapshot sees them",
+        """SELECT month, tickets_total, tickets_open, tickets_closed
+FROM marts.fct_tickets_monthly
+WHERE snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_tickets_monthly)
+ORDER BY month;""",
+    ),
+    (
+        "Share of each Adaa dimension in a half-year",
+        """SELECT d.name_ar, d.name_en, f.tags, f.share_pct
+FROM marts.fct_feedback_dimension_half_year f
+JOIN marts.dim_dimension d USING (dimension)
+WHERE f.period = '2025-H1'
+ORDER BY f.share_pct DESC;""",
+    ),
+    (
+        "The data dictionary itself, as BI tools read it",
+        """SELECT table_name, column_name, data_type, comment
+FROM duckdb_columns()
+WHERE schema_name = 'marts'
+ORDER BY table_name, column_index;""",
+    ),
+)
+
+CONNECTING = """\
+## Connecting BI tools (read-only)
+
+The warehouse is one DuckDB file, `$VOB_WAREHOUSE` (default `warehouse/vob.duckdb`).
+**Always open it read-only.** Any number of read-only readers can share it, and a
+run never waits for them: it builds a new file and renames it over the old one
+(see [serving.md](serving.md)). A reader keeps seeing the file it opened, whole,
+until it closes **every** connection to it and opens a new one; then it sees
+the newest publish. In one process DuckDB shares one database instance between
+all connections to the same path, so a new connection made while an old one
+is still open still reads the old file: let the BI tool close its connections
+(no long-lived pool) or restart them after the nightly run.
+
+A read-write connection is refused while any reader holds the file, and once
+open it locks every BI reader out: never open the published file read-write.
+
+### Superset
+
+Install the driver in Superset's image: `pip install duckdb-engine` (with the
+same `duckdb` major version as the pipeline, 2.0). Add a database
+(*Settings → Database connections → + Database → Other*):
+
+- SQLAlchemy URI: `duckdb:////srv/vob/warehouse/vob.duckdb` (four slashes for an
+  absolute path)
+- *Advanced → Other → Engine parameters*:
+  `{"connect_args": {"read_only": true}}`
+- *Advanced → SQL Lab*: leave DML disallowed.
+
+Superset opens a new connection for each query (its default `NullPool`), so each
+query sees the latest publish. The descriptions above are DuckDB comments;
+duckdb-engine returns them through SQLAlchemy's reflection as table and column
+comments (tested in tests/test_bi_sqlalchemy.py), where Superset's dataset
+editor can take them up. duckdb-engine lists the schema as `vob.marts` (the
+catalog is named after the file); `marts` works too.
+
+### Metabase
+
+Install the DuckDB driver for Metabase (MotherDuck's `metabase_duckdb_driver`
+jar) into Metabase's `plugins/` folder and restart Metabase. Add a database of
+type *DuckDB*:
+
+- *Database file*: `/srv/vob/warehouse/vob.duckdb`
+- *Establish a read-only connection*: **on**
+
+Metabase keeps a pool of connections: it reads the file that was current when
+the pool opened them. After the nightly run, let idle connections expire or save
+the database settings again to renew the pool, and re-sync (*Admin → Databases
+→ Sync database schema now*) so that new tables and columns appear.
+
+### Power BI (ODBC)
+
+Install the DuckDB ODBC driver (Windows: `duckdb_odbc-windows-amd64.zip`, run
+`odbc_install.exe`). Create a system DSN `VOB` with the *DuckDB Driver* and:
+
+- `Database` = `C:\\vob\\vob.duckdb` (a local disk of the machine that runs
+  Power BI or its gateway: see serving.md about network shares)
+- `access_mode` = `READ_ONLY`
+
+or, without a DSN, the connection string
+`Driver={DuckDB Driver};Database=C:\\vob\\vob.duckdb;access_mode=READ_ONLY`.
+In Power BI Desktop: *Get data → ODBC → DSN VOB*, then pick the tables of
+`marts`. Use *Import* mode with a scheduled refresh after the nightly run (the
+gateway reopens the file at each refresh and so sees the new publish).
+
+### Any Python or SQL client
+
+```python
+import duckdb
+con = duckdb.connect("warehouse/vob.duckdb", read_only=True)
+con.sql("SELECT * FROM marts.fct_channel_monthly ORDER BY month, channel").show()
+con.close()  # close to see the next publish
+```
+
+```
+duckdb -readonly warehouse/vob.duckdb "SELECT * FROM marts.dim_channel"
+```
+"""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown() -> str:
+    lines = [
+        "# The published warehouse: data dictionary",
+        "",
+        "<!-- GENERATED by `python -m warehouse.dictionary docs/warehouse.md` from warehouse/dictionary.py;",
+        "     edit the texts there, not here (a test checks this file is up to date). -->",
+        "",
+        "The data dictionary of `$VOB_WAREHOUSE` (contract: WAREHOUSE.md). Every table and",
+        "column below carries the same text as a DuckDB comment in the published file",
+        "(`COMMENT ON`), which BI tools show as descriptions. Texts are English — Arabic.",
+        "Half-year tables are published once the half-year assets exist in the code location.",
+        "",
+        f"Schema `{SCHEMA}`: {SCHEMA_COMMENT}",
+        "",
+        "No personal data is published: no phone number, e-mail address, national id or",
+        "visitor id, not even hashed (see [serving.md](serving.md)).",
+        "",
+        "| table | grain | description |",
+        "|---|---|---|",
+    ]
+    lines += [f"| [`{SCHEMA}.{t.name}`](#{SCHEMA}{t.name}) | {t.grain} | {_cell(t.en)} |" for t in TABLES]
+    for table in TABLES:
+        lines += [
+            "",
+            f"## `{SCHEMA}.{table.name}`",
+            "",
+            f"Grain: {table.grain}.",
+            "",
+            f"{table.en}.",
+            "",
+            f'<p dir="rtl">{table.ar}.</p>',
+            "",
+            "| column | type | description | الوصف |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{c.name}` | {c.type or 'as published'} | {_cell(c.en)} | {_cell(c.ar)} |" for c in table.columns
+        ]
+    lines += ["", "## Example queries", ""]
+    for title, sql in EXAMPLES:
+        lines += [f"{title}:", "", "```sql", sql, "```", ""]
+    lines.append(CONNECTING)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0]) if args else Path("docs/warehouse.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_markdown(), encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
