@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
+from assets.half_year_report import report_job, vob_report
 from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
 from pipelines.partitions import TIMEZONE, month_key
 from pipelines.resources import VobWarehouse
@@ -57,8 +58,8 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 
 defs = dg.Definitions(
-    assets=[*monthly_assets, published_warehouse],
-    jobs=[monthly_refresh_job, monthly_facts_job, publish_job],
+    assets=[*monthly_assets, published_warehouse, vob_report],
+    jobs=[monthly_refresh_job, monthly_facts_job, publish_job, report_job],
     schedules=[nightly_refresh],
     resources={"vob": VobWarehouse()},
     executor=dg.in_process_executor,
