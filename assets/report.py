@@ -124,6 +124,7 @@ class ReportData:
     dimensions: list[dict]  # dimension, name_ar, tags, share_pct
     e_participations: list[dict] = field(default_factory=list)
     improvement_actions: list[dict] = field(default_factory=list)
+    unpublished_tables: list[str] = field(default_factory=list)  # half-year marts absent from the warehouse
 
     @property
     def year(self) -> str:
@@ -142,9 +143,13 @@ class ReportData:
         return sorted({t["snapshot_date"] for t in self.tickets.values()})
 
 
-REQUIRED_TABLES = (
-    "fct_channel_monthly", "fct_tickets_monthly", "fct_vob_half_year", "fct_feedback_dimension_half_year",
-    "dim_channel", "dim_dimension", "e_participations", "improvement_actions",
+# Without these there is no report. The half-year tables come from the half-year facts: a
+# warehouse published without them still gives the channels part, and the report says, on the
+# page and in its metadata, which parts were not published.
+REQUIRED_TABLES = ("fct_channel_monthly", "fct_tickets_monthly", "dim_channel")
+HALF_YEAR_TABLES = (
+    "fct_vob_half_year", "fct_feedback_dimension_half_year", "dim_dimension", "e_participations",
+    "improvement_actions",
 )
 
 
@@ -162,8 +167,9 @@ def read_report_data(con, period: str) -> ReportData:
     if missing:
         raise ReportDataError(
             "the published warehouse lacks " + ", ".join(f"marts.{t}" for t in missing)
-            + " (WAREHOUSE.md); run the half-year facts and publish before the report"
+            + " (WAREHOUSE.md); run and publish the period's facts before the report"
         )
+    unpublished = [t for t in HALF_YEAR_TABLES if t not in present]
     months = [month_of(key) for key in months_of_half(period)]
     bounds = {"lo": months[0], "hi": months[-1]}
 
@@ -188,29 +194,33 @@ def read_report_data(con, period: str) -> ReportData:
             bounds,
         )
     }
-    half = _rows(con, "SELECT * FROM marts.fct_vob_half_year WHERE period = $p", {"p": period})
+    def half_year_rows(tables: tuple[str, ...], sql: str) -> list[dict]:
+        if any(t in unpublished for t in tables):
+            return []
+        return _rows(con, sql, {"p": period})
+
+    half = half_year_rows(("fct_vob_half_year",), "SELECT * FROM marts.fct_vob_half_year WHERE period = $p")
     order_sql = "CASE f.dimension " + " ".join(
         f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_ORDER)) + f" ELSE {len(DIMENSION_ORDER)} END"
-    dimensions = _rows(
-        con,
+    dimensions = half_year_rows(
+        ("fct_feedback_dimension_half_year", "dim_dimension"),
         "SELECT f.dimension, coalesce(d.name_ar, f.dimension) AS name_ar, f.tags, f.share_pct "
         "FROM marts.fct_feedback_dimension_half_year f "
         "LEFT JOIN marts.dim_dimension d USING (dimension) "
         f"WHERE f.period = $p ORDER BY {order_sql}, f.dimension",
-        {"p": period},
     )
-    participations = _rows(
-        con,
+    participations = half_year_rows(
+        ("e_participations",),
         "SELECT e.*, c.name_ar AS channel_name FROM marts.e_participations e "
         "LEFT JOIN marts.dim_channel c USING (channel) WHERE e.period = $p",
-        {"p": period},
     )
     participations.sort(key=lambda r: (_month_sort_key(r.get("month")), r.get("title") or ""))
-    actions = _rows(con, "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no", {"p": period})
+    actions = half_year_rows(
+        ("improvement_actions",), "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no")
     return ReportData(
         period=period, months=months, channels=channels, contacts=contacts, tickets=tickets,
         half_year=half[0] if half else None, dimensions=dimensions,
-        e_participations=participations, improvement_actions=actions,
+        e_participations=participations, improvement_actions=actions, unpublished_tables=unpublished,
     )
 
 
@@ -296,7 +306,7 @@ def channel_volume_svg(data: ReportData, fmt: NumberFormat) -> str:
 def dimension_shares_svg(data: ReportData, fmt: NumberFormat) -> str:
     """Horizontal bars of the Adaa dimension shares, growing right to left."""
     row_h, width = 56, 720
-    label_w, value_w, pad = 170, 90, 10
+    label_w, value_w, pad = 130, 90, 10
     height = row_h * max(len(data.dimensions), 1) + 20
     bar_space = width - label_w - value_w - 2 * pad
     top_share = max((float(d["share_pct"] or 0) for d in data.dimensions), default=0) or 1
@@ -382,7 +392,27 @@ section.thanks { text-align: center; padding: 90px 0; }
 section.thanks h2 { font-size: 44px; }
 @media print {
   html, body { background: #fff; padding: 0; }
-  section.page { box-shadow: none; margin: 0; max-width: none; break-after: page; }
+  section.page { box-shadow: none; margin: 0; max-width: none; break-after: page; padding: 14px 6mm 0;
+    border-top-width: 6px; }
+  header.running { margin-bottom: 10px; padding-bottom: 5px; font-size: 12px; }
+  h1 { font-size: 26px; margin: 0 0 4px; }
+  h2 { font-size: 20px; margin: 0 0 10px; }
+  h2 small { font-size: 13px; }
+  table { font-size: 13px; line-height: 1.45; }
+  th, td { padding: 4px 8px; }
+  table.participations { font-size: 12px; }
+  table.channels { font-size: 15px; }
+  table.channels th, table.channels td { padding: 6px 10px; }
+  td.url .ltr { font-size: 9px; }
+  .kpis { margin-bottom: 14px; gap: 10px; }
+  .kpi { padding: 8px 12px; }
+  .kpi .value { font-size: 24px; }
+  .kpi .label { font-size: 13px; }
+  .note { margin-top: 6px; font-size: 11px; }
+  section.volume svg.chart { max-height: 150mm; }
+  section.plans .two { grid-template-columns: 3fr 2fr; gap: 16px; }
+  ol.actions { font-size: 15px; line-height: 1.7; }
+  tr, .kpi, li { break-inside: avoid; }
   section.page:last-child { break-after: auto; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
@@ -433,6 +463,8 @@ def _half_year_section(data: ReportData, fmt: NumberFormat) -> str:
             f'<span class="label">{_esc(label)}</span></div>'
             for key, label in HALF_YEAR_FIGURES
         ) + "</div>"
+    if not data.dimensions:
+        kpis += '<p class="empty">لا توجد نسب معايير منشورة لهذه الفترة.</p>'
     shares = "".join(
         f'<tr><th>{_esc(d["name_ar"])}</th><td class="n">{_num(fmt.percent(d["share_pct"]))}</td></tr>'
         for d in data.dimensions
@@ -494,6 +526,10 @@ def render_html(data: ReportData, fmt: NumberFormat | None = None) -> str:
         ("actions", f'<h2>الإجراءات المتخذة للتحسين <small>{_esc(data.half_name)} من العام</small></h2>'
                     + _actions_section(data, fmt)),
     ]
+    if data.unpublished_tables:
+        names = "، ".join(f'<span class="ltr">marts.{_esc(t)}</span>' for t in data.unpublished_tables)
+        sections[0] = (sections[0][0], sections[0][1] + f'<p class="empty unpublished">جداول لم تُنشر بعد في '
+                       f"المستودع، فبعض أقسام التقرير فارغة: {names}</p>")
     pages = "".join(f'<section class="page {name}" id="{name}">{header}{content}</section>'
                     for name, content in sections)
     pages += f'<section class="page thanks" id="thanks">{header}<h2>شكرًا لكم</h2></section>'

@@ -201,18 +201,30 @@ def test_arabic_indic_digits_are_an_option(tmp_path):
         NumberFormat.from_env({"VOB_REPORT_DIGITS": "roman"})
 
 
-def test_a_warehouse_without_the_half_year_marts_is_refused_by_name(tmp_path):
+def _read_without(tmp_path: Path, table: str):
     warehouse = tmp_path / "vob.duckdb"
     build_published_warehouse(warehouse)
     con = duckdb.connect(str(warehouse))
-    con.execute("DROP TABLE marts.fct_vob_half_year")
+    con.execute(f"DROP TABLE marts.{table}")
     con.close()
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        with pytest.raises(ReportDataError, match=r"marts\.fct_vob_half_year"):
-            read_report_data(con, PERIOD)
+        return read_report_data(con, PERIOD)
     finally:
         con.close()
+
+
+def test_a_warehouse_without_the_monthly_facts_is_refused_by_name(tmp_path):
+    with pytest.raises(ReportDataError, match=r"marts\.fct_tickets_monthly"):
+        _read_without(tmp_path, "fct_tickets_monthly")
+
+
+def test_a_warehouse_without_a_half_year_mart_says_so_on_the_page(tmp_path):
+    data = _read_without(tmp_path, "fct_vob_half_year")
+    assert data.unpublished_tables == ["fct_vob_half_year"] and data.half_year is None
+    page = render_html(data)
+    assert "marts.fct_vob_half_year" in page and "115,534" not in page
+    assert "328,816" in page and "54.8%" in page  # what is published is still shown
 
 
 def test_the_report_job_is_defined_over_half_years():
@@ -229,3 +241,27 @@ def test_the_figures_copy_matches_the_seed():
     if not seed.exists():
         pytest.skip("../shared is not beside this clone")
     assert load_figures() == __import__("json").loads(seed.read_text(encoding="utf-8"))
+
+
+@needs_chromium
+def test_the_report_reads_what_the_monthly_pipeline_published(vob_env):
+    """End to end on the real assets: monthly facts of March, published, then the report job."""
+    from datetime import date
+
+    import dagster as dg
+
+    from conftest import run_job
+    from landing_files import call, write_calls
+    from pipelines.definitions import defs
+
+    write_calls(vob_env.landing_dir, date(2025, 3, 10),
+                [call(f"C-{i}", "2025-03-10T10:00:00+03:00") for i in range(7)])
+    run_job("2025-03")
+    result = defs.resolve_job_def("report").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD)
+    assert result.success
+    html = (vob_env.report_dir / "vob_report_2025-H1.html").read_text(encoding="utf-8")
+    assert (vob_env.report_dir / "vob_report_2025-H1.pdf").exists()
+    calls_row = re.search(r"<tr><th>الاتصال \(المكالمات\)</th>(.*?)</tr>", html).group(1)
+    # months never run have no rows (WAREHOUSE.md) and show a dash; March shows its 7 calls
+    assert re.findall(r'<span class="num">([^<]*)</span>', calls_row) == ["—", "—", "7", "—", "—", "—"]
