@@ -159,6 +159,11 @@ def _rows(con, sql: str, params: dict | None = None) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+def _columns(con, table: str) -> set[str]:
+    return {r["column_name"] for r in _rows(
+        con, "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = $t", {"t": table})}
+
+
 def read_report_data(con, period: str) -> ReportData:
     """Everything the report shows, as published for `period` (e.g. '2025-H1')."""
     present = {r["table_name"] for r in _rows(
@@ -173,9 +178,7 @@ def read_report_data(con, period: str) -> ReportData:
     months = [month_of(key) for key in months_of_half(period)]
     bounds = {"lo": months[0], "hi": months[-1]}
 
-    channel_columns = {r["column_name"] for r in _rows(
-        con, "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = 'dim_channel'")}
-    order = "sort_order, channel" if "sort_order" in channel_columns else "channel"
+    order = "sort_order, channel" if "sort_order" in _columns(con, "dim_channel") else "channel"
     channels = [(r["channel"], r["name_ar"]) for r in _rows(
         con, f"SELECT channel, name_ar FROM marts.dim_channel ORDER BY {order}")]
 
@@ -202,6 +205,8 @@ def read_report_data(con, period: str) -> ReportData:
     half = half_year_rows(("fct_vob_half_year",), "SELECT * FROM marts.fct_vob_half_year WHERE period = $p")
     order_sql = "CASE f.dimension " + " ".join(
         f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_ORDER)) + f" ELSE {len(DIMENSION_ORDER)} END"
+    if "dim_dimension" in present and "sort_order" in _columns(con, "dim_dimension"):
+        order_sql = f"d.sort_order, {order_sql}"  # the published order, where the dimension says it
     dimensions = half_year_rows(
         ("fct_feedback_dimension_half_year", "dim_dimension"),
         "SELECT f.dimension, coalesce(d.name_ar, f.dimension) AS name_ar, f.tags, f.share_pct "
@@ -214,7 +219,9 @@ def read_report_data(con, period: str) -> ReportData:
         "SELECT e.*, c.name_ar AS channel_name FROM marts.e_participations e "
         "LEFT JOIN marts.dim_channel c USING (channel) WHERE e.period = $p",
     )
-    participations.sort(key=lambda r: (_month_sort_key(r.get("month")), r.get("title") or ""))
+    # the register's order where published (sort_order), else by month and title
+    participations.sort(key=lambda r: (r.get("sort_order") is None, r.get("sort_order") or 0,
+                                       _month_sort_key(r.get("month")), r.get("title") or ""))
     actions = half_year_rows(
         ("improvement_actions",), "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no")
     return ReportData(

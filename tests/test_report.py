@@ -242,26 +242,3 @@ def test_the_figures_copy_matches_the_seed():
         pytest.skip("../shared is not beside this clone")
     assert load_figures() == __import__("json").loads(seed.read_text(encoding="utf-8"))
 
-
-@needs_chromium
-def test_the_report_reads_what_the_monthly_pipeline_published(vob_env):
-    """End to end on the real assets: monthly facts of March, published, then the report job."""
-    from datetime import date
-
-    import dagster as dg
-
-    from conftest import run_job
-    from landing_files import call, write_calls
-    from pipelines.definitions import defs
-
-    write_calls(vob_env.landing_dir, date(2025, 3, 10),
-                [call(f"C-{i}", "2025-03-10T10:00:00+03:00") for i in range(7)])
-    run_job("2025-03")
-    result = defs.resolve_job_def("report").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD)
-    assert result.success
-    html = (vob_env.report_dir / "vob_report_2025-H1.html").read_text(encoding="utf-8")
-    assert (vob_env.report_dir / "vob_report_2025-H1.pdf").exists()
-    calls_row = re.search(r"<tr><th>الاتصال \(المكالمات\)</th>(.*?)</tr>", html).group(1)
-    # months never run have no rows (WAREHOUSE.md) and show a dash; March shows its 7 calls
-    assert re.findall(r'<span class="num">([^<]*)</span>', calls_row) == ["—", "—", "7", "—", "—", "—"]
