@@ -362,6 +362,10 @@ section.page { background: #fff; max-width: 1120px; margin: 0 auto 24px; padding
   border-top: 10px solid #1b5e4a; box-shadow: 0 1px 4px rgba(0,0,0,.12); }
 header.running { display: flex; justify-content: space-between; align-items: baseline; color: #1b5e4a;
   border-bottom: 2px solid #b08d57; padding-bottom: 8px; margin-bottom: 20px; font-weight: 700; font-size: 15px; }
+body { counter-reset: page-no; }
+section.page { counter-increment: page-no; }
+header.running .page-no::before { content: "  |  " counter(page-no); white-space: pre; color: #1b5e4a; font-weight: 700; }
+.arabic-digits header.running .page-no::before { content: "  |  " counter(page-no, arabic-indic); }
 header.running .period { color: #7a6a4f; font-weight: 400; }
 h1 { font-size: 34px; margin: 4px 0 8px; color: #1b5e4a; }
 h2 { font-size: 24px; margin: 0 0 16px; color: #1b5e4a; }
@@ -432,7 +436,7 @@ def _num(text: str) -> str:
 
 def _running_header(data: ReportData, fmt: NumberFormat) -> str:
     return (f'<header class="running"><span>{_esc(REPORT_TITLE)} – {_esc(data.half_name)} '
-            f'{_num(fmt.plain(data.year))}</span><span class="period">{_esc(data.half_name)} من العام</span></header>')
+            f'{_num(fmt.plain(data.year))}</span><span class="period">{_esc(data.half_name)} من العام<span class="page-no"></span></span></header>')
 
 
 def _month_name(value) -> str:
@@ -453,7 +457,9 @@ def _channels_section(data: ReportData, fmt: NumberFormat) -> str:
         )
         css = "tickets tickets-total" if i == 0 else "tickets"
         rows.append(f'<tr class="{css}"><th>{_esc(label)}</th>{cells}</tr>')
-    snapshots = "، ".join(_num(fmt.plain(d.isoformat())) for d in data.snapshot_dates) or "—"
+    snapshots = "، ".join(
+        f"{_num(fmt.plain(d.day))} {MONTH_NAMES[d.month - 1]} {_num(fmt.plain(d.year))}" for d in data.snapshot_dates
+    ) or "—"
     return (
         f'<table class="channels"><thead><tr><th>القناة / الأشهر</th>{head}</tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table>'

@@ -184,6 +184,27 @@ def test_a_request_or_console_error_would_be_caught(browser, tmp_path):
     assert any("boom" in e for e in errors)
 
 
+@needs_chromium
+def test_the_arabic_digits_page_renders_them(browser, tmp_path):
+    warehouse = tmp_path / "vob.duckdb"
+    build_published_warehouse(warehouse)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        data = read_report_data(con, PERIOD)
+    finally:
+        con.close()
+    page_path = tmp_path / "arabic.html"
+    page_path.write_text(render_html(data, NumberFormat(arabic_digits=True)), encoding="utf-8")
+    page, errors, requests = open_page(browser, page_path.as_uri())
+    try:
+        text = page.inner_text("body").translate(BIDI_CONTROLS)
+        assert errors == [] and requests == []
+        assert "٣٢٨٬٨١٦" in text and "١١٥٬٥٣٤" in text and "٥٤٫٨٪" in text and "٢٠٢٥" in text
+        assert not re.search(r"[0-9]{3},[0-9]{3}", text)  # no Western-digit figure left
+    finally:
+        page.close()
+
+
 def test_arabic_indic_digits_are_an_option(tmp_path):
     warehouse = tmp_path / "vob.duckdb"
     build_published_warehouse(warehouse)
