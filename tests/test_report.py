@@ -184,15 +184,24 @@ def test_a_request_or_console_error_would_be_caught(browser, tmp_path):
     assert any("boom" in e for e in errors)
 
 
-@needs_chromium
-def test_the_arabic_digits_page_renders_them(browser, tmp_path):
+def _read_without(tmp_path: Path, table: str | None):
+    """The report's data from the seed warehouse, less one table (or none)."""
     warehouse = tmp_path / "vob.duckdb"
     build_published_warehouse(warehouse)
+    if table:
+        con = duckdb.connect(str(warehouse))
+        con.execute(f"DROP TABLE marts.{table}")
+        con.close()
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        data = read_report_data(con, PERIOD)
+        return read_report_data(con, PERIOD)
     finally:
         con.close()
+
+
+@needs_chromium
+def test_the_arabic_digits_page_renders_them(browser, tmp_path):
+    data = _read_without(tmp_path, None)
     page_path = tmp_path / "arabic.html"
     page_path.write_text(render_html(data, NumberFormat(arabic_digits=True)), encoding="utf-8")
     page, errors, requests = open_page(browser, page_path.as_uri())
@@ -206,13 +215,7 @@ def test_the_arabic_digits_page_renders_them(browser, tmp_path):
 
 
 def test_arabic_indic_digits_are_an_option(tmp_path):
-    warehouse = tmp_path / "vob.duckdb"
-    build_published_warehouse(warehouse)
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        data = read_report_data(con, PERIOD)
-    finally:
-        con.close()
+    data = _read_without(tmp_path, None)
     arabic = render_html(data, NumberFormat.from_env({"VOB_REPORT_DIGITS": "arabic"}))
     western = render_html(data, NumberFormat.from_env({}))
     assert "٣٢٨٬٨١٦" in arabic and "٥٤٫٨٪" in arabic and "328,816" not in arabic
@@ -220,19 +223,6 @@ def test_arabic_indic_digits_are_an_option(tmp_path):
     assert NumberFormat().percent(Decimal("2.06")) == "2.06%" and NumberFormat().percent(Decimal("54.80")) == "54.8%"
     with pytest.raises(ValueError, match="VOB_REPORT_DIGITS"):
         NumberFormat.from_env({"VOB_REPORT_DIGITS": "roman"})
-
-
-def _read_without(tmp_path: Path, table: str):
-    warehouse = tmp_path / "vob.duckdb"
-    build_published_warehouse(warehouse)
-    con = duckdb.connect(str(warehouse))
-    con.execute(f"DROP TABLE marts.{table}")
-    con.close()
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return read_report_data(con, PERIOD)
-    finally:
-        con.close()
 
 
 def test_a_warehouse_without_the_monthly_facts_is_refused_by_name(tmp_path):
