@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from assets.half_year import HALF_YEAR_ASSETS
+from assets.half_year_report import report_job, vob_report
 from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
 from checks.monthly_checks import monthly_checks
 from pipelines.partitions import TIMEZONE, month_key
@@ -66,9 +67,9 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 
 defs = dg.Definitions(
-    assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse],
+    assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report],
     asset_checks=monthly_checks,
-    jobs=[monthly_refresh_job, monthly_facts_job, half_year_facts_job, publish_job],
+    jobs=[monthly_refresh_job, monthly_facts_job, half_year_facts_job, publish_job, report_job],
     schedules=[nightly_refresh],
     resources={"vob": VobWarehouse()},
     executor=dg.in_process_executor,

@@ -1,0 +1,76 @@
+"""Headless Chromium (Debian's `chromium`) for the report's PDF and preview image.
+
+Every call starts a fresh browser with a throwaway profile and the flags that
+keep it off the network (no component updates, no background requests): on
+this closed network its background connections would otherwise fail or hang.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+CHROMIUM_ENV = "VOB_CHROMIUM"  # path of the browser, if not `chromium` on PATH
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
+TIMEOUT_SECONDS = 120
+
+
+class BrowserError(RuntimeError):
+    """Chromium is missing or failed; the message says what to do."""
+
+
+def find_chromium() -> str | None:
+    configured = os.environ.get(CHROMIUM_ENV)
+    if configured:
+        return configured if Path(configured).exists() else None
+    return next((path for path in map(shutil.which, CHROMIUM_NAMES) if path), None)
+
+
+def _run(args: list[str], output: Path) -> None:
+    executable = find_chromium()
+    if executable is None:
+        raise BrowserError(
+            "headless Chromium is needed for the PDF and the preview but was not found: "
+            f"`apt-get install chromium` (Debian), or set {CHROMIUM_ENV} to its path"
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vob-chromium-") as profile:
+        try:
+            done = subprocess.run(
+                [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+            )
+        except subprocess.TimeoutExpired as err:
+            raise BrowserError(f"chromium did not finish within {TIMEOUT_SECONDS} s writing {output}") from err
+    if done.returncode != 0 or not output.exists() or output.stat().st_size == 0:
+        tail = "\n".join((done.stderr or "").strip().splitlines()[-8:])
+        raise BrowserError(f"chromium failed writing {output} (exit {done.returncode}):\n{tail}")
+
+
+def print_pdf(html_path: Path, pdf_path: Path) -> Path:
+    """The page printed as the browser prints it (CSS @page: A4 landscape), without header or footer."""
+    _run(["--no-pdf-header-footer", f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()], pdf_path)
+    return pdf_path
+
+
+def screenshot(html_path: Path, png_path: Path, width: int = 1200, height: int = 1500, scale: float = 1.0) -> Path:
+    """A PNG of the top of the page as shown in a `width` x `height` window; `scale` < 1 gives a thumbnail."""
+    _run([f"--screenshot={png_path}", f"--window-size={width},{height}", f"--force-device-scale-factor={scale}",
+          html_path.resolve().as_uri()], png_path)
+    return png_path

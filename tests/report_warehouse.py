@@ -1,0 +1,106 @@
+"""A published warehouse file holding the seed report's figures, in the WAREHOUSE.md tables.
+
+Built straight from tests/fixtures/published_figures.json (a copy of the seed's
+transcription), so the report tests do not depend on the pipeline that fills
+those tables: they check that what is published is what is shown.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from warehouse.store import CHANNEL_NAMES as PUBLISHED_CHANNEL_NAMES  # (channel, name_ar, name_en)
+
+FIGURES_PATH = Path(__file__).parent / "fixtures" / "published_figures.json"
+CHANNEL_ORDER = tuple(c for c, _, _ in PUBLISHED_CHANNEL_NAMES)
+DIMENSION_NAMES = {
+    "speed": ("سرعة التنفيذ", "Speed"),
+    "outputs": ("المخرجات", "Outputs"),
+    "procedures": ("الإجراءات", "Procedures"),
+    "technology": ("التقنية", "Technology"),
+    "employees": ("الموظفون", "Employees"),
+}
+# The seed cannot be read for the months of the participations (see its notes): these are plausible.
+PARTICIPATION_MONTHS = ("2025-03", "2025-05", "2025-06", "2025-05", "2025-06")
+
+
+def load_figures() -> dict:
+    return json.loads(FIGURES_PATH.read_text(encoding="utf-8"))
+
+
+def month_date(key: str) -> date:
+    return date(int(key[:4]), int(key[5:7]), 1)
+
+
+def build_published_warehouse(path: Path, figures: dict | None = None) -> dict:
+    """Write the published DuckDB file at `path` (as `publish` would) and return the figures used."""
+    figures = figures or load_figures()
+    period = figures["period"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.dim_channel (channel VARCHAR, name_ar VARCHAR, name_en VARCHAR, sort_order INTEGER)")
+        con.executemany("INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
+                        [(*names, i + 1) for i, names in enumerate(PUBLISHED_CHANNEL_NAMES)])
+        con.execute("CREATE TABLE marts.dim_dimension (dimension VARCHAR, name_ar VARCHAR, name_en VARCHAR)")
+        con.executemany("INSERT INTO marts.dim_dimension VALUES (?, ?, ?)",
+                        [(d, *names) for d, names in DIMENSION_NAMES.items()])
+        con.execute("CREATE TABLE marts.fct_channel_monthly (month DATE, channel VARCHAR, contacts BIGINT)")
+        con.execute("CREATE TABLE marts.fct_tickets_monthly (month DATE, snapshot_date DATE, "
+                    "tickets_total BIGINT, tickets_open BIGINT, tickets_closed BIGINT)")
+        columns = figures["channel_monthly"]["_columns"]
+        snapshot = date.fromisoformat(figures["ticket_snapshot_date"])
+        for key, values in figures["channel_monthly"].items():
+            if key.startswith("_"):
+                continue
+            row = dict(zip(columns, values))
+            con.executemany("INSERT INTO marts.fct_channel_monthly VALUES (?, ?, ?)",
+                            [(month_date(key), c, row[c]) for c in CHANNEL_ORDER])
+            # an earlier snapshot with other figures: the report must show the latest one
+            con.execute("INSERT INTO marts.fct_tickets_monthly VALUES (?, ?, ?, ?, ?)",
+                        [month_date(key), date(2025, 6, 30), 999_991, 999_992, 999_993])
+            con.execute("INSERT INTO marts.fct_tickets_monthly VALUES (?, ?, ?, ?, ?)",
+                        [month_date(key), snapshot, row["tickets_total"], row["tickets_open"], row["tickets_closed"]])
+        half = figures["half_year"]
+        con.execute("CREATE TABLE marts.fct_vob_half_year (period VARCHAR, beneficiaries BIGINT, notes BIGINT, "
+                    "plans_total BIGINT, plans_in_progress BIGINT, plans_implemented BIGINT)")
+        con.execute("INSERT INTO marts.fct_vob_half_year VALUES (?, ?, ?, ?, ?, ?)",
+                    [period, half["beneficiaries"], half["notes"], half["plans_total"],
+                     half["plans_in_progress"], half["plans_implemented"]])
+        con.execute("CREATE TABLE marts.fct_feedback_dimension_half_year (period VARCHAR, dimension VARCHAR, "
+                    "tags BIGINT, share_pct DECIMAL(5,2))")
+        tags = {"speed": 2740, "outputs": 1237, "procedures": 103, "technology": 528, "employees": 392}
+        con.executemany("INSERT INTO marts.fct_feedback_dimension_half_year VALUES (?, ?, ?, ?)",
+                        [(period, d, tags[d], str(share)) for d, share in figures["dimension_share_pct"].items()])
+        con.execute("CREATE TABLE marts.e_participations (period VARCHAR, title VARCHAR, kind VARCHAR, "
+                    "target_group VARCHAR, channel VARCHAR, month DATE, url VARCHAR)")
+        con.executemany("INSERT INTO marts.e_participations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            (period, p["title_ar"], p["kind"], p["target_group"], p["channel"], month_date(m), p["url"])
+            for p, m in zip(figures["e_participations"], PARTICIPATION_MONTHS)
+        ])
+        con.execute("CREATE TABLE marts.improvement_actions (period VARCHAR, action_no INTEGER, title VARCHAR, "
+                    "description VARCHAR, plan_id VARCHAR)")
+        con.executemany("INSERT INTO marts.improvement_actions VALUES (?, ?, ?, ?, ?)", [
+            (period, i + 1, title, title, f"P-{i + 1:03d}") for i, title in enumerate(figures["improvement_actions"])
+        ])
+        # another period, which the report must leave out
+        con.execute("INSERT INTO marts.fct_vob_half_year VALUES ('2024-H2', 1, 2, 3, 4, 5)")
+        con.execute("INSERT INTO marts.fct_channel_monthly VALUES ('2024-12-01', 'calls', 777777)")
+    finally:
+        con.close()
+    return figures
+
+
+def expected_figures(figures: dict) -> list[int]:
+    """Every integer of the period the report must show."""
+    numbers = []
+    for key, values in figures["channel_monthly"].items():
+        if not key.startswith("_"):
+            numbers += values
+    numbers += list(figures["half_year"].values())
+    return numbers

@@ -1,0 +1,255 @@
+"""The half-year report, from a published warehouse holding the seed's figures, checked in a real
+headless browser (Debian's chromium, driven by Playwright) and through the PDF's extracted text."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.browser import find_chromium
+from assets.report import NumberFormat, ReportDataError, read_report_data, render_html
+from report_warehouse import build_published_warehouse, expected_figures, load_figures
+
+PERIOD = "2025-H1"
+CHROMIUM = find_chromium()
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (CI installs it)")
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+FMT = NumberFormat()
+
+
+def shown_figures(figures: dict) -> list[str]:
+    """Every figure of the period, as the report writes it."""
+    numbers = [FMT.integer(n) for n in expected_figures(figures)]
+    shares = [FMT.percent(Decimal(str(v))) for v in figures["dimension_share_pct"].values()]
+    return numbers + shares
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The real `report` job, run on a published warehouse file built from the seed's figures."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    root = tmp_path_factory.mktemp("report")
+    warehouse = root / "warehouse" / "vob.duckdb"
+    figures = build_published_warehouse(warehouse)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("VOB_WAREHOUSE", str(warehouse))
+        env.setenv("VOB_LANDING_DIR", str(root / "landing"))
+        env.setenv("VOB_REPORT_DIR", str(root / "reports"))
+        env.delenv("VOB_REPORT_DIGITS", raising=False)
+        if CHROMIUM is None:
+            return {"figures": figures, "warehouse": warehouse, "result": None}
+        result = defs.resolve_job_def("report").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD
+        )
+    materialization = result.asset_materializations_for_node("report__vob_report")[0]
+    return {"figures": figures, "warehouse": warehouse, "result": result,
+            "metadata": materialization.metadata, "reports": root / "reports"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium is not installed (CI installs it)")
+    with playwright.sync_playwright() as p:
+        instance = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"],
+        )
+        yield instance
+        instance.close()
+
+
+def open_page(browser, url: str) -> tuple[object, list[str], list[str]]:
+    """Load a page; return it with its console errors and every request other than the page itself."""
+    page = browser.new_page(viewport={"width": 1200, "height": 1500})
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    page.on("request", lambda r: requests.append(r.url) if r.url != url else None)
+    page.goto(url, wait_until="load")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    return page, errors, requests
+
+
+@needs_chromium
+def test_the_report_job_writes_html_pdf_and_preview_and_says_where(report):
+    assert report["result"].success
+    metadata = report["metadata"]
+    html = Path(metadata["html"].value)
+    pdf = Path(metadata["pdf"].value)
+    png = Path(metadata["preview_png"].value)
+    assert html == report["reports"] / "vob_report_2025-H1.html"
+    assert pdf == report["reports"] / "vob_report_2025-H1.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF") and png.read_bytes().startswith(b"\x89PNG")
+    assert metadata["preview"].value.startswith("![report preview](data:image/png;base64,")
+    assert metadata["title"].value == "تقرير صوت المستفيد – النصف الأول 2025"
+    assert metadata["ticket_snapshots"].value == "2025-07-01"
+    assert metadata["e_participations"].value == 5 and metadata["improvement_actions"].value == 4
+
+
+@needs_chromium
+def test_the_page_loads_offline_right_to_left_with_every_published_figure(report, browser):
+    html = Path(report["metadata"]["html"].value)
+    page, errors, requests = open_page(browser, html.as_uri())
+    try:
+        assert errors == []
+        assert requests == []  # fonts and charts are inline: nothing else is fetched
+        assert page.evaluate("document.documentElement.dir") == "rtl"
+        assert page.evaluate("document.documentElement.lang") == "ar"
+        assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+        assert page.evaluate("[...document.fonts].every(f => f.status === 'loaded')")
+        assert page.evaluate("document.fonts.check('16px \"VoB Arabic\"')")
+        text = page.inner_text("body").translate(BIDI_CONTROLS)
+        figures = report["figures"]
+        missing = [f for f in shown_figures(figures) if f not in text]
+        assert missing == []
+        assert page.title() == "تقرير صوت المستفيد – النصف الأول 2025"
+        assert "تقرير صوت المستفيد – النصف الأول 2025" in text
+        for heading in ("قنوات التواصل الموحد", "الخطط التصحيحية", "المشاركات الإلكترونية",
+                        "الإجراءات المتخذة للتحسين", "التذاكر المفتوحة", "التذاكر المغلقة", "شكرًا لكم"):
+            assert heading in text
+        for participation in figures["e_participations"]:
+            assert participation["title_ar"] in text
+        links = page.eval_on_selector_all("td.url a", "links => links.map(a => a.href)")
+        assert links == [p["url"] for p in sorted(
+            figures["e_participations"], key=lambda p: (["2025-03", "2025-05", "2025-06", "2025-05", "2025-06"][
+                figures["e_participations"].index(p)], p["title_ar"]))]
+        for action in figures["improvement_actions"]:
+            assert action in text
+        # each month's row of the channels table, in the seed's order (calls .. self-service, tickets)
+        rows = page.eval_on_selector_all("table.channels tbody tr", "rows => rows.map(r => r.innerText)")
+        january = [re.split(r"\t", r.translate(BIDI_CONTROLS))[1] for r in rows]
+        assert january == [FMT.integer(n) for n in figures["channel_monthly"]["2025-01"]]
+        assert page.eval_on_selector_all("svg.chart", "charts => charts.length") == 2
+        assert page.eval_on_selector_all("svg.chart rect", "bars => bars.length") == 6 * 6 + 5
+    finally:
+        page.close()
+
+
+@needs_chromium
+def test_the_screenshot_is_not_blank(report):
+    from PIL import Image, ImageStat
+
+    image = Image.open(report["metadata"]["preview_png"].value).convert("L")
+    assert image.size == (1200, 1500)
+    stat = ImageStat.Stat(image)
+    assert stat.stddev[0] > 20  # a blank or single-colour page has ~0
+    assert len(image.getcolors(maxcolors=1 << 16) or []) > 50  # text antialiasing, charts, table rules
+
+
+@needs_chromium
+def test_the_pdf_holds_the_same_figures(report):
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed (CI installs it)")
+    pdf = Path(report["metadata"]["pdf"].value)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout.translate(BIDI_CONTROLS)
+    missing = [f for f in shown_figures(report["figures"]) if f not in text]
+    assert missing == []
+    # the participation links stay clickable in the PDF (link annotations)
+    links = set(re.findall(rb"/URI \(([^)]*)\)", pdf.read_bytes()))
+    assert links == {p["url"].encode() for p in report["figures"]["e_participations"]}
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "A4" in info and int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 6
+
+
+@needs_chromium
+def test_tickets_are_those_of_the_latest_snapshot_and_other_periods_stay_out(report):
+    text = Path(report["metadata"]["html"].value).read_text(encoding="utf-8")
+    for other in ("999,991", "999,992", "999,993", "777,777"):  # older snapshot; 2024-12; 2024-H2
+        assert other not in text
+
+
+@needs_chromium
+def test_a_request_or_console_error_would_be_caught(browser, tmp_path):
+    """The offline check is not vacuous: a page asking for a remote image is flagged."""
+    page_path = tmp_path / "leaky.html"
+    page_path.write_text('<!DOCTYPE html><html dir="rtl"><body><img src="http://192.0.2.1/x.png">'
+                         "<script>console.error('boom')</script></body></html>")
+    page, errors, requests = open_page(browser, page_path.as_uri())
+    page.close()
+    assert requests == ["http://192.0.2.1/x.png"]
+    assert any("boom" in e for e in errors)
+
+
+def _read_without(tmp_path: Path, table: str | None):
+    """The report's data from the seed warehouse, less one table (or none)."""
+    warehouse = tmp_path / "vob.duckdb"
+    build_published_warehouse(warehouse)
+    if table:
+        con = duckdb.connect(str(warehouse))
+        con.execute(f"DROP TABLE marts.{table}")
+        con.close()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return read_report_data(con, PERIOD)
+    finally:
+        con.close()
+
+
+@needs_chromium
+def test_the_arabic_digits_page_renders_them(browser, tmp_path):
+    data = _read_without(tmp_path, None)
+    page_path = tmp_path / "arabic.html"
+    page_path.write_text(render_html(data, NumberFormat(arabic_digits=True)), encoding="utf-8")
+    page, errors, requests = open_page(browser, page_path.as_uri())
+    try:
+        text = page.inner_text("body").translate(BIDI_CONTROLS)
+        assert errors == [] and requests == []
+        assert "٣٢٨٬٨١٦" in text and "١١٥٬٥٣٤" in text and "٥٤٫٨٪" in text and "٢٠٢٥" in text
+        assert not re.search(r"[0-9]{3},[0-9]{3}", text)  # no Western-digit figure left
+    finally:
+        page.close()
+
+
+def test_arabic_indic_digits_are_an_option(tmp_path):
+    data = _read_without(tmp_path, None)
+    arabic = render_html(data, NumberFormat.from_env({"VOB_REPORT_DIGITS": "arabic"}))
+    western = render_html(data, NumberFormat.from_env({}))
+    assert "٣٢٨٬٨١٦" in arabic and "٥٤٫٨٪" in arabic and "328,816" not in arabic
+    assert "328,816" in western and "54.8%" in western and "٣٢٨" not in western
+    assert NumberFormat().percent(Decimal("2.06")) == "2.06%" and NumberFormat().percent(Decimal("54.80")) == "54.8%"
+    with pytest.raises(ValueError, match="VOB_REPORT_DIGITS"):
+        NumberFormat.from_env({"VOB_REPORT_DIGITS": "roman"})
+
+
+def test_a_warehouse_without_the_monthly_facts_is_refused_by_name(tmp_path):
+    with pytest.raises(ReportDataError, match=r"marts\.fct_tickets_monthly"):
+        _read_without(tmp_path, "fct_tickets_monthly")
+
+
+def test_a_warehouse_without_a_half_year_mart_says_so_on_the_page(tmp_path):
+    data = _read_without(tmp_path, "fct_vob_half_year")
+    assert data.unpublished_tables == ["fct_vob_half_year"] and data.half_year is None
+    page = render_html(data)
+    assert "marts.fct_vob_half_year" in page and "115,534" not in page
+    assert "328,816" in page and "54.8%" in page  # what is published is still shown
+
+
+def test_the_report_job_is_defined_over_half_years():
+    from pipelines.definitions import defs
+    from pipelines.partitions import half_year_partitions
+
+    job = defs.resolve_job_def("report")
+    assert job.partitions_def == half_year_partitions
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {"report/vob_report"}
+
+
+def test_the_figures_copy_matches_the_seed():
+    seed = Path(__file__).resolve().parents[2] / "shared" / "seed" / "published_figures.json"
+    if not seed.exists():
+        pytest.skip("../shared is not beside this clone")
+    assert load_figures() == __import__("json").loads(seed.read_text(encoding="utf-8"))
+
