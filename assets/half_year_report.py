@@ -10,7 +10,7 @@ import base64
 
 import dagster as dg
 
-from assets.browser import print_pdf, screenshot
+from assets.browser import find_chromium, print_pdf, screenshot
 from assets.monthly import published_warehouse
 from assets.report import NumberFormat, ReportDataError, read_report_data, render_html
 from pipelines.partitions import half_year_partitions
@@ -55,6 +55,19 @@ def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Mater
     html_path, pdf_path = stem.with_suffix(".html"), stem.with_suffix(".pdf")
     preview_path, thumb_path = stem.with_suffix(".png"), stem.parent / f"{stem.name}_thumb.png"
     html_path.write_text(render_html(data, fmt), encoding="utf-8")
+    if find_chromium() is None:
+        # A machine without a browser still gets the HTML report; the PDF and the
+        # preview need headless Chromium (README, `.ci/run` installs it).
+        context.log.warning(
+            f"report {period}: {html_path} written; no PDF or preview: headless Chromium not found "
+            "(`apt-get install chromium`, or set VOB_CHROMIUM)"
+        )
+        return dg.MaterializeResult(metadata={
+            "html": dg.MetadataValue.path(str(html_path)),
+            "pdf": dg.MetadataValue.text("not rendered: headless Chromium not found"),
+            "title": dg.MetadataValue.text(data.title),
+            "warehouse": dg.MetadataValue.path(str(settings.warehouse_path)),
+        })
     print_pdf(html_path, pdf_path)
     screenshot(html_path, preview_path)
     screenshot(html_path, thumb_path, width=1200, height=1500, scale=0.5)
