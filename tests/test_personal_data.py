@@ -4,6 +4,7 @@ and the HMAC key never leaves the environment."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 import io
 import json
 import os
@@ -41,6 +42,9 @@ PATTERNS = {
     "e-mail": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+",
     "national id": r"\b[12][0-9]{9}\b",
 }
+
+
+BLOCKED_WORK_DB = "work_after_blocked_run.duckdb"
 
 
 def write_pii_landing(landing: Path) -> None:
@@ -125,6 +129,12 @@ def pii_run(tmp_path_factory):
     with module_env(root, VOB_PII_KEY=KEY, VOB_REJECT_THRESHOLD_PCT="100") as settings:
         write_pii_landing(settings.landing_dir)
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            # the header-less file blocks the month (quality gate): keep what that run wrote,
+            # take the file away as an operator would, and run again to publish
+            blocked = run_period(parse_period("2025-03"), settings)
+            assert blocked == 1
+            shutil.copy(settings.work_db, root / BLOCKED_WORK_DB)
+            event_path(settings.landing_dir, "calls", date(2025, 3, 11)).unlink()
             status = run_period(parse_period("2025-03"), settings)
         import dagster as dg
 
@@ -148,7 +158,8 @@ def test_no_personal_data_in_any_text_column_of_the_published_or_working_databas
     assert query(settings.warehouse_path, "SELECT sum(contacts) FROM marts.fct_channel_monthly "
                  "WHERE channel = 'calls'")[0][0] == 5
     assert query(settings.work_db, "SELECT count(*) FROM quality.rejected_rows")[0][0] >= 9
-    assert query(settings.work_db, "SELECT count(*) FROM meta.landing_files WHERE file_error LIKE '%header%'") \
+    blocked_work_db = settings.work_db.parent.parent.parent / BLOCKED_WORK_DB
+    assert query(blocked_work_db, "SELECT count(*) FROM meta.landing_files WHERE file_error LIKE '%header%'") \
         == [(1,)]
     # the published file holds no hashed ids either (WAREHOUSE.md): aggregates and names only
     published = text_values(settings.warehouse_path)
@@ -156,7 +167,7 @@ def test_no_personal_data_in_any_text_column_of_the_published_or_working_databas
     assert not [(where, v) for where, v in published if re.fullmatch(r"[a-p]{64}", v)]
     assert query(settings.warehouse_path, "SELECT count(*) FROM duckdb_columns() "
                  "WHERE schema_name = 'marts' AND column_name LIKE '%hmac%'") == [(0,)]
-    for path in (settings.warehouse_path, settings.work_db):
+    for path in (settings.warehouse_path, settings.work_db, blocked_work_db):
         values = text_values(path)
         assert values, path
         leaks = [f"{where}: {hit}" for where, value in values for hit in personal_data_in(value)]
@@ -191,7 +202,7 @@ def test_the_key_never_enters_a_database_a_log_or_dagster_events(pii_run):
     for path in (settings.warehouse_path, settings.work_db):
         assert all(KEY not in value for _, value in text_values(path))
     # the Dagster runs as the UI shows them
-    assert runs == 2  # monthly_facts, publish
+    assert runs == 3  # monthly_facts (blocked), monthly_facts, publish
     assert "rows_rejected" in shown and "preview" in shown and "file_errors" in shown
     assert KEY not in shown
     assert personal_data_in(shown) == []
