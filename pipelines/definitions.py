@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
+from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
 from pipelines.partitions import TIMEZONE, month_key
 from pipelines.resources import VobWarehouse
+from pipelines.sensors import build_landing_sensor
 
 LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
 
@@ -60,6 +62,9 @@ defs = dg.Definitions(
     assets=[*monthly_assets, published_warehouse],
     jobs=[monthly_refresh_job, monthly_facts_job, publish_job],
     schedules=[nightly_refresh],
+    asset_checks=[*facts_freshness_checks],
+    # landing sensor: add the half-year job as second argument once it is defined
+    sensors=[build_landing_sensor(monthly_refresh_job), run_failure_alert, freshness_checks_sensor],
     resources={"vob": VobWarehouse()},
     executor=dg.in_process_executor,
 )
