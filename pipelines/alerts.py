@@ -35,7 +35,11 @@ def failure_message(instance: dg.DagsterInstance, run: dg.DagsterRun, error: str
         event = record.dagster_event
         if event.event_type == DagsterEventType.STEP_FAILURE:
             failure = event.step_failure_data.error
-            steps.append({"step": event.step_key, "error": failure.message.strip() if failure else None})
+            message = failure.message.strip() if failure else None
+            while failure is not None and failure.cause is not None:  # the user code's own error
+                failure = failure.cause
+                message = f"{message} (caused by: {failure.message.strip()})"
+            steps.append({"step": event.step_key, "error": message})
         else:
             evaluation = event.event_specific_data
             if not evaluation.passed:
