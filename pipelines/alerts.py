@@ -24,6 +24,7 @@ WEBHOOK_ENV = "VOB_ALERT_WEBHOOK_URL"
 UI_URL_ENV = "VOB_DAGSTER_UI_URL"  # where the operator opens the UI (default http://localhost:3000)
 FRESHNESS_HOURS = 26
 WEBHOOK_TIMEOUT_SECONDS = 10
+DETAIL_CHARS = 500  # of a failed check's "problems"/"summary" metadata (file, line, reason)
 
 
 def failure_message(instance: dg.DagsterInstance, run: dg.DagsterRun, error: str | None) -> dict:
@@ -43,10 +44,12 @@ def failure_message(instance: dg.DagsterInstance, run: dg.DagsterRun, error: str
         else:
             evaluation = event.event_specific_data
             if not evaluation.passed:
+                detail = evaluation.metadata.get("problems") or evaluation.metadata.get("summary")
                 checks.append({
                     "asset": evaluation.asset_key.to_user_string(),
                     "check": evaluation.check_name,
                     "severity": evaluation.severity.value if evaluation.severity else "ERROR",
+                    "detail": str(detail.value)[:DETAIL_CHARS] if detail is not None else None,
                 })
     ui = os.environ.get(UI_URL_ENV, "http://localhost:3000").rstrip("/")
     link = f"{ui}/runs/{run.run_id}"
@@ -55,7 +58,8 @@ def failure_message(instance: dg.DagsterInstance, run: dg.DagsterRun, error: str
     if partitions:
         summary += " (" + ", ".join(f"{k.split('/')[-1]}={v}" for k, v in sorted(partitions.items())) + ")"
     details = [f"step {s['step']}: {s['error']}" for s in steps]
-    details += [f"check {c['asset']}:{c['check']} failed ({c['severity']})" for c in checks]
+    details += [f"check {c['asset']}:{c['check']} failed ({c['severity']})"
+                + (f": {c['detail'].splitlines()[0]}" if c["detail"] else "") for c in checks]
     return {
         "text": "\n".join([summary, *details, link]),
         "job": run.job_name,
