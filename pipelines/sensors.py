@@ -12,7 +12,8 @@ Which months a file feeds (decided here, documented in docs/operations.md):
   The one place that knows the landing layout decides; the sensor inverts it.
   (An event file exported on the 1st refreshes the previous month too, since it
   may hold the evening before; one exported on the last day refreshes the next
-  month as well, harmless: its records are not in it.)
+  month as well, harmless. A count file refreshes its month and both neighbours,
+  whose loads read it since rows count by their own date.)
 - a CRM snapshot: every month from the first partition to the snapshot's month
   (staging.crm keeps, per month, every snapshot taken after the month began).
 - a registers workbook: its half-year, through job `half_year_facts` when the
