@@ -89,3 +89,26 @@ def test_the_triggered_run_refreshes_the_month(vob_env):
         instance=dg.DagsterInstance.ephemeral(), tags=request.tags)
     assert result.success
     assert contacts(vob_env, "2025-03")["calls"] == 1
+
+
+def test_a_registers_workbook_refreshes_its_half_year_when_the_job_exists(vob_env):
+    from pipelines.definitions import monthly_refresh_job
+    from pipelines.partitions import half_year_partitions
+    from pipelines.sensors import build_landing_sensor
+
+    @dg.op
+    def noop():
+        pass
+
+    @dg.job(name="half_year_facts", partitions_def=half_year_partitions)
+    def half_year_facts():  # stands in for the half-year job of the registers issue
+        noop()
+
+    with_half_year = build_landing_sensor(monthly_refresh_job, half_year_facts)
+    definitions = dg.Definitions(jobs=[half_year_facts], sensors=[with_half_year])
+    write_raw(vob_env.landing_dir / "registers" / "vob_registers_2025-H1.xlsx", b"PK\x03\x04")
+    result = with_half_year.evaluate_tick(dg.build_sensor_context(cursor=None, definitions=definitions))
+    (request,) = result.run_requests
+    assert (request.job_name, request.partition_key) == ("half_year_facts", "2025-H1")
+    again = with_half_year.evaluate_tick(dg.build_sensor_context(cursor=result.cursor, definitions=definitions))
+    assert not again.run_requests
