@@ -3,7 +3,7 @@ on loopback, the instance of deploy/dagster.yaml, the GraphQL mutation the UI se
 
 import os
 import shutil
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
