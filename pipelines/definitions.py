@@ -9,8 +9,10 @@ from assets.half_year import HALF_YEAR_ASSETS
 from assets.half_year_report import report_job, vob_report
 from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
 from checks.monthly_checks import monthly_checks
+from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
 from pipelines.partitions import TIMEZONE, month_key
 from pipelines.resources import VobWarehouse
+from pipelines.sensors import build_landing_sensor
 
 LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
 
@@ -34,6 +36,13 @@ half_year_facts_job = dg.define_asset_job(
     "half_year_facts",
     selection=dg.AssetSelection.assets(*HALF_YEAR_ASSETS),
     description="Read the half-year's VoB registers workbook and build the half-year marts.",
+)
+
+# What a re-delivered registers workbook triggers (landing sensor): the half-year, published, reported.
+half_year_refresh_job = dg.define_asset_job(
+    "half_year_refresh",
+    selection=dg.AssetSelection.assets(*HALF_YEAR_ASSETS, published_warehouse, vob_report),
+    description="Build the half-year marts from the registers, publish, render the report.",
 )
 
 publish_job = dg.define_asset_job("publish", selection=dg.AssetSelection.assets(published_warehouse))
@@ -68,9 +77,12 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 defs = dg.Definitions(
     assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report],
-    asset_checks=monthly_checks,
-    jobs=[monthly_refresh_job, monthly_facts_job, half_year_facts_job, publish_job, report_job],
+    asset_checks=[*monthly_checks, *facts_freshness_checks],
+    jobs=[monthly_refresh_job, monthly_facts_job, half_year_facts_job, half_year_refresh_job, publish_job,
+          report_job],
     schedules=[nightly_refresh],
+    sensors=[build_landing_sensor(monthly_refresh_job, half_year_refresh_job), run_failure_alert,
+             freshness_checks_sensor],
     resources={"vob": VobWarehouse()},
     executor=dg.in_process_executor,
 )

@@ -15,17 +15,19 @@ import dagster as dg
 from pipelines.config import Settings
 from pipelines.periods import Period
 
+INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
 def dagster_instance() -> dg.DagsterInstance:
-    """The persistent instance; DAGSTER_HOME defaults to .dagster in the current directory."""
+    """The persistent instance; DAGSTER_HOME defaults to .dagster in the current directory
+    and gets deploy/dagster.yaml when it has no configuration yet."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve())))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    if not config.exists():  # the instance settings of docs/operations.md: writer pool of 1, no telemetry
+        config.write_text(INSTANCE_CONFIG.read_text() if INSTANCE_CONFIG.exists() else "telemetry:\n  enabled: false\n")
     return dg.DagsterInstance.get()
 
 

@@ -1,0 +1,185 @@
+"""The landing sensor: a new or re-delivered landing file refreshes the months it feeds.
+
+Cursor: JSON {relative path: [size, mtime_ns, sha256]}. A file is hashed only
+when its size or mtime changed since the cursor saw it, so a tick over an
+unchanged landing zone reads no file content. A file triggers when its SHA-256
+is new for its path: the same file seen twice (or touched, or copied over
+itself) triggers once; a corrected file (new content, same path) triggers again.
+
+Which months a file feeds (decided here, documented in docs/operations.md):
+- event and count files: exactly the months whose monthly load reads the file,
+  i.e. the months M for which `files_for_month(source, landing, M)` lists it.
+  The one place that knows the landing layout decides; the sensor inverts it.
+  (An event file exported on the 1st refreshes the previous month too, since it
+  may hold the evening before; one exported on the last day refreshes the next
+  month as well, harmless. A count file refreshes its month and both neighbours,
+  whose loads read it since rows count by their own date.)
+- a CRM snapshot: every month from the first partition to the snapshot's month
+  (staging.crm keeps, per month, every snapshot taken after the month began).
+- a registers workbook: its half-year, through job `half_year_facts` when the
+  code location defines it (otherwise the file is only remembered).
+A file whose name is not the contract's triggers nothing: the monthly load
+reports it (meta.landing_files.file_error) at the next run of its months.
+
+One RunRequest per contiguous month range (the monthly job is a single-run
+backfill over a range), with a run_key made of the range and the fingerprints
+of the files that triggered it, so a re-evaluated tick never launches twice.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from assets.landing import SOURCES, Source, files_for_month, month_start, next_month
+from pipelines.config import load_settings
+from pipelines.partitions import month_key, month_of, monthly_partitions
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+REGISTERS_PATTERN = "registers/vob_registers_*.xlsx"
+REGISTERS_REGEX = r"vob_registers_(\d{4})-H([12])\.xlsx"
+SENSOR_INTERVAL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str  # relative to the landing root, posix
+    sha256: str
+    months: tuple[str, ...]  # monthly partition keys it feeds
+    half_year: str | None = None  # half-year partition key (registers)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def months_fed(source: Source, path: Path, landing: Path, lag_days: int, partition_keys: list[str]) -> list[str]:
+    """The monthly partitions whose refresh reads `path` (see the module docstring)."""
+    day = source.file_date(path)
+    if day is None:
+        return []
+    if source.kind == "snapshot":
+        return [k for k in partition_keys if month_of(k) <= month_start(day)]
+    # Only months near the file's date can read it: test those against files_for_month.
+    month = month_start(day)
+    candidates = [month_start(month - timedelta(days=1)), month, next_month(month)]
+    return [
+        month_key(m) for m in candidates
+        if month_key(m) in partition_keys and path in files_for_month(source, landing, m, lag_days)
+    ]
+
+
+def landing_files(landing: Path) -> list[tuple[Source | None, Path]]:
+    found: list[tuple[Source | None, Path]] = [(s, p) for s in SOURCES.values() for p in s.files(landing)]
+    found += [(None, p) for p in sorted(landing.glob(REGISTERS_PATTERN))]
+    return found
+
+
+def half_year_of(path: Path) -> str | None:
+    match = re.fullmatch(REGISTERS_REGEX, path.name)
+    return f"{match.group(1)}-H{match.group(2)}" if match else None
+
+
+def scan(landing: Path, cursor: dict, lag_days: int, partition_keys: list[str]) -> tuple[list[Change], dict]:
+    """Compare the landing zone with the cursor: the changed files and the new cursor."""
+    changes: list[Change] = []
+    new_cursor: dict = {}
+    for source, path in landing_files(landing):
+        rel = path.relative_to(landing).as_posix()
+        stat = path.stat()
+        seen = cursor.get(rel)
+        if seen and seen[0] == stat.st_size and seen[1] == stat.st_mtime_ns:
+            new_cursor[rel] = seen  # unchanged: not even read
+            continue
+        digest = sha256_of(path)
+        new_cursor[rel] = [stat.st_size, stat.st_mtime_ns, digest]
+        if seen and seen[2] == digest:
+            continue  # touched or copied again, same content
+        if source is None:
+            changes.append(Change(rel, digest, (), half_year_of(path)))
+        else:
+            changes.append(Change(rel, digest, tuple(months_fed(source, path, landing, lag_days, partition_keys))))
+    return changes, new_cursor
+
+
+def month_ranges(keys: set[str], partition_keys: list[str]) -> list[tuple[str, str]]:
+    """Contiguous runs of partition keys, in partition order."""
+    ranges: list[list[str]] = []
+    previous = None
+    for index, key in enumerate(partition_keys):
+        if key not in keys:
+            continue
+        if previous is not None and index == previous + 1:
+            ranges[-1][1] = key
+        else:
+            ranges.append([key, key])
+        previous = index
+    return [(a, b) for a, b in ranges]
+
+
+def run_key(prefix: str, changes: list[Change]) -> str:
+    digest = hashlib.sha256("\n".join(f"{c.path}:{c.sha256}" for c in sorted(changes, key=lambda c: c.path)).encode())
+    return f"{prefix}:{digest.hexdigest()[:16]}"
+
+
+def run_requests(changes: list[Change], partition_keys: list[str], half_year_job: str | None,
+                 monthly_job: str = "monthly_refresh") -> list[dg.RunRequest]:
+    requests = []
+    months = {m for c in changes for m in c.months}
+    for first, last in month_ranges(months, partition_keys):
+        span = set(partition_keys[partition_keys.index(first): partition_keys.index(last) + 1])
+        files = [c for c in changes if span & set(c.months)]
+        requests.append(dg.RunRequest(
+            run_key=run_key(f"landing:{first}..{last}", files), job_name=monthly_job,
+            tags={RANGE_START: first, RANGE_END: last, "vob/trigger": "landing_sensor",
+                  "vob/files": ", ".join(sorted(c.path for c in files))[:1000]},
+        ))
+    if half_year_job:
+        for half in sorted({c.half_year for c in changes if c.half_year}):
+            files = [c for c in changes if c.half_year == half]
+            requests.append(dg.RunRequest(
+                run_key=run_key(f"registers:{half}", files), job_name=half_year_job, partition_key=half,
+                tags={"vob/trigger": "landing_sensor", "vob/files": ", ".join(c.path for c in files)},
+            ))
+    return requests
+
+
+def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition:
+    jobs = [monthly_job] + ([half_year_job] if half_year_job is not None else [])
+    half_year_name = half_year_job.name if half_year_job is not None else None
+
+    @dg.sensor(
+        name="landing_files",
+        jobs=jobs,
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="A new or re-delivered landing file (new SHA-256 for its path) refreshes the months "
+        "it feeds with job monthly_refresh (registers: the half-year). See docs/operations.md.",
+    )
+    def landing_files_sensor(context: dg.SensorEvaluationContext):
+        settings = load_settings()
+        landing = settings.landing_dir
+        if not landing.is_dir():
+            return dg.SkipReason(f"landing zone {landing} does not exist (VOB_LANDING_DIR)")
+        partition_keys = monthly_partitions.get_partition_keys(current_time=datetime.now())
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        changes, new_cursor = scan(landing, cursor, settings.export_lag_days, partition_keys)
+        for change in changes:
+            target = ", ".join(change.months) or change.half_year or "nothing (name not the contract's)"
+            context.log.info(f"{change.path} new content (sha256 {change.sha256[:12]}): refresh {target}")
+        requests = run_requests(changes, partition_keys, half_year_name, monthly_job.name)
+        skip = None if requests else ("no new or changed landing file" if not changes
+                                      else f"{len(changes)} changed file(s) feed no partition")
+        return dg.SensorResult(run_requests=requests, skip_reason=skip,
+                               cursor=json.dumps(new_cursor, sort_keys=True))
+
+    return landing_files_sensor

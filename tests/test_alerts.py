@@ -1,0 +1,108 @@
+"""The run-failure alert against a local webhook, and the 26-hour freshness checks."""
+
+import json
+import threading
+import time
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import dagster as dg
+import pytest
+
+from conftest import RANGE_END, RANGE_START
+from landing_files import call, write_calls
+from pipelines.alerts import FRESHNESS_HOURS, facts_freshness_checks, run_failure_alert
+from pipelines.definitions import defs
+
+
+@pytest.fixture
+def webhook():
+    """An HTTP server on 127.0.0.1 that keeps the JSON bodies posted to it."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def failed_run(instance: dg.DagsterInstance, month: str = "2025-03"):
+    result = defs.resolve_job_def("monthly_refresh").execute_in_process(
+        instance=instance, tags={RANGE_START: month, RANGE_END: month}, raise_on_error=False)
+    assert not result.success
+    return result
+
+
+def alert_for(instance, result) -> None:
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert", dagster_event=result.get_run_failure_event(),
+        dagster_instance=instance, dagster_run=result.dagster_run,
+    ).for_run_failure()
+    run_failure_alert(context)
+
+
+def test_a_failed_run_posts_an_alert_to_the_webhook(vob_env, webhook, monkeypatch):
+    url, received = webhook
+    monkeypatch.setenv("VOB_ALERT_WEBHOOK_URL", url)
+    monkeypatch.setenv("VOB_DAGSTER_UI_URL", "http://dagster.example:3000/")
+    monkeypatch.delenv("VOB_PII_KEY")  # a real failure: the staging steps refuse to run without a key
+    write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = failed_run(instance)
+        alert_for(instance, result)
+    (body,) = received
+    assert body["job"] == "monthly_refresh"
+    assert body["run_id"] == result.run_id
+    assert body["url"] == f"http://dagster.example:3000/runs/{result.run_id}"
+    failed = {s["step"] for s in body["failed_steps"]}
+    assert "staging__calls" in failed
+    assert all("VOB_PII_KEY is not set" in s["error"] for s in body["failed_steps"])
+    assert body["text"].startswith("VoB pipeline: run of monthly_refresh failed (")
+    assert "asset_partition_range_start=2025-03" in body["text"]
+    assert body["url"] in body["text"]
+
+
+def test_without_a_webhook_the_alert_is_only_logged(vob_env, monkeypatch, caplog):
+    monkeypatch.delenv("VOB_ALERT_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("VOB_PII_KEY")
+    with dg.DagsterInstance.ephemeral() as instance:
+        alert_for(instance, failed_run(instance))  # no exception, nothing posted
+
+
+def evaluate_freshness(instance) -> dict[str, bool]:
+    result = dg.materialize(
+        [*facts_freshness_checks], instance=instance, selection=dg.AssetSelection.all_asset_checks(),
+        raise_on_error=False)
+    return {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_facts_not_refreshed_for_26_hours_are_flagged(vob_env, monkeypatch):
+    import dagster._core.definitions.asset_checks.asset_check_factories.freshness_checks.last_update as fresh
+
+    write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
+    with dg.DagsterInstance.ephemeral() as instance:
+        # never materialised: overdue
+        assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": False, "marts/fct_tickets_monthly": False}
+        defs.resolve_job_def("monthly_refresh").execute_in_process(
+            instance=instance, tags={RANGE_START: "2025-03", RANGE_END: "2025-03"})
+        assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": True, "marts/fct_tickets_monthly": True}
+        # 25 hours later still fresh, 27 hours later overdue
+        now = time.time()
+        monkeypatch.setattr(fresh, "get_current_timestamp", lambda: now + 25 * 3600)
+        assert all(evaluate_freshness(instance).values())
+        monkeypatch.setattr(fresh, "get_current_timestamp", lambda: now + (FRESHNESS_HOURS + 1) * 3600)
+        assert not any(evaluate_freshness(instance).values())

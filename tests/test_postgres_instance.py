@@ -1,0 +1,69 @@
+"""The production instance (deploy/dagster.postgres.yaml) against a real PostgreSQL server.
+
+`.ci/run` installs PostgreSQL from Debian's packages, starts a throwaway cluster and
+exports DAGSTER_PG_*; without those variables (a laptop without PostgreSQL) this skips.
+"""
+
+import os
+import shutil
+from datetime import date
+
+import pytest
+
+from conftest import RANGE_END, RANGE_START, contacts
+from dagster_server import REPO
+from landing_files import call, write_calls
+
+PG_ENV = ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD")
+
+pytestmark = pytest.mark.skipif(
+    not all(os.environ.get(name) for name in PG_ENV),
+    reason="no PostgreSQL server: DAGSTER_PG_* not set (.ci/run starts one)",
+)
+
+
+def test_runs_and_materializations_are_stored_in_postgres(vob_env, tmp_path):
+    import dagster as dg
+    import psycopg2
+    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+
+    from pipelines.definitions import defs
+
+    home = tmp_path / "dagster_home_pg"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
+    write_calls(vob_env.landing_dir, date(2025, 4, 2), [call("C-1", "2025-04-02T10:00:00+03:00"),
+                                                        call("C-2", "2025-04-02T11:00:00+03:00")])
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+        result = defs.resolve_job_def("monthly_refresh").execute_in_process(
+            instance=instance, tags={RANGE_START: "2025-04", RANGE_END: "2025-04"})
+        assert result.success
+        run_id = result.run_id
+
+    # a fresh instance (another process, another day) reads the run back from PostgreSQL
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = instance.get_run_by_id(run_id)
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.job_name == "monthly_refresh"
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(["marts", "fct_channel_monthly"]),
+                                  asset_partitions=["2025-04"]), limit=10).records
+        assert run_id in {r.run_id for r in records}
+        mine = [r for r in records if r.run_id == run_id][0]
+        assert mine.asset_materialization.metadata["dagster/row_count"].value == 6  # six channels
+
+    assert contacts(vob_env, "2025-04")["calls"] == 2
+
+    # and it is really in the server's tables
+    with psycopg2.connect(host=os.environ["DAGSTER_PG_HOST"], port=os.environ["DAGSTER_PG_PORT"],
+                          dbname=os.environ["DAGSTER_PG_DB"], user=os.environ["DAGSTER_PG_USERNAME"],
+                          password=os.environ["DAGSTER_PG_PASSWORD"]) as con, con.cursor() as cur:
+        cur.execute("SELECT status FROM runs WHERE run_id = %s", (run_id,))
+        assert cur.fetchall() == [("SUCCESS",)]
+        cur.execute("SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = "
+                    "'ASSET_MATERIALIZATION'", (run_id,))
+        assert cur.fetchall()[0][0] >= 10  # 7 staging + 3 marts + published_warehouse
