@@ -241,7 +241,7 @@ def _field_reason(f: Field, v: str) -> str:
 
 def _typed_value(f: Field, v: str) -> str:
     if f.hashed:
-        return hmac_sql(v)
+        return f"hh_{f.name}"  # the value's HMAC, from the per-batch table of distinct values (parse_sql)
     if f.kind in ("ts", "date", "count"):
         return f"try_cast({v} AS {SQL_TYPES[f.kind]})"
     if f.kind == "enum":
@@ -293,6 +293,17 @@ def parse_sql(source: Source) -> str:
             "CASE WHEN reason IS NULL AND count(*) OVER (PARTITION BY file, date, category, reason IS NULL) > 1 "
             "THEN 'duplicate (date, category) in file' END"
         )
+    # Personal data is hashed once per distinct value of the batch, then joined back: the
+    # same phone number or national id recurs on many lines (and in every CRM snapshot),
+    # and two SHA-256 per value were a third of parsing's CPU time (docs/benchmarks.md).
+    # `typed` is then read twice: MATERIALIZED keeps DuckDB from parsing every line twice.
+    hashed = [f for f in stored_fields(source) if f.hashed]
+    hashes = "".join(
+        f"    hash_{f.name} AS (SELECT hk_{f.name}, {hmac_sql(f'hk_{f.name}')} AS hh_{f.name} FROM "
+        f"(SELECT DISTINCT v_{f.name} AS hk_{f.name} FROM typed WHERE v_{f.name} IS NOT NULL)),\n"
+        for f in hashed
+    )
+    hash_joins = "".join(f" LEFT JOIN hash_{f.name} ON hk_{f.name} = v_{f.name}" for f in hashed)
     return f"""
     WITH lines AS (
         SELECT file, rtrim(line, chr(13)) AS line, line_no
@@ -311,15 +322,15 @@ def parse_sql(source: Source) -> str:
         SELECT * EXCLUDE (fields), CASE WHEN structure_error IS NULL THEN struct_pack({values}) END AS v
         FROM structured
     ),
-    typed AS (
+    typed AS {'MATERIALIZED ' if hashed else ''}(
         SELECT file, file_date, line_no, line, structure_error, v.*
         FROM valued
     ),
-    checked AS (
+{hashes}    checked AS (
         SELECT file, file_date, line_no, line,
                coalesce(structure_error, nullif(concat_ws('; ', {reasons}), '')) AS field_reason,
                {typed}
-        FROM typed
+        FROM typed{hash_joins}
     ),
     ruled AS (
         SELECT * EXCLUDE (field_reason), coalesce(field_reason, {rule_reason}) AS reason FROM checked

@@ -36,6 +36,7 @@ CHANNEL_NAMES = (
 )
 
 LOCK_WAIT_SECONDS = 60.0
+MEMORY_LIMIT_ENV = "VOB_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB: the working database's DuckDB memory limit
 
 
 def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
@@ -53,6 +54,9 @@ def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
 def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     con = connect(settings.work_db)
+    limit = os.environ.get(MEMORY_LIMIT_ENV)
+    if limit:  # DuckDB spills to disk above it (docs/benchmarks.md); default: 80 % of RAM
+        con.execute(f"SET memory_limit = {sql_quote(limit)}")
     ensure_schema(con)
     return con
 
