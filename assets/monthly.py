@@ -101,6 +101,22 @@ def source_asset(source: Source) -> dg.AssetsDefinition:
 
 
 staging_assets = [source_asset(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES, CRM)]
+
+
+def build_monthly_fact(context, vob: VobWarehouse, build, table: str, preview: str = "{rows}") -> dg.MaterializeResult:
+    """Rebuild a monthly fact for the run's months; its row count and a preview as metadata.
+    `preview` is SQL around `{rows}`, the run's rows of the table."""
+    months = run_months(context)
+    with vob.work_db() as con:
+        for month in months:
+            build(con, month)
+        rows_sql = f"SELECT * FROM {table} WHERE month BETWEEN $lo AND $hi ORDER BY ALL"
+        params = {"lo": months[0], "hi": months[-1]}
+        rows = con.execute(f"SELECT count(*) FROM ({rows_sql})", params).fetchall()[0][0]
+        shown = markdown_table(con, preview.format(rows=rows_sql), params)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(shown)}
+    )
 CHANNEL_STAGING_KEYS = [dg.AssetKey(["staging", s.name]) for s in (*EVENT_SOURCES, *COUNT_SOURCES)]
 
 
@@ -115,21 +131,10 @@ CHANNEL_STAGING_KEYS = [dg.AssetKey(["staging", s.name]) for s in (*EVENT_SOURCE
     description="Contacts per month and channel (marts.fct_channel_monthly, WAREHOUSE.md).",
 )
 def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    months = run_months(context)
-    with vob.work_db() as con:
-        for month in months:
-            build_channel_facts(con, month)
-        sql = "SELECT * FROM marts.fct_channel_monthly WHERE month BETWEEN $lo AND $hi ORDER BY month"
-        params = {"lo": months[0], "hi": months[-1]}
-        rows = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
-        preview = markdown_table(
-            con,
-            "PIVOT (" + sql + ") ON channel IN ('calls', 'email', 'chat', 'x', 'sms', 'self_service') "
-            "USING sum(contacts) GROUP BY month ORDER BY month",
-            params,
-        )
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(preview)}
+    return build_monthly_fact(
+        context, vob, build_channel_facts, "marts.fct_channel_monthly",
+        preview="PIVOT ({rows}) ON channel IN ('calls', 'email', 'chat', 'x', 'sms', 'self_service') "
+        "USING sum(contacts) GROUP BY month ORDER BY month",
     )
 
 
@@ -145,17 +150,7 @@ def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
     "(marts.fct_tickets_monthly, WAREHOUSE.md).",
 )
 def fct_tickets_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    months = run_months(context)
-    with vob.work_db() as con:
-        for month in months:
-            build_ticket_facts(con, month)
-        sql = "SELECT * FROM marts.fct_tickets_monthly WHERE month BETWEEN $lo AND $hi ORDER BY month, snapshot_date"
-        params = {"lo": months[0], "hi": months[-1]}
-        rows = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
-        preview = markdown_table(con, sql, params)
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(preview)}
-    )
+    return build_monthly_fact(context, vob, build_ticket_facts, "marts.fct_tickets_monthly")
 
 
 @dg.asset(
