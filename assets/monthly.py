@@ -16,7 +16,7 @@ from assets.loading import MonthLoad, load_source_month
 from assets.transforms import build_channel_facts, build_ticket_facts
 from pipelines.partitions import month_of, monthly_partitions
 from pipelines.resources import VobWarehouse
-from warehouse.store import CHANNEL_NAMES, publish
+from warehouse.store import CHANNEL_NAMES, publish, write_dim_channel
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy, pools
 
@@ -162,11 +162,7 @@ def fct_tickets_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
 )
 def dim_channel(vob: VobWarehouse) -> dg.MaterializeResult:
     with vob.work_db() as con:
-        con.execute("DELETE FROM marts.dim_channel")
-        con.executemany(
-            "INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
-            [(c, ar, en, i + 1) for i, (c, ar, en) in enumerate(CHANNEL_NAMES)],
-        )
+        write_dim_channel(con)
         preview = markdown_table(con, "SELECT * FROM marts.dim_channel ORDER BY sort_order")
     return dg.MaterializeResult(
         metadata={"dagster/row_count": len(CHANNEL_NAMES), "preview": dg.MetadataValue.md(preview)}

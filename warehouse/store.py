@@ -71,10 +71,15 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"SELECT CAST(NULL AS DATE) AS month, * FROM raw.{source.name} LIMIT 0"
         )
     if not con.execute("SELECT count(*) FROM marts.dim_channel").fetchall()[0][0]:
-        con.executemany(
-            "INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
-            [(c, ar, en, i + 1) for i, (c, ar, en) in enumerate(CHANNEL_NAMES)],
-        )
+        write_dim_channel(con)  # so that a publish always has it, even before the asset ran
+
+
+def write_dim_channel(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM marts.dim_channel")
+    con.executemany(
+        "INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
+        [(c, ar, en, i + 1) for i, (c, ar, en) in enumerate(CHANNEL_NAMES)],
+    )
 
 
 def published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
