@@ -108,9 +108,30 @@ TABLES: tuple[Table, ...] = (
         "مؤشرات صوت المستفيد لنصف السنة: المستفيدون والملاحظات والخطط التصحيحية",
         (
             PERIOD,
-            Column("beneficiaries", "BIGINT", "Distinct beneficiaries who gave feedback (counted on a keyed hash, "
-                   "never on the id itself)", "عدد المستفيدين المميزين الذين قدموا ملاحظات (يُحسب على قيمة مُجزّأة بمفتاح، لا على الهوية نفسها)"),
+            Column("beneficiaries", "BIGINT", "Distinct beneficiaries who created a CRM ticket in the half-year "
+                   "(latest snapshot) or appear on one of its feedback notes (counted on a keyed hash, never on "
+                   "the id itself)", "عدد المستفيدين المميزين الذين أنشؤوا تذكرة في نصف السنة (آخر لقطة) أو وردوا في "
+                   "إحدى ملاحظاته (يُحسب على قيمة مُجزّأة بمفتاح، لا على الهوية نفسها)"),
             Column("notes", "BIGINT", "Notes (observations) recorded in the VoB registers", "عدد الملاحظات المسجلة في سجلات صوت المستفيد"),
+            Column("plans_total", "BIGINT", "Corrective plans", "إجمالي الخطط التصحيحية"),
+            Column("plans_in_progress", "BIGINT", "Corrective plans in progress", "الخطط التصحيحية قيد التنفيذ"),
+            Column("plans_implemented", "BIGINT", "Corrective plans implemented", "الخطط التصحيحية المنفذة"),
+            Column("ticket_beneficiaries", "BIGINT", "Of the beneficiaries, those found on the half-year's tickets",
+                   "من المستفيدين: من وردوا في تذاكر نصف السنة"),
+            Column("note_beneficiaries", "BIGINT", "Of the beneficiaries, those found on the half-year's notes",
+                   "من المستفيدين: من وردوا في ملاحظات نصف السنة"),
+            Column("ticket_snapshot_date", "DATE", "CRM snapshot the tickets were counted from",
+                   "لقطة نظام إدارة علاقات العملاء التي عُدّت منها التذاكر"),
+        ),
+        kind="half-year",
+    ),
+    Table(
+        "corrective_plans_by_dimension", "half-year × dimension",
+        "Corrective plans of a half-year per Adaa dimension, by status",
+        "الخطط التصحيحية لنصف السنة حسب بُعد أداء وحالتها",
+        (
+            PERIOD,
+            Column("dimension", "VARCHAR", "Dimension code (see dim_dimension)", "رمز البُعد (انظر dim_dimension)"),
             Column("plans_total", "BIGINT", "Corrective plans", "إجمالي الخطط التصحيحية"),
             Column("plans_in_progress", "BIGINT", "Corrective plans in progress", "الخطط التصحيحية قيد التنفيذ"),
             Column("plans_implemented", "BIGINT", "Corrective plans implemented", "الخطط التصحيحية المنفذة"),
@@ -141,11 +162,12 @@ TABLES: tuple[Table, ...] = (
         (
             PERIOD,
             Column("title", "", "Title of the participation", "عنوان المشاركة"),
-            Column("kind", "", "Kind of participation (consultation, survey, ...)", "نوع المشاركة (استشارة، استبيان، ...)"),
+            Column("kind", "", "Kind of participation: consultation or co_creation", "نوع المشاركة: استشارة (consultation) أو ابتكار مشترك (co_creation)"),
             Column("target_group", "", "Target group", "الفئة المستهدفة"),
             Column("channel", "", "Channel or platform used", "القناة أو المنصة المستخدمة"),
             Column("month", "", "Month of the participation", "شهر المشاركة"),
             Column("url", "", "Public link", "الرابط العام"),
+            Column("sort_order", "INTEGER", "Order in the register and the report", "الترتيب في السجل والتقرير"),
         ),
         kind="half-year",
     ),
