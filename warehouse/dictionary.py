@@ -67,6 +67,11 @@ def _dimension(code: str, en: str, ar: str, fact: str) -> Table:
 
 
 MONTH = Column("month", "DATE", "Month (first day of the month, Asia/Riyadh)", "الشهر (اليوم الأول من الشهر بتوقيت الرياض)")
+PLAN_COLUMNS = (  # fct_vob_half_year and corrective_plans_by_dimension
+    Column("plans_total", "BIGINT", "Corrective plans", "إجمالي الخطط التصحيحية"),
+    Column("plans_in_progress", "BIGINT", "Corrective plans in progress", "الخطط التصحيحية قيد التنفيذ"),
+    Column("plans_implemented", "BIGINT", "Corrective plans implemented", "الخطط التصحيحية المنفذة"),
+)
 PERIOD = Column("period", "VARCHAR", "Half-year period, e.g. 2025-H1", "الفترة النصف سنوية، مثل 2025-H1")
 
 TABLES: tuple[Table, ...] = (
@@ -113,9 +118,7 @@ TABLES: tuple[Table, ...] = (
                    "the id itself)", "عدد المستفيدين المميزين الذين أنشؤوا تذكرة في نصف السنة (آخر لقطة) أو وردوا في "
                    "إحدى ملاحظاته (يُحسب على قيمة مُجزّأة بمفتاح، لا على الهوية نفسها)"),
             Column("notes", "BIGINT", "Notes (observations) recorded in the VoB registers", "عدد الملاحظات المسجلة في سجلات صوت المستفيد"),
-            Column("plans_total", "BIGINT", "Corrective plans", "إجمالي الخطط التصحيحية"),
-            Column("plans_in_progress", "BIGINT", "Corrective plans in progress", "الخطط التصحيحية قيد التنفيذ"),
-            Column("plans_implemented", "BIGINT", "Corrective plans implemented", "الخطط التصحيحية المنفذة"),
+            *PLAN_COLUMNS,
             Column("ticket_beneficiaries", "BIGINT", "Of the beneficiaries, those found on the half-year's tickets",
                    "من المستفيدين: من وردوا في تذاكر نصف السنة"),
             Column("note_beneficiaries", "BIGINT", "Of the beneficiaries, those found on the half-year's notes",
@@ -132,9 +135,7 @@ TABLES: tuple[Table, ...] = (
         (
             PERIOD,
             Column("dimension", "VARCHAR", "Dimension code (see dim_dimension)", "رمز البُعد (انظر dim_dimension)"),
-            Column("plans_total", "BIGINT", "Corrective plans", "إجمالي الخطط التصحيحية"),
-            Column("plans_in_progress", "BIGINT", "Corrective plans in progress", "الخطط التصحيحية قيد التنفيذ"),
-            Column("plans_implemented", "BIGINT", "Corrective plans implemented", "الخطط التصحيحية المنفذة"),
+            *PLAN_COLUMNS,
         ),
         kind="half-year",
     ),
