@@ -2,7 +2,7 @@
 
 - `run_failure_alert`: a run-failure sensor that POSTs a JSON message (job, run
   id, failed steps, failed checks, link to the run in the UI) to the webhook in
-  VOB_ALERT_WEBHOOK_URL (Slack/Teams/Mattermost incoming webhooks accept a JSON
+  VOB_ALERT_WEBHOOK_URL or the file named by VOB_ALERT_WEBHOOK_URL_FILE (Slack/Teams/Mattermost incoming webhooks accept a JSON
   body with a `text` field). Without the variable it only logs.
 - `facts_freshness_checks`: the monthly facts must have been refreshed (any
   month materialised) within 26 hours: the nightly run is daily, with two hours
@@ -19,6 +19,7 @@ import dagster as dg
 from dagster._core.events import DagsterEventType
 
 from assets.monthly import fct_channel_monthly, fct_tickets_monthly
+from pipelines.config import read_secret
 
 WEBHOOK_ENV = "VOB_ALERT_WEBHOOK_URL"
 UI_URL_ENV = "VOB_DAGSTER_UI_URL"  # where the operator opens the UI (default http://localhost:3000)
@@ -88,7 +89,7 @@ def post_json(url: str, body: dict) -> int:
 )
 def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
     body = failure_message(context.instance, context.dagster_run, context.failure_event.message)
-    url = os.environ.get(WEBHOOK_ENV)
+    url = read_secret(os.environ, WEBHOOK_ENV)  # or from the file in VOB_ALERT_WEBHOOK_URL_FILE
     if not url:
         context.log.warning(f"{WEBHOOK_ENV} is not set; alert not sent: {body['text']}")
         return

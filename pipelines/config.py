@@ -23,6 +23,36 @@ class ConfigError(RuntimeError):
     """A setting is missing or unusable; the message says which and how to fix it."""
 
 
+def read_secret(env: Mapping[str, str], name: str) -> str | None:
+    """A secret from variable `name`, or from the file named by `name`_FILE (what Docker and
+    Kubernetes secrets mount), without one trailing newline. Setting both is an error; the
+    message names the variables, never the secret."""
+    value, file = env.get(name), env.get(f"{name}_FILE")
+    if value and file:
+        raise ConfigError(f"both {name} and {name}_FILE are set: set only one "
+                          f"({name}_FILE for a secret mounted as a file)")
+    if not file:
+        return value or None
+    try:
+        secret = Path(file).read_text(encoding="utf-8").removesuffix("\n")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{name}_FILE={file}: cannot read the secret file "
+                          f"({getattr(err, 'strerror', None) or type(err).__name__})") from None
+    if not secret:
+        raise ConfigError(f"{name}_FILE={file}: the secret file is empty")
+    return secret
+
+
+def export_secret_files(names: tuple[str, ...], env: dict | None = None) -> None:
+    """Put secrets given as files into the environment under their own names, for
+    configurations that read only variables (dagster.yaml's `env: DAGSTER_PG_PASSWORD`)."""
+    env = os.environ if env is None else env
+    for name in names:
+        if env.get(f"{name}_FILE"):
+            env[name] = read_secret(env, name)
+            del env[f"{name}_FILE"]  # so children that check again do not see both
+
+
 def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     value = env.get(name)
     path = Path(value) if value else default
@@ -56,7 +86,7 @@ class Settings:
         raise ConfigError(
             "VOB_PII_KEY is not set. Personal data (phone numbers, e-mail addresses, national "
             "ids, visitor ids) is replaced by HMAC-SHA256 at ingest and needs a secret key: "
-            "export VOB_PII_KEY=<secret> (keep the same key across runs, or distinct "
+            "export VOB_PII_KEY=<secret> or VOB_PII_KEY_FILE=<file holding it> (keep the same key across runs, or distinct "
             f"beneficiary counts break). Landing zone: {self.landing_dir}. Only a landing zone "
             "written by `vob sample` runs without it (with the documented demo key)."
         )
@@ -75,5 +105,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         report_dir=_path(env, "VOB_REPORT_DIR", warehouse_path.parent / f"{warehouse_path.stem}_reports"),
         reject_threshold_pct=float(env.get("VOB_REJECT_THRESHOLD_PCT", "1.0")),
         export_lag_days=int(env.get("VOB_EXPORT_LAG_DAYS", "1")),
-        secret_key=env.get("VOB_PII_KEY") or None,
+        secret_key=read_secret(env, "VOB_PII_KEY"),
     )

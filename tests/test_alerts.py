@@ -11,6 +11,7 @@ import pytest
 
 from conftest import RANGE_END, RANGE_START
 from landing_files import call, write_calls
+from pipelines.config import ConfigError
 from pipelines.alerts import FRESHNESS_HOURS, facts_freshness_checks, run_failure_alert
 from pipelines.definitions import defs
 
@@ -74,6 +75,26 @@ def test_a_failed_run_posts_an_alert_to_the_webhook(vob_env, webhook, monkeypatc
     assert body["text"].startswith("VoB pipeline: run of monthly_refresh failed (")
     assert "asset_partition_range_start=2025-03" in body["text"]
     assert body["url"] in body["text"]
+
+
+def test_the_webhook_url_may_come_from_a_mounted_secret_file(vob_env, webhook, monkeypatch, tmp_path):
+    url, received = webhook
+    secret = tmp_path / "webhook_url"
+    secret.write_text(url + "\n")  # as `echo` and secret stores write it: one newline, stripped
+    monkeypatch.delenv("VOB_ALERT_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("VOB_ALERT_WEBHOOK_URL_FILE", str(secret))
+    monkeypatch.delenv("VOB_PII_KEY")
+    write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = failed_run(instance)
+        alert_for(instance, result)
+        (body,) = received
+        assert body["run_id"] == result.run_id
+
+        monkeypatch.setenv("VOB_ALERT_WEBHOOK_URL", url)  # both: refused, the URL (a secret) not shown
+        with pytest.raises(ConfigError, match="both VOB_ALERT_WEBHOOK_URL and VOB_ALERT_WEBHOOK_URL_FILE") as err:
+            alert_for(instance, result)
+        assert url not in str(err.value) and len(received) == 1
 
 
 def test_without_a_webhook_the_alert_is_only_logged(vob_env, monkeypatch, caplog):

@@ -220,6 +220,40 @@ def test_a_run_on_real_data_without_a_key_refuses_to_start(vob_env, tmp_path):
     assert not vob_env.warehouse_path.exists() and not vob_env.work_db.exists()
 
 
+def test_the_key_from_a_mounted_secret_file_hashes_alike_and_leaves_no_trace(tmp_path):
+    """VOB_PII_KEY_FILE (a Docker/Kubernetes secret): same hashes as the key itself, and the
+    key in no output and in no file the run wrote; both the variable and the file: refused."""
+    from assets.ingest import pii_hash
+
+    write_calls(tmp_path / "landing", date(2025, 3, 10), [call(f"C{i}", TS, caller_number=p)
+                                                         for i, p in enumerate(PHONES[:3])])
+    secret = tmp_path / "secrets" / "vob_pii_key"
+    secret.parent.mkdir()
+    secret.write_text(KEY + "\n")  # one trailing newline, as `echo` writes it: not part of the key
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOB_", "DAGSTER_"))}
+    env.update(VOB_LANDING_DIR=str(tmp_path / "landing"), VOB_WAREHOUSE=str(tmp_path / "warehouse" / "vob.duckdb"),
+               DAGSTER_HOME=str(tmp_path / "dagster_home"), VOB_PII_KEY_FILE=str(secret))
+    vob = Path(sys.executable).with_name("vob")
+    command = [str(vob)] if vob.exists() else [sys.executable, "-m", "pipelines.cli"]
+
+    both = subprocess.run([*command, "run", "--month", "2025-03"], env={**env, "VOB_PII_KEY": KEY},
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2
+    assert "both VOB_PII_KEY and VOB_PII_KEY_FILE are set" in both.stderr and KEY not in both.stderr + both.stdout
+    assert not (tmp_path / "warehouse").exists()
+
+    done = subprocess.run([*command, "run", "--month", "2025-03"], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    work_db = tmp_path / "warehouse" / "vob_work" / "work.duckdb"
+    assert sorted(query(work_db, "SELECT caller_number_hmac FROM raw.calls")) == sorted(
+        (pii_hash(p, KEY.encode()),) for p in PHONES[:3])
+    assert KEY not in done.stdout + done.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and not {"landing", "secrets"} & set(p.parts)]
+    assert any(p.suffix == ".duckdb" for p in written) and any("dagster_home" in p.parts for p in written)
+    assert [p for p in written if KEY.encode() in p.read_bytes()] == []
+
+
 def test_a_sample_landing_zone_runs_with_the_documented_demo_key(vob_env, monkeypatch):
     from assets.ingest import pii_hash
     from pipelines.config import SAMPLE_MARKER, SAMPLE_PII_KEY

@@ -67,3 +67,43 @@ def test_runs_and_materializations_are_stored_in_postgres(vob_env, tmp_path):
         cur.execute("SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = "
                     "'ASSET_MATERIALIZATION'", (run_id,))
         assert cur.fetchall()[0][0] >= 10  # 7 staging + 3 marts + published_warehouse
+
+
+INSTANCE_CHECK = """
+import dagster as dg, os, sys
+from dagster_postgres import PostgresRunStorage
+with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
+    assert isinstance(instance.run_storage, PostgresRunStorage)
+    print("runs:", len(instance.get_runs(limit=1)), "password from file:", "DAGSTER_PG_PASSWORD_FILE" not in os.environ)
+"""
+
+
+def test_the_password_may_come_from_a_mounted_secret_file(tmp_path):
+    """dagster.postgres.yaml reads DAGSTER_PG_PASSWORD; vob-service fills it from DAGSTER_PG_PASSWORD_FILE."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "dagster_home_pg"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
+    password = os.environ["DAGSTER_PG_PASSWORD"]
+    secret = tmp_path / "pg_password"
+    secret.write_text(password + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_PG_PASSWORD"}
+    env["DAGSTER_PG_PASSWORD_FILE"] = str(secret)
+    service = [sys.executable, "-m", "pipelines.service", "python", "-c", INSTANCE_CHECK, str(home)]
+    done = subprocess.run(service, env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "password from file: True" in done.stdout
+
+    wrong = tmp_path / "wrong_password"  # the file is really what is used: a wrong one fails to connect
+    wrong.write_text("not-the-password\n")
+    failed = subprocess.run(service, env={**env, "DAGSTER_PG_PASSWORD_FILE": str(wrong)}, capture_output=True,
+                            text=True, timeout=120, cwd=REPO)
+    assert failed.returncode != 0 and "password authentication failed" in failed.stderr
+
+    both = subprocess.run(service, env={**env, "DAGSTER_PG_PASSWORD": password}, capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+    assert both.returncode == 2
+    assert "both DAGSTER_PG_PASSWORD and DAGSTER_PG_PASSWORD_FILE are set" in both.stderr
+    assert password not in both.stderr + both.stdout
