@@ -13,6 +13,7 @@ import dagster as dg
 from assets.browser import find_chromium, print_pdf, screenshot
 from assets.monthly import published_warehouse
 from assets.report import NumberFormat, ReportDataError, read_report_data, render_html
+from pipelines.files import share_with_bi, shared_dir
 from pipelines.partitions import half_year_partitions
 from pipelines.resources import VobWarehouse
 from warehouse.store import connect
@@ -50,11 +51,12 @@ def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Mater
             + ": their parts of the report are empty (run the half-year facts, then publish)"
         )
 
-    settings.report_dir.mkdir(parents=True, exist_ok=True)
+    shared_dir(settings.report_dir)
     stem = settings.report_dir / f"vob_report_{period}"
     html_path, pdf_path = stem.with_suffix(".html"), stem.with_suffix(".pdf")
     preview_path, thumb_path = stem.with_suffix(".png"), stem.parent / f"{stem.name}_thumb.png"
     html_path.write_text(render_html(data, fmt), encoding="utf-8")
+    share_with_bi(html_path)  # aggregates, like the warehouse: VOB_WAREHOUSE_MODE, VOB_BI_GROUP
     if find_chromium() is None:
         # A machine without a browser still gets the HTML report; the PDF and the
         # preview need headless Chromium (README, `.ci/run` installs it).
@@ -71,6 +73,8 @@ def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Mater
     print_pdf(html_path, pdf_path)
     screenshot(html_path, preview_path)
     screenshot(html_path, thumb_path, width=1200, height=1500, scale=0.5)
+    for path in (pdf_path, preview_path, thumb_path):
+        share_with_bi(path)
     context.log.info(f"report {period}: {html_path}, {pdf_path}")
 
     missing = [m.strftime("%Y-%m") for m in data.months if not any((m, c) in data.contacts for c, _ in data.channels)]

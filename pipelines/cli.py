@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from pipelines.config import SAMPLE_MARKER, ConfigError, load_settings
+from pipelines.files import restrict_new_files
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -67,7 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_cmd_run)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        restrict_new_files()  # the working database and the instance: owner only, whatever the umask
+        return args.func(args)
+    except ConfigError as err:  # e.g. a secret given both as a variable and as a file
+        print(f"vob: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

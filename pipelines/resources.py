@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.config import Settings, load_settings
+from pipelines.files import restrict_new_files
 from warehouse.store import open_work_db
 
 
@@ -26,6 +27,7 @@ class VobWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def work_db(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        restrict_new_files()  # a run started without vob-service (`dagster dev`) too
         con = open_work_db(self.settings())
         try:
             yield con

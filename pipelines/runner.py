@@ -12,7 +12,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.config import Settings
+from pipelines.config import Settings, export_secret_files
+from pipelines.files import private_dir
 from pipelines.periods import Period
 
 INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
@@ -23,8 +24,8 @@ RANGE_END = "dagster/asset_partition_range_end"
 def dagster_instance() -> dg.DagsterInstance:
     """The persistent instance; DAGSTER_HOME defaults to .dagster in the current directory
     and gets deploy/dagster.yaml when it has no configuration yet."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve())))
-    home.mkdir(parents=True, exist_ok=True)
+    home = private_dir(Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve()))))
+    export_secret_files(("DAGSTER_PG_PASSWORD",))  # deploy/dagster.postgres.yaml reads the variable
     config = home / "dagster.yaml"
     if not config.exists():  # the instance settings of docs/operations.md: writer pool of 1, no telemetry
         config.write_text(INSTANCE_CONFIG.read_text() if INSTANCE_CONFIG.exists() else "telemetry:\n  enabled: false\n")

@@ -20,6 +20,7 @@ import duckdb
 from assets.ingest import raw_table_ddl
 from assets.landing import CRM, EVENT_SOURCES, SOURCES
 from pipelines.config import Settings
+from pipelines.files import make_private, private_dir, share_with_bi, shared_dir
 from warehouse.dictionary import SCHEMA, apply_comments, sql_quote
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
@@ -52,8 +53,12 @@ def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
 
 
 def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    shared_dir(settings.warehouse_path.parent)  # BI reads there; the default work dir is inside it
+    private_dir(settings.work_dir)  # DuckDB's WAL and spill files (<db>.tmp/) are created inside
     con = connect(settings.work_db)
+    for path in (settings.work_db, Path(f"{settings.work_db}.wal")):  # pseudonymised personal data
+        if path.exists():
+            make_private(path)
     limit = os.environ.get(MEMORY_LIMIT_ENV)
     if limit:  # DuckDB spills to disk above it (docs/benchmarks.md); default: 80 % of RAM
         con.execute(f"SET memory_limit = {sql_quote(limit)}")
@@ -97,14 +102,14 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
     Returns the row count of each published table.
 
     The new file is complete, checkpointed (no `.wal` beside it), described
-    (`COMMENT ON`, warehouse/dictionary.py), readable by the owner's group and
-    others like the file it replaces, and flushed to disk before the rename; the
+    (`COMMENT ON`, warehouse/dictionary.py), readable as VOB_WAREHOUSE_MODE and
+    VOB_BI_GROUP say (pipelines/files.py), and flushed to disk before the rename; the
     rename is atomic, so a reader opens either the old file or the new one. On
     any failure the temporary file is removed and the published file is left as
     it was.
     """
     target = settings.warehouse_path.absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    shared_dir(target.parent)
     _remove_stale_temp_files(target)
     staging_file = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
@@ -125,7 +130,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
         leftover_wal = Path(f"{staging_file}.wal")
         if leftover_wal.exists():  # a checkpointed, detached file has none; never publish one half-written
             raise RuntimeError(f"publish: {leftover_wal} left after CHECKPOINT and DETACH")
-        _match_mode(staging_file, target)
+        share_with_bi(staging_file)  # VOB_WAREHOUSE_MODE (default 0640), group VOB_BI_GROUP
         _fsync(staging_file)
         os.replace(staging_file, target)  # atomic on one file system
         _fsync(target.parent)
@@ -149,13 +154,6 @@ def _remove_stale_temp_files(target: Path) -> None:
                 leftover.unlink()
         except FileNotFoundError:
             pass
-
-
-def _match_mode(new: Path, old: Path) -> None:
-    """The new file gets the permissions of the one it replaces (BI service accounts keep
-    read access), or at least owner read-write and group/other read."""
-    mode = (old.stat().st_mode & 0o777) if old.exists() else 0o644
-    os.chmod(new, mode | 0o600)
 
 
 def _fsync(path: Path) -> None:
