@@ -38,9 +38,11 @@ class DagsterServer:
         self.processes[name] = subprocess.Popen(
             args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def start_webserver(self, timeout: float = 60) -> None:
-        self._spawn("webserver", [str(BIN / "dagster-webserver"), "-w", "workspace.yaml",
-                                  "-h", "127.0.0.1", "-p", str(self.port)])
+    def start_webserver(self, timeout: float = 60, extra_args: tuple[str, ...] = (),
+                        launcher: tuple[str, ...] = ()) -> None:
+        """`launcher` goes before the command (e.g. vob-service), `extra_args` after (--read-only)."""
+        self._spawn("webserver", [*launcher, str(BIN / "dagster-webserver"), "-w", "workspace.yaml",
+                                  "-h", "127.0.0.1", "-p", str(self.port), *extra_args])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive("webserver")
