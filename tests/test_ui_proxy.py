@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from dagster_server import REPO, DagsterServer, free_port
+from pipelines.definitions import defs, monthly_refresh_job
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 DEPLOY = REPO / "deploy" / "nginx"
@@ -40,8 +41,10 @@ pytestmark = [
 BACKFILL = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
     __typename ... on LaunchBackfillSuccess { backfillId } ... on UnauthorizedError { message }
     ... on PythonError { message } } }"""
+# what "Materialize -> Launch backfill" sends for the monthly job's assets (a selection one run can target)
+MONTHLY_KEYS = sorted(key.to_user_string() for key in monthly_refresh_job.selection.resolve(defs.resolve_asset_graph()))
 BACKFILL_PARAMS = {"partitionNames": ["2025-03"],
-                   "assetSelection": [{"path": ["staging", "calls"]}, {"path": ["marts", "fct_channel_monthly"]}],
+                   "assetSelection": [{"path": key.split("/")} for key in MONTHLY_KEYS],
                    "title": "through the proxy"}
 ASSETS = "{ assetsOrError { __typename ... on AssetConnection { nodes { key { path } } } } }"
 
@@ -216,15 +219,28 @@ def test_a_backfill_is_refused_without_credentials_and_launched_with_them(proxy)
     assert status == 200, body
     result = body["data"]["launchPartitionBackfill"]
     assert result["__typename"] == "LaunchBackfillSuccess", result
-    # the mutation stores the backfill in the instance; the daemon (not started here) launches its run
+    # the mutation stores the backfill in the instance; the daemon launches its run from there
     (backfill,) = proxy.backfills()
     assert backfill.backfill_id == result["backfillId"]
     assert backfill.status.value == "REQUESTED"
     assert backfill.title == "through the proxy"
     targeted = backfill.asset_backfill_data.target_subset
-    assert sorted(k.to_user_string() for k in targeted.asset_keys) == ["marts/fct_channel_monthly", "staging/calls"]
-    assert {pk for key in targeted.asset_keys for pk in targeted.get_partitions_subset(key).get_partition_keys()} \
-        == {"2025-03"}
+    assert sorted(k.to_user_string() for k in targeted.asset_keys) == MONTHLY_KEYS
+    partitioned = targeted.partitions_subsets_by_asset_key  # published_warehouse, dim_channel: unpartitioned
+    assert {pk for subset in partitioned.values() for pk in subset.get_partition_keys()} == {"2025-03"}
+
+    ui = proxy.operators.webserver
+    for sensor in ("landing_files", "facts_freshness"):  # so that the only run is the backfill's
+        ui.stop_sensor(sensor)
+    ui.start_daemon()
+    deadline = time.monotonic() + 240  # the backfill daemon ticks every 30 s; 2 shared cores
+    while not (runs := ui.backfill_runs(result["backfillId"])[1]) and time.monotonic() < deadline:
+        ui._check_alive("daemon")
+        time.sleep(2)
+    assert len(runs) == 1, ui.log("daemon")
+    tags = {t["key"]: t["value"] for t in runs[0]["tags"]}  # one run for the range (BackfillPolicy.single_run)
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) \
+        == ("2025-03", "2025-03")
 
 
 def test_with_credentials_the_ui_and_graphql_answer_200(proxy):
