@@ -35,8 +35,8 @@ class DagsterServer:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         log = (self.logs / f"{name}.log").open("w")
-        self.processes[name] = subprocess.Popen(
-            args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = subprocess.Popen(  # umask 022: a shell's or a service manager's usual one
+            args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o022)
 
     def start_webserver(self, timeout: float = 60, extra_args: tuple[str, ...] = (),
                         launcher: tuple[str, ...] = ()) -> None:
@@ -57,8 +57,8 @@ class DagsterServer:
             time.sleep(0.5)
         raise TimeoutError(f"webserver not ready in {timeout} s:\n{self.log('webserver')}")
 
-    def start_daemon(self) -> None:
-        self._spawn("daemon", [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"])
+    def start_daemon(self, launcher: tuple[str, ...] = ()) -> None:
+        self._spawn("daemon", [*launcher, str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"])
 
     def _check_alive(self, name: str) -> None:
         if self.processes[name].poll() is not None:

@@ -232,7 +232,7 @@ def test_a_backfill_is_refused_without_credentials_and_launched_with_them(proxy)
     ui = proxy.operators.webserver
     for sensor in ("landing_files", "facts_freshness"):  # so that the only run is the backfill's
         ui.stop_sensor(sensor)
-    ui.start_daemon()
+    ui.start_daemon(launcher=SERVICE)
     deadline = time.monotonic() + 240  # the backfill daemon ticks every 30 s; 2 shared cores
     while not (runs := ui.backfill_runs(result["backfillId"])[1]) and time.monotonic() < deadline:
         ui._check_alive("daemon")
@@ -329,3 +329,12 @@ def test_observers_have_their_own_login_and_cannot_change_anything(proxy):
     assert status == 200
     assert body["data"]["launchPartitionBackfill"]["__typename"] == "UnauthorizedError"
     assert len(proxy.backfills()) == before
+
+
+def test_the_services_write_the_instance_files_for_their_owner_only(proxy):
+    """Started with umask 022, through vob-service: the webservers', the daemon's and the run's
+    files in DAGSTER_HOME (run and event storage, schedules, logs) have no group or other bits."""
+    written = [p for p in proxy.home.rglob("*") if p.name != "dagster.yaml"]  # dagster.yaml: copied by the test
+    assert any(p.name == "runs.db" for p in written) and any(p.name == "schedules.db" for p in written)
+    assert {str(p.relative_to(proxy.home)): oct(p.stat().st_mode & 0o777)
+            for p in written if p.stat().st_mode & 0o077} == {}
