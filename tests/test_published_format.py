@@ -22,7 +22,8 @@ from warehouse.store import PUBLISHED_STORAGE_VERSION, open_work_db, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 BI = ROOT / "bi"
-OLD_PYTHON_DUCKDB = "duckdb==1.4.*"  # the LTS line the contract names
+# the LTS line the contract names, and Superset's driver with the SQLAlchemy our tests pin (pyproject.toml)
+OLD_PYTHON_CLIENTS = ("duckdb==1.4.*", "duckdb-engine==0.17.0", "sqlalchemy>=2.0,<2.0.45")
 # DuckDB's storage format numbers (the 8 bytes after "DUCK" in the file header): 64 = v0.10-v1.1,
 # 65 = v1.2, 66 = v1.3, 67 = v1.4, 68 = v1.5; DuckDB 2.0's own format reads no client before it.
 FORMAT_NUMBER_V1_4 = 67
@@ -87,17 +88,21 @@ def test_the_published_file_is_written_in_the_storage_format_of_duckdb_1_4(publi
 
 
 def test_duckdb_1_4_lts_in_its_own_python_environment_reads_every_table_and_comment(published, written, tmp_path):
+    """DuckDB 1.4 through its own Python API, and through duckdb-engine and SQLAlchemy as Superset
+    reads (tables and column descriptions by reflection)."""
     venv = tmp_path / "duckdb-1.4"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "--cache-dir", str(tmp_path / "pip-cache"), OLD_PYTHON_DUCKDB], check=True, timeout=600)
-    done = subprocess.run([str(python), str(Path(__file__).with_name("warehouse_contents.py")), str(published)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
-    assert seen["version"].startswith("v1.4."), seen["version"]
-    assert seen["tables"] == written["tables"]
+                    "--cache-dir", str(tmp_path / "pip-cache"), *OLD_PYTHON_CLIENTS], check=True, timeout=600)
+    script = Path(__file__).with_name("warehouse_contents.py")
+    for route in ([], ["--sqlalchemy"]):
+        done = subprocess.run([str(python), str(script), str(published), *route],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        seen = json.loads(done.stdout)
+        assert seen["version"].startswith("v1.4."), (route, seen["version"])
+        assert seen["tables"] == written["tables"], route
 
 
 def node_client() -> Path:
