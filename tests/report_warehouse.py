@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.store import CHANNEL_NAMES as PUBLISHED_CHANNEL_NAMES  # (channel, name_ar, name_en)
+from warehouse.store import PUBLISHED_STORAGE_VERSION
 
 FIGURES_PATH = Path(__file__).parent / "fixtures" / "published_figures.json"
 CHANNEL_ORDER = tuple(c for c, _, _ in PUBLISHED_CHANNEL_NAMES)
@@ -41,7 +42,9 @@ def build_published_warehouse(path: Path, figures: dict | None = None) -> dict:
     figures = figures or load_figures()
     period = figures["period"]
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{path}' AS published (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')")
+    con.execute("USE published")
     try:
         con.execute("CREATE SCHEMA marts")
         con.execute("CREATE TABLE marts.dim_channel (channel VARCHAR, name_ar VARCHAR, name_en VARCHAR, sort_order INTEGER)")
@@ -91,6 +94,8 @@ def build_published_warehouse(path: Path, figures: dict | None = None) -> dict:
         # another period, which the report must leave out
         con.execute("INSERT INTO marts.fct_vob_half_year VALUES ('2024-H2', 1, 2, 3, 4, 5)")
         con.execute("INSERT INTO marts.fct_channel_monthly VALUES ('2024-12-01', 'calls', 777777)")
+        con.execute("USE memory")
+        con.execute("DETACH published")
     finally:
         con.close()
     return figures

@@ -293,10 +293,73 @@ is still open still reads the old file: let the BI tool close its connections
 A read-write connection is refused while any reader holds the file, and once
 open it locks every BI reader out: never open the published file read-write.
 
+### Which client version
+
+The published file is written in DuckDB's storage version `v1.4.0`
+([serving.md](serving.md), "Old clients"), so every tool needs the DuckDB
+inside it (its driver) at **1.4.0 or later**. Older drivers are not expected to
+open it: DuckDB reads older files, while reading newer ones is only best effort,
+and 1.3 itself writes format 66, below this file's 67. Tested here:
+DuckDB 1.4.4 for Python and the Node client `@duckdb/node-api` 1.4.4 read every
+table and comment (tests/test_published_format.py). DuckDB's compatibility rule:
+https://duckdb.org/docs/stable/internals/storage.
+
+| tool | through | minimum |
+|---|---|---|
+| DBeaver | DuckDB JDBC driver (`org.duckdb:duckdb_jdbc`) | driver 1.4.0 |
+| Excel, Power BI | DuckDB ODBC driver (+ MotherDuck's Power Query connector, optional) | driver 1.4.0 |
+| Tableau | DuckDB JDBC driver + MotherDuck's Tableau connector (`.taco`) | driver 1.4.0 |
+| Superset | `duckdb-engine` + the `duckdb` Python package | `duckdb` 1.4.0 |
+| Metabase | MotherDuck's `metabase_duckdb_driver` (embeds DuckDB JDBC) | a release built on DuckDB 1.4.0 |
+| Python, Node | `duckdb`, `@duckdb/node-api` | 1.4.0 |
+
+### DBeaver
+
+DBeaver's DuckDB connection uses DuckDB's JDBC driver, which it downloads from
+Maven (https://duckdb.org/docs/stable/guides/sql_editors/dbeaver;
+https://motherduck.com/docs/integrations/sql-ides/dbeaver). *Database → New
+Database Connection → DuckDB*, *Path*: `/srv/vob/warehouse/vob.duckdb`; in
+*Edit Driver Settings → Libraries* make sure the driver is 1.4.0 or later
+(*Download/Update*). In *Driver properties* set `duckdb.read_only` = `true`
+(the JDBC driver's read-only property:
+https://duckdb.org/docs/current/clients/java/connecting). DBeaver opens files read-write by
+default: without this it takes the exclusive lock.
+
+### Excel and Power BI (ODBC)
+
+Install the DuckDB ODBC driver 1.4.0 or later (Windows:
+`duckdb_odbc-windows-amd64.zip`, run `odbc_install.exe`:
+https://duckdb.org/docs/stable/clients/odbc/windows). Create a system DSN `VOB`
+with the *DuckDB Driver* and:
+
+- `Database` = `C:\\vob\\vob.duckdb` (a local disk of the machine that runs
+  Power BI or its gateway: see serving.md about network shares)
+- `access_mode` = `READ_ONLY` (https://duckdb.org/docs/1.4/clients/odbc/configuration.html)
+
+or, without a DSN, the connection string
+`Driver={DuckDB Driver};Database=C:\\vob\\vob.duckdb;access_mode=READ_ONLY`.
+In Power BI Desktop: *Get data → ODBC → DSN VOB*, then pick the tables of
+`marts`; in Excel: *Data → Get Data → From Other Sources → From ODBC*. Use
+*Import* mode with a scheduled refresh after the nightly run (the gateway
+reopens the file at each refresh and so sees the new publish). MotherDuck's
+Power Query connector for Power BI and Excel runs on the same ODBC driver
+(https://github.com/motherduckdb/duckdb-power-query-connector).
+
+### Tableau
+
+Copy the DuckDB JDBC driver jar (1.4.0 or later, the platform-independent
+`duckdb_jdbc-<version>.jar`) into Tableau's `Drivers` folder and MotherDuck's
+signed connector (`.taco`) into `My Tableau Repository/Connectors`, restart
+Tableau and connect with *DuckDB by MotherDuck → Local file*
+(https://github.com/MotherDuck-Open-Source/duckdb-tableau-connector;
+https://motherduck.com/docs/integrations/bi-tools/tableau/tableau-desktop/).
+The connector itself needs JDBC 0.9.2 or later; our file needs 1.4.0. Use
+extracts refreshed after the nightly run.
+
 ### Superset
 
-Install the driver in Superset's image: `pip install duckdb-engine` (with the
-same `duckdb` major version as the pipeline, 2.0). Add a database
+Install the driver in Superset's own environment (its pins clash with the
+pipeline's): `pip install duckdb-engine "duckdb>=1.4"`. Add a database
 (*Settings → Database connections → + Database → Other*):
 
 - SQLAlchemy URI: `duckdb:////srv/vob/warehouse/vob.duckdb` (four slashes for an
@@ -308,15 +371,17 @@ same `duckdb` major version as the pipeline, 2.0). Add a database
 Superset opens a new connection for each query (its default `NullPool`), so each
 query sees the latest publish. The descriptions above are DuckDB comments;
 duckdb-engine returns them through SQLAlchemy's reflection as table and column
-comments (tested in tests/test_bi_sqlalchemy.py), where Superset's dataset
+comments (tested in tests/test_bi_sqlalchemy.py with DuckDB 2.0, and in
+tests/test_published_format.py with DuckDB 1.4.4 and duckdb-engine 0.17.0 in an
+environment of their own), where Superset's dataset
 editor can take them up. duckdb-engine lists the schema as `vob.marts` (the
 catalog is named after the file); `marts` works too.
 
 ### Metabase
 
 Install the DuckDB driver for Metabase (MotherDuck's `metabase_duckdb_driver`
-jar) into Metabase's `plugins/` folder and restart Metabase. Add a database of
-type *DuckDB*:
+jar, a release built on DuckDB 1.4 or later) into Metabase's `plugins/` folder
+and restart Metabase. Add a database of type *DuckDB*:
 
 - *Database file*: `/srv/vob/warehouse/vob.duckdb`
 - *Establish a read-only connection*: **on**
@@ -325,21 +390,6 @@ Metabase keeps a pool of connections: it reads the file that was current when
 the pool opened them. After the nightly run, let idle connections expire or save
 the database settings again to renew the pool, and re-sync (*Admin → Databases
 → Sync database schema now*) so that new tables and columns appear.
-
-### Power BI (ODBC)
-
-Install the DuckDB ODBC driver (Windows: `duckdb_odbc-windows-amd64.zip`, run
-`odbc_install.exe`). Create a system DSN `VOB` with the *DuckDB Driver* and:
-
-- `Database` = `C:\\vob\\vob.duckdb` (a local disk of the machine that runs
-  Power BI or its gateway: see serving.md about network shares)
-- `access_mode` = `READ_ONLY`
-
-or, without a DSN, the connection string
-`Driver={DuckDB Driver};Database=C:\\vob\\vob.duckdb;access_mode=READ_ONLY`.
-In Power BI Desktop: *Get data → ODBC → DSN VOB*, then pick the tables of
-`marts`. Use *Import* mode with a scheduled refresh after the nightly run (the
-gateway reopens the file at each refresh and so sees the new publish).
 
 ### Any Python or SQL client
 
@@ -352,6 +402,13 @@ con.close()  # close to see the next publish
 
 ```
 duckdb -readonly warehouse/vob.duckdb "SELECT * FROM marts.dim_channel"
+```
+
+Node (`bi/read_warehouse.mjs` is a complete example):
+
+```js
+import { DuckDBInstance } from '@duckdb/node-api';
+const db = await DuckDBInstance.create('warehouse/vob.duckdb', { access_mode: 'READ_ONLY' });
 ```
 """
 

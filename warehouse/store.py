@@ -37,6 +37,9 @@ CHANNEL_NAMES = (
 )
 
 LOCK_WAIT_SECONDS = 60.0
+# The published file's storage format: DuckDB 1.4 LTS and every later client read it (WAREHOUSE.md,
+# docs/serving.md). The working database stays on the newest format.
+PUBLISHED_STORAGE_VERSION = "v1.4.0"
 MEMORY_LIMIT_ENV = "VOB_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB: the working database's DuckDB memory limit
 
 
@@ -101,9 +104,9 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
     """Copy the marts of the working database into a new file, then rename it into place.
     Returns the row count of each published table.
 
-    The new file is complete, checkpointed (no `.wal` beside it), described
-    (`COMMENT ON`, warehouse/dictionary.py), readable as VOB_WAREHOUSE_MODE and
-    VOB_BI_GROUP say (pipelines/files.py), and flushed to disk before the rename; the
+    The new file is written in PUBLISHED_STORAGE_VERSION, complete, checkpointed (no
+    `.wal` beside it), described (`COMMENT ON`, warehouse/dictionary.py), readable as
+    VOB_WAREHOUSE_MODE and VOB_BI_GROUP say (pipelines/files.py), and flushed to disk before the rename; the
     rename is atomic, so a reader opens either the old file or the new one. On
     any failure the temporary file is removed and the published file is left as
     it was.
@@ -114,7 +117,8 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
     staging_file = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
     try:
-        con.execute(f"ATTACH {sql_quote(str(staging_file))} AS publish_target")
+        con.execute(f"ATTACH {sql_quote(str(staging_file))} AS publish_target "
+                    f"(STORAGE_VERSION {sql_quote(PUBLISHED_STORAGE_VERSION)})")
         try:
             con.execute(f"CREATE SCHEMA publish_target.{SCHEMA}")
             for table in published_tables(con):
