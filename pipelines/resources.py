@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from contextlib import contextmanager
@@ -15,9 +14,6 @@ from pydantic import PrivateAttr
 from assets.landing import SETTLED_TAG, settle_seconds
 from pipelines.config import Settings, load_settings
 from warehouse.store import open_work_db
-from warehouse.writer_lock import hold_warehouse
-
-log = logging.getLogger(__name__)
 
 
 class VobWarehouse(dg.ConfigurableResource):
@@ -27,7 +23,6 @@ class VobWarehouse(dg.ConfigurableResource):
     landing_dir: str | None = None
     warehouse: str | None = None
     _settled_before: float | None = PrivateAttr(default=None)
-    _holder: str = PrivateAttr(default="a Dagster run")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """In the process that executes a run: tag the run with this process (pipelines/recovery.py)
@@ -38,7 +33,6 @@ class VobWarehouse(dg.ConfigurableResource):
         if run is None or instance is None:
             return
         tag_run_process(instance, run.run_id)
-        self._holder = f"Dagster run {run.run_id} of {run.job_name}"
         self._settled_before = settle_cutoff(instance, run)
 
     @property
@@ -52,13 +46,13 @@ class VobWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def work_db(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        settings = self.settings()
-        with hold_warehouse(settings.warehouse_path, self._holder, say=log.warning):
-            con = open_work_db(settings)
-            try:
-                yield con
-            finally:
-                con.close()
+        # No warehouse lock here (warehouse/writer_lock.py): a step holds its pool slot, and taking the
+        # lock too while `vob run` of the same instance holds it and waits for that slot would deadlock.
+        con = open_work_db(self.settings())
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def settle_cutoff(instance: dg.DagsterInstance, run: dg.DagsterRun) -> float:

@@ -5,6 +5,9 @@ when its size or mtime changed since the cursor saw it, so a tick over an
 unchanged landing zone reads no file content. A file triggers when its SHA-256
 is new for its path: the same file seen twice (or touched, or copied over
 itself) triggers once; a corrected file (new content, same path) triggers again.
+A file modified within VOB_SETTLE_SECONDS is an upload in progress: not read and
+not marked seen, so a later tick picks it up once it has held still; temporary
+names (`*.part`, `.name`, ...) are never listed (assets/landing.py).
 
 Which months a file feeds (decided here, documented in docs/operations.md):
 - event and count files: exactly the months whose monthly load reads the file,

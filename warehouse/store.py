@@ -210,8 +210,9 @@ def refuse_lost_work_db(settings: Settings) -> None:
 
 
 def check_work_db(settings: Settings) -> None:
-    """Before a run: the working database is there (or this is a first run), opens, and is as long as
-    its own block count says (a truncated file opens and fails only when a lost block is read).
+    """Before a run: the working database is there (or this is a first run), opens, and is long enough
+    for the last block its tables use (a truncated file opens, and fails only when a lost block is read;
+    the file's own block count is no measure: a file may end before its free blocks, after a crash too).
     A file whose blocks are garbage is found when a step reads them (`is_damage`)."""
     refuse_lost_work_db(settings)
     if not settings.work_db.exists():
@@ -219,20 +220,29 @@ def check_work_db(settings: Settings) -> None:
     try:
         con = connect(settings.work_db, read_only=True)
         try:
-            block_size, total_blocks = con.execute(
-                "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = current_database()"
-            ).fetchall()[0]
+            needed = bytes_used(con)
         finally:
             con.close()
     except duckdb.Error as err:
-        if "lock" in str(err).lower():
+        if "lock" in str(err).lower() and not is_damage(err):
             return  # a run of the daemon is writing it: it opens
         raise WorkDatabaseDamaged(damaged_sentence(settings, err)) from None
-    expected = total_blocks * block_size + DUCKDB_HEADER_BYTES
     size = settings.work_db.stat().st_size
-    if size < expected:
-        raise WorkDatabaseDamaged(damaged_sentence(
-            settings, f"truncated: {size:,} bytes, its blocks need {expected:,}"))
+    if size < needed:
+        raise WorkDatabaseDamaged(damaged_sentence(settings, f"truncated: {size:,} bytes, its tables need {needed:,}"))
+
+
+def bytes_used(con: duckdb.DuckDBPyConnection) -> int:
+    """The file length the tables' stored segments need (from their block ids: metadata only, no data read)."""
+    block_size = con.execute("SELECT block_size FROM pragma_database_size() "
+                             "WHERE database_name = current_database()").fetchall()[0][0]
+    last = -1
+    for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                                     "WHERE database_name = current_database()").fetchall():
+        used = con.execute(f"SELECT max(block_id) FROM pragma_storage_info({sql_quote(f'{schema}.{table}')}) "
+                           "WHERE persistent").fetchall()[0][0]
+        last = max(last, used if used is not None else -1)
+    return DUCKDB_HEADER_BYTES + (last + 1) * block_size
 
 
 DUCKDB_HEADER_BYTES = 3 * 4096  # the main header and two database headers before the first block

@@ -8,9 +8,12 @@ them: the kernel releases it when its holder exits or dies (SIGKILL included),
 so a dead holder never blocks anybody. The file says who holds it (pid, host,
 since when, command); the waiting process prints that once and waits.
 
-`vob run` / `vob rebuild` hold it for the whole command. Steps of runs launched
-by the daemon take it for the duration of their write (`VobWarehouse.work_db`);
-a process that already holds it does not take it again.
+`vob run` / `vob rebuild` hold it for the whole command (re-entrant within the
+process). Runs launched by the daemon do not take it: their steps hold a slot of
+the writer pool, and waiting for this lock while holding the slot would deadlock
+with a `vob run` of the same instance that holds the lock and waits for the slot.
+Within one instance the pool serialises writers; a daemon of another instance
+meets DuckDB's own lock (`warehouse.store.connect` waits up to 60 s).
 """
 
 from __future__ import annotations
