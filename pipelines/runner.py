@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import dagster as dg
 
@@ -84,7 +85,7 @@ def run_period(period: Period, settings: Settings) -> int:
     stages += half_year_stages(period, ["half_year_facts"])
     stages.append(("publish", {}, None))
     stages += half_year_stages(period, ["report"])  # the report reads the published warehouse
-    return run_guarded("vob run", period, settings, stages, check_work_db)
+    return run_guarded("vob run", period, settings, lambda: stages, check_work_db)
 
 
 def rebuild_period(period: Period, settings: Settings) -> int:
@@ -92,15 +93,16 @@ def rebuild_period(period: Period, settings: Settings) -> int:
 
     Every month and half-year the published warehouse holds is rebuilt with the requested period,
     so the publish never loses what was published before."""
-    months, halves = published_periods(settings)
-    months = sorted(set(months) | set(period.months))
-    halves = sorted(set(halves) | ({period.key} if period.is_half_year else set()))
-    print(f"vob rebuild {period.key}: months {', '.join(months)}"
-          + (f", half-years {', '.join(halves)}" if halves else "") + f", landing {settings.landing_dir}")
-    stages = [("monthly_facts", {RANGE_START: first, RANGE_END: last}, None) for first, last in month_spans(months)]
-    stages += [("half_year_facts", {}, half) for half in halves if _has_job(_defs(), "half_year_facts")]
-    stages.append(("publish", {}, None))
-    stages += half_year_stages(period, ["report"])
+
+    def stages() -> list[tuple[str, dict, str | None]]:  # read under the warehouse lock
+        months, halves = published_periods(settings)
+        months = sorted(set(months) | set(period.months))
+        halves = sorted(set(halves) | ({period.key} if period.is_half_year else set()))
+        print(f"vob rebuild {period.key}: months {', '.join(months)}"
+              + (f", half-years {', '.join(halves)}" if halves else "") + f", landing {settings.landing_dir}")
+        planned = [("monthly_facts", {RANGE_START: a, RANGE_END: b}, None) for a, b in month_spans(months)]
+        planned += [("half_year_facts", {}, half) for half in halves if _has_job(_defs(), "half_year_facts")]
+        return planned + [("publish", {}, None)] + half_year_stages(period, ["report"])
 
     def fresh_work_db(settings: Settings) -> None:
         for path in discard_work_db(settings):
@@ -110,7 +112,7 @@ def rebuild_period(period: Period, settings: Settings) -> int:
     return run_guarded("vob rebuild", period, settings, stages, fresh_work_db)
 
 
-def run_guarded(command: str, period: Period, settings: Settings, stages, prepare) -> int:
+def run_guarded(command: str, period: Period, settings: Settings, stages: Callable[[], list], prepare) -> int:
     """Hold the warehouse, free what dead runs held, check the working database, settle the landing
     zone, then run the stages (pipelines/recovery.py, warehouse/writer_lock.py)."""
     os.environ[REBUILD_HINT_ENV] = f"vob rebuild --{'period' if period.is_half_year else 'month'} {period.key}"
@@ -119,9 +121,10 @@ def run_guarded(command: str, period: Period, settings: Settings, stages, prepar
         with hold_warehouse(settings.warehouse_path, f"{command} {period.key}"):
             for message in reap_dead_runs(instance):
                 print(f"  recovered: {message}")
+            planned = stages()
             prepare(settings)
             settled_before = settle_landing(settings)
-            return run_stages(instance, stages, settings, period, {SETTLED_TAG: f"{settled_before:.6f}"})
+            return run_stages(instance, planned, settings, period, {SETTLED_TAG: f"{settled_before:.6f}"})
     except (WorkDatabaseDamaged, WarehouseBusy) as err:
         print(f"{command}: {err}", file=sys.stderr)
         return 1
