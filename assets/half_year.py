@@ -14,7 +14,7 @@ import dagster as dg
 from assets.monthly import WRITER_POOL, markdown_table
 from assets.registers import (
     DIMENSION_CODES, DIMENSIONS, SHEETS, RegisterStructureError, ensure_staging, read_registers,
-    store_registers,
+    store_registers, workbook_path,
 )
 from pipelines.partitions import half_year_partitions, months_of_half, months_to_half_year
 from pipelines.periods import half_year_bounds
@@ -243,6 +243,10 @@ def _result(con, rows: int, preview_sql: str, params: dict | None = None) -> dg.
 def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     period = context.partition_key
     settings = vob.settings()
+    workbook = workbook_path(settings.landing_dir, period)
+    if vob.settled_before is not None and workbook.exists() and workbook.stat().st_mtime > vob.settled_before:
+        raise dg.Failure(description=f"{workbook.relative_to(settings.landing_dir)} was modified after the run's "
+                         "settle cutoff (an upload in progress?): left for a later run")
     try:
         found = read_registers(settings.landing_dir, period, settings.pii_key())
     except RegisterStructureError as err:

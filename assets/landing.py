@@ -8,12 +8,39 @@ these descriptions instead of repeating paths and column lists.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 OPEN_STATUSES = ("new", "in_progress", "pending")
+
+# Uploads in progress (docs/operations.md, "Uploads in progress"): temporary names are never read,
+# and a file modified after the run's settle cutoff is left for a later run.
+TEMPORARY_SUFFIXES = (".part", ".filepart", ".tmp")
+SETTLE_ENV = "VOB_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 60.0
+SETTLED_TAG = "vob/settled_before"  # run tag: epoch seconds; files modified after it are left
+
+
+def is_temporary(path: Path) -> bool:
+    """An upload's temporary name (`*.part`, `*.filepart`, `*.tmp`, a name starting with `.`)."""
+    return path.name.startswith(".") or path.name.lower().endswith(TEMPORARY_SUFFIXES)
+
+
+def settle_seconds() -> float:
+    return float(os.environ.get(SETTLE_ENV) or DEFAULT_SETTLE_SECONDS)
+
+
+def split_settled(paths: list[Path], settled_before: float | None) -> tuple[list[Path], list[Path]]:
+    """The files modified at or before the cutoff, and those modified after it (left for a later run)."""
+    if settled_before is None:
+        return list(paths), []
+    settled, unsettled = [], []
+    for path in paths:
+        (settled if path.stat().st_mtime <= settled_before else unsettled).append(path)
+    return settled, unsettled
 CLOSED_STATUSES = ("resolved", "closed")
 
 
@@ -66,7 +93,7 @@ class Source:
             return None
 
     def files(self, landing_dir: Path) -> list[Path]:
-        return sorted(landing_dir.glob(self.pattern))
+        return sorted(p for p in landing_dir.glob(self.pattern) if not is_temporary(p))
 
 
 CALLS = Source(

@@ -12,7 +12,7 @@ from datetime import date
 import duckdb
 
 from assets.ingest import ingest
-from assets.landing import Source, files_for_month
+from assets.landing import Source, files_for_month, split_settled
 from assets.transforms import stage_counts, stage_events, stage_tickets
 from pipelines.config import Settings
 
@@ -39,6 +39,7 @@ class MonthLoad:
     files_parsed: int  # of those, new or changed since they were last read
     rows_staged: int  # rows of the month after validation and de-duplication
     account: MonthAccount
+    unsettled: tuple[str, ...] = ()  # files modified after the run's settle cutoff: left for a later run
 
 
 def load_source_month(
@@ -48,8 +49,10 @@ def load_source_month(
     settings: Settings,
     pii_key: bytes,
     run_id: str,
+    settled_before: float | None = None,
 ) -> MonthLoad:
-    paths = files_for_month(source, settings.landing_dir, month, settings.export_lag_days)
+    paths, unsettled = split_settled(files_for_month(source, settings.landing_dir, month, settings.export_lag_days),
+                                     settled_before)
     files = [p.relative_to(settings.landing_dir).as_posix() for p in paths]
     con.begin()
     try:
@@ -69,7 +72,8 @@ def load_source_month(
     except BaseException:
         con.rollback()
         raise
-    return MonthLoad(source.name, month, len(files), len(audits), staged, account_month(con, source, month, files))
+    left = tuple(p.relative_to(settings.landing_dir).as_posix() for p in unsettled)
+    return MonthLoad(source.name, month, len(files), len(audits), staged, account_month(con, source, month, files), left)
 
 
 def account_month(con: duckdb.DuckDBPyConnection, source: Source, month: date, files: list[str]) -> MonthAccount:

@@ -2,6 +2,7 @@
 
     vob sample [--out DIR] [--scale S] [--seed N]
     vob run --period 2025-H1 | --month 2025-03
+    vob rebuild --period 2025-H1 | --month 2025-03
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from pipelines.periods import parse_period
-    from pipelines.runner import run_period
+    from pipelines.runner import rebuild_period, run_period
 
     try:
         period = parse_period(args.period or args.month)
@@ -46,9 +47,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 "or write the sample with `vob sample`"
             )
     except (ValueError, ConfigError) as err:
-        print(f"vob run: {err}", file=sys.stderr)
+        print(f"vob {args.command}: {err}", file=sys.stderr)
         return 2
-    return run_period(period, settings)
+    return (rebuild_period if args.command == "rebuild" else run_period)(period, settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--period", help="half-year, e.g. 2025-H1")
     which.add_argument("--month", help="month, e.g. 2025-03")
     run.set_defaults(func=_cmd_run)
+
+    rebuild = commands.add_parser(
+        "rebuild", help="delete the working database and build a new one from the landing zone, then publish "
+        "(a lost or damaged working database, a new VOB_PII_KEY); rebuilds every period already published too")
+    which = rebuild.add_mutually_exclusive_group(required=True)
+    which.add_argument("--period", help="half-year, e.g. 2025-H1")
+    which.add_argument("--month", help="month, e.g. 2025-03")
+    rebuild.set_defaults(func=_cmd_run)
 
     args = parser.parse_args(argv)
     try:

@@ -11,8 +11,11 @@ from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_ass
 from checks.monthly_checks import monthly_checks
 from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
 from pipelines.partitions import TIMEZONE, month_key
+from pipelines.recovery import dead_runs_sensor, wait_without_spinning
 from pipelines.resources import VobWarehouse
 from pipelines.sensors import build_landing_sensor
+
+wait_without_spinning()  # a step blocked on the writer pool sleeps instead of spinning
 
 LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
 
@@ -82,7 +85,7 @@ defs = dg.Definitions(
           report_job],
     schedules=[nightly_refresh],
     sensors=[build_landing_sensor(monthly_refresh_job, half_year_refresh_job), run_failure_alert,
-             freshness_checks_sensor],
+             freshness_checks_sensor, dead_runs_sensor],
     resources={"vob": VobWarehouse()},
     executor=dg.in_process_executor,
 )

@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 import dagster as dg
 
+from assets.landing import SETTLED_TAG, settle_seconds
 from pipelines.config import Settings, export_secret_files
 from pipelines.files import private_dir
 from pipelines.periods import Period
+from pipelines.recovery import process_tags, reap_dead_runs
+from warehouse.store import (
+    REBUILD_HINT_ENV, WorkDatabaseDamaged, check_work_db, damaged_sentence, discard_work_db, is_damage,
+    new_work_db, published_periods,
+)
+from warehouse.writer_lock import WarehouseBusy, hold_warehouse
 
 INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+PROBE_SECONDS = 3.0  # how long `vob run` watches recently modified landing files for uploads in progress
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -39,7 +49,7 @@ def run_job(instance: dg.DagsterInstance, name: str, tags: dict[str, str] | None
     job = defs.resolve_job_def(name)
     return job.execute_in_process(
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        instance=instance, tags={**(tags or {}), "vob/trigger": "cli"},
+        instance=instance, tags={**process_tags(), **(tags or {}), "vob/trigger": "cli"},
         partition_key=partition_key, raise_on_error=False,
     )
 
@@ -69,20 +79,70 @@ def failure_report(result: dg.ExecuteInProcessResult) -> list[str]:
 
 
 def run_period(period: Period, settings: Settings) -> int:
-    instance = dagster_instance()
+    """`vob run`: the period's monthly facts, its half-year facts, publish, its report."""
     print(f"vob run {period.key}: months {period.months[0]}..{period.months[-1]}, "
           f"landing {settings.landing_dir}, warehouse {settings.warehouse_path}")
     stages = [("monthly_facts", {RANGE_START: period.months[0], RANGE_END: period.months[-1]}, None)]
     stages += half_year_stages(period, ["half_year_facts"])
     stages.append(("publish", {}, None))
     stages += half_year_stages(period, ["report"])  # the report reads the published warehouse
+    return run_guarded("vob run", period, settings, lambda: stages, check_work_db)
+
+
+def rebuild_period(period: Period, settings: Settings) -> int:
+    """`vob rebuild`: a new working database from the landing zone, published like `vob run`.
+
+    Every month and half-year the published warehouse holds is rebuilt with the requested period,
+    so the publish never loses what was published before."""
+
+    def stages() -> list[tuple[str, dict, str | None]]:  # read under the warehouse lock
+        months, halves = published_periods(settings)
+        months = sorted(set(months) | set(period.months))
+        halves = sorted(set(halves) | ({period.key} if period.is_half_year else set()))
+        print(f"vob rebuild {period.key}: months {', '.join(months)}"
+              + (f", half-years {', '.join(halves)}" if halves else "") + f", landing {settings.landing_dir}")
+        planned = [("monthly_facts", {RANGE_START: a, RANGE_END: b}, None) for a, b in month_spans(months)]
+        planned += [("half_year_facts", {}, half) for half in halves if _has_job(_defs(), "half_year_facts")]
+        return planned + [("publish", {}, None)] + half_year_stages(period, ["report"])
+
+    def fresh_work_db(settings: Settings) -> None:
+        for path in discard_work_db(settings):
+            print(f"deleted {path} (it holds pseudonymised personal data: no copy is kept)")
+        new_work_db(settings)
+
+    return run_guarded("vob rebuild", period, settings, stages, fresh_work_db)
+
+
+def run_guarded(command: str, period: Period, settings: Settings, stages: Callable[[], list], prepare) -> int:
+    """Hold the warehouse, free what dead runs held, check the working database, settle the landing
+    zone, then run the stages (pipelines/recovery.py, warehouse/writer_lock.py)."""
+    os.environ[REBUILD_HINT_ENV] = f"vob rebuild --{'period' if period.is_half_year else 'month'} {period.key}"
+    instance = dagster_instance()
+    try:
+        with hold_warehouse(settings.warehouse_path, f"{command} {period.key}"):
+            for message in reap_dead_runs(instance):
+                print(f"  recovered: {message}")
+            planned = stages()
+            prepare(settings)
+            settled_before = settle_landing(settings)
+            return run_stages(instance, planned, settings, period, {SETTLED_TAG: f"{settled_before:.6f}"})
+    except (WorkDatabaseDamaged, WarehouseBusy) as err:
+        print(f"{command}: {err}", file=sys.stderr)
+        return 1
+
+
+def run_stages(instance: dg.DagsterInstance, stages, settings: Settings, period: Period, run_tags: dict) -> int:
     for name, tags, partition_key in stages:
-        result = run_job(instance, name, tags, partition_key)
+        result = run_job(instance, name, {**run_tags, **tags}, partition_key)
         if not result.success:
             published = "the warehouse was published before this step" if name == "report" else (
                 "nothing was published, BI tools keep the previous warehouse")
             print(f"\nFAILED in {name} (run {result.run_id}); {published}.", file=sys.stderr)
-            for line in failure_report(result):
+            failures = failure_report(result)
+            damage = next((line for line in failures if is_damage(line)), None)
+            if damage:
+                print(damaged_sentence(settings, damage.split(": ", 1)[-1]), file=sys.stderr)
+            for line in failures:
                 print(f"  - {line}", file=sys.stderr)
             return 1
         warnings = failure_report(result)
@@ -91,6 +151,58 @@ def run_period(period: Period, settings: Settings) -> int:
         print(f"{name}: ok (run {result.run_id})")
     print_summary(settings, period)
     return 0
+
+
+def settle_landing(settings: Settings, probe_seconds: float = PROBE_SECONDS) -> float:
+    """The run's settle cutoff (docs/operations.md, "Uploads in progress"). Files modified within
+    VOB_SETTLE_SECONDS are watched for `probe_seconds`: the cutoff is the start of the watch, so one
+    that held still is read and one that changed is left for a later run (and named here)."""
+    from pipelines.sensors import landing_files
+
+    window, now = settle_seconds(), time.time()
+    if not settings.landing_dir.is_dir():
+        return now - window
+    recent = {path: _size_mtime(path) for _, path in landing_files(settings.landing_dir)
+              if now - path.stat().st_mtime < window}
+    if not recent:
+        return now - window
+    started = time.time()
+    print(f"{len(recent)} landing file(s) modified in the last {window:.0f} s: watching them {probe_seconds:.0f} s "
+          "for uploads in progress")
+    time.sleep(probe_seconds)
+    for path, seen in sorted(recent.items()):
+        if _size_mtime(path) != seen:
+            print(f"  {path.relative_to(settings.landing_dir).as_posix()} is still being written: "
+                  "left for a later run")
+    return started
+
+
+def _size_mtime(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def month_spans(months: list[str]) -> list[tuple[str, str]]:
+    """Contiguous ranges of YYYY-MM months, in order."""
+    spans: list[list[str]] = []
+    for month in sorted(months):
+        year, number = map(int, month.split("-"))
+        if spans:
+            last_year, last_number = map(int, spans[-1][1].split("-"))
+            if (year, number) == (last_year + last_number // 12, last_number % 12 + 1):
+                spans[-1][1] = month
+                continue
+        spans.append([month, month])
+    return [(first, last) for first, last in spans]
+
+
+def _defs() -> dg.Definitions:
+    from pipelines.definitions import defs
+
+    return defs
 
 
 def half_year_stages(period: Period, jobs: list[str]) -> list[tuple[str, dict, str | None]]:

@@ -5,6 +5,9 @@ when its size or mtime changed since the cursor saw it, so a tick over an
 unchanged landing zone reads no file content. A file triggers when its SHA-256
 is new for its path: the same file seen twice (or touched, or copied over
 itself) triggers once; a corrected file (new content, same path) triggers again.
+A file modified within VOB_SETTLE_SECONDS is an upload in progress: not read and
+not marked seen, so a later tick picks it up once it has held still; temporary
+names (`*.part`, `.name`, ...) are never listed (assets/landing.py).
 
 Which months a file feeds (decided here, documented in docs/operations.md):
 - event and count files: exactly the months whose monthly load reads the file,
@@ -29,13 +32,14 @@ of the files that triggered it, so a re-evaluated tick never launches twice.
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
-from assets.landing import SOURCES, Source, files_for_month, month_start, next_month
+from assets.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month, settle_seconds
 from pipelines.config import load_settings
 from pipelines.partitions import month_key, month_of, monthly_partitions
 
@@ -80,7 +84,7 @@ def months_fed(source: Source, path: Path, landing: Path, lag_days: int, partiti
 
 def landing_files(landing: Path) -> list[tuple[Source | None, Path]]:
     found: list[tuple[Source | None, Path]] = [(s, p) for s in SOURCES.values() for p in s.files(landing)]
-    found += [(None, p) for p in sorted(landing.glob(REGISTERS_PATTERN))]
+    found += [(None, p) for p in sorted(landing.glob(REGISTERS_PATTERN)) if not is_temporary(p)]
     return found
 
 
@@ -93,10 +97,15 @@ def scan(landing: Path, cursor: dict, lag_days: int, partition_keys: list[str]) 
     """Compare the landing zone with the cursor: the changed files and the new cursor."""
     changes: list[Change] = []
     new_cursor: dict = {}
+    settled_before = time.time() - settle_seconds()  # newer files: uploads in progress, seen on a later tick
     for source, path in landing_files(landing):
         rel = path.relative_to(landing).as_posix()
         stat = path.stat()
         seen = cursor.get(rel)
+        if stat.st_mtime > settled_before:
+            if seen:  # an upload in progress: not marked seen, so a later tick picks it up once settled
+                new_cursor[rel] = seen
+            continue
         if seen and seen[0] == stat.st_size and seen[1] == stat.st_mtime_ns:
             new_cursor[rel] = seen  # unchanged: not even read
             continue

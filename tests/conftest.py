@@ -54,3 +54,10 @@ def contacts(settings: Settings, month: str) -> dict[str, int]:
         {"m": month},
     )
     return dict(rows)
+
+
+@pytest.fixture(autouse=True)
+def landing_settles_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests write a landing zone and run on it at once: no settle window (docs/operations.md,
+    "Uploads in progress"). The settle tests set VOB_SETTLE_SECONDS themselves."""
+    monkeypatch.setenv("VOB_SETTLE_SECONDS", "0")

@@ -22,6 +22,7 @@ from assets.landing import CRM, EVENT_SOURCES, SOURCES
 from pipelines.config import Settings
 from pipelines.files import make_private, private_dir, share_with_bi, shared_dir
 from warehouse.dictionary import SCHEMA, apply_comments, sql_quote
+from warehouse.writer_lock import holds_warehouse
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 log = logging.getLogger(__name__)
@@ -58,7 +59,11 @@ def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
 def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
     shared_dir(settings.warehouse_path.parent)  # BI reads there; the default work dir is inside it
     private_dir(settings.work_dir)  # DuckDB's WAL and spill files (<db>.tmp/) are created inside
-    con = connect(settings.work_db)
+    refuse_lost_work_db(settings)
+    try:
+        con = connect(settings.work_db)
+    except duckdb.Error as err:
+        raise WorkDatabaseDamaged(damaged_sentence(settings, err)) from None
     for path in (settings.work_db, Path(f"{settings.work_db}.wal")):  # pseudonymised personal data
         if path.exists():
             make_private(path)
@@ -150,11 +155,13 @@ STALE_TEMP_SECONDS = 3600.0
 
 def _remove_stale_temp_files(target: Path) -> None:
     """Temporary files of publishes that were killed (no `except` runs on SIGKILL or power loss).
-    Only old ones: a publish takes seconds, and another one may be under way."""
+    All of them when this process holds the warehouse's writer lock (no other publish can be under
+    way); otherwise only old ones: a publish takes seconds, and another one may be under way."""
     now = time.time()
+    max_age = 0.0 if holds_warehouse(target) else STALE_TEMP_SECONDS
     for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
         try:
-            if now - leftover.stat().st_mtime > STALE_TEMP_SECONDS:
+            if now - leftover.stat().st_mtime >= max_age:
                 leftover.unlink()
         except FileNotFoundError:
             pass
@@ -166,3 +173,114 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# --- a lost or damaged working database (docs/operations.md, "A run died") ---
+
+REBUILD_HINT_ENV = "VOB_REBUILD_HINT"  # set by `vob run`: the rebuild command of the period it runs
+DAMAGE_MARKERS = ("not a valid DuckDB database", "Corrupt database file", "Could not read enough bytes",
+                  "truncated", "checksum")
+
+
+class WorkDatabaseDamaged(RuntimeError):
+    """The working database is missing or unreadable; the message is one sentence naming the fix."""
+
+
+def rebuild_hint() -> str:
+    return os.environ.get(REBUILD_HINT_ENV) or "vob rebuild --period <half-year> (or --month <month>)"
+
+
+def damaged_sentence(settings: Settings, cause: object) -> str:
+    first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return (f"The working database {settings.work_db} is damaged ({first_line}); the published warehouse "
+            f"is untouched: rebuild it from the landing zone with `{rebuild_hint()}`.")
+
+
+def is_damage(error: BaseException | str) -> bool:
+    text = str(error)
+    return any(marker in text for marker in DAMAGE_MARKERS)
+
+
+def refuse_lost_work_db(settings: Settings) -> None:
+    """A missing working database is a first run, unless a warehouse was published from one:
+    then it was lost, and building a new one from a single month would publish that month alone."""
+    if not settings.work_db.exists() and settings.warehouse_path.exists():
+        raise WorkDatabaseDamaged(
+            f"The working database {settings.work_db} is lost (the published warehouse "
+            f"{settings.warehouse_path} was built from it and is untouched): rebuild it from the landing "
+            f"zone with `{rebuild_hint()}`.")
+
+
+def check_work_db(settings: Settings) -> None:
+    """Before a run: the working database is there (or this is a first run), opens, and is long enough
+    for the last block its tables use (a truncated file opens, and fails only when a lost block is read;
+    the file's own block count is no measure: a file may end before its free blocks, after a crash too).
+    A file whose blocks are garbage is found when a step reads them (`is_damage`)."""
+    refuse_lost_work_db(settings)
+    if not settings.work_db.exists():
+        return
+    try:
+        con = connect(settings.work_db, read_only=True)
+        try:
+            needed = bytes_used(con)
+        finally:
+            con.close()
+    except duckdb.Error as err:
+        if "lock" in str(err).lower() and not is_damage(err):
+            return  # a run of the daemon is writing it: it opens
+        raise WorkDatabaseDamaged(damaged_sentence(settings, err)) from None
+    size = settings.work_db.stat().st_size
+    if size < needed:
+        raise WorkDatabaseDamaged(damaged_sentence(settings, f"truncated: {size:,} bytes, its tables need {needed:,}"))
+
+
+def bytes_used(con: duckdb.DuckDBPyConnection) -> int:
+    """The file length the tables' stored segments need (from their block ids: metadata only, no data read)."""
+    block_size = con.execute("SELECT block_size FROM pragma_database_size() "
+                             "WHERE database_name = current_database()").fetchall()[0][0]
+    last = -1
+    for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                                     "WHERE database_name = current_database()").fetchall():
+        used = con.execute(f"SELECT max(block_id) FROM pragma_storage_info({sql_quote(f'{schema}.{table}')}) "
+                           "WHERE persistent").fetchall()[0][0]
+        last = max(last, used if used is not None else -1)
+    return DUCKDB_HEADER_BYTES + (last + 1) * block_size
+
+
+DUCKDB_HEADER_BYTES = 3 * 4096  # the main header and two database headers before the first block
+
+
+def new_work_db(settings: Settings) -> None:
+    """Create an empty working database (`vob rebuild`, after `discard_work_db`)."""
+    private_dir(settings.work_dir)
+    con = connect(settings.work_db)
+    try:
+        ensure_schema(con)
+    finally:
+        con.close()
+
+
+def discard_work_db(settings: Settings) -> list[Path]:
+    """Delete the working database and its WAL (they hold pseudonymised personal data: no copy is kept)."""
+    removed = []
+    for path in (settings.work_db, Path(f"{settings.work_db}.wal")):
+        if path.exists():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def published_periods(settings: Settings) -> tuple[list[str], list[str]]:
+    """The months (YYYY-MM) and half-years (YYYY-Hn) the published warehouse holds."""
+    if not settings.warehouse_path.exists():
+        return [], []
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        tables = set(published_tables(con))
+        months = sorted({row[0] for table in ("fct_channel_monthly", "fct_tickets_monthly") if table in tables
+                         for row in con.execute(f"SELECT DISTINCT strftime(month, '%Y-%m') FROM marts.{table}").fetchall()})
+        halves = sorted(row[0] for row in con.execute("SELECT DISTINCT period FROM marts.fct_vob_half_year").fetchall()
+                        ) if "fct_vob_half_year" in tables else []
+    finally:
+        con.close()
+    return months, halves
