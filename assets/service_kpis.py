@@ -125,21 +125,27 @@ def build_chat_service(con: duckdb.DuckDBPyConnection, month: date) -> None:
     )
 
 
-def snapshot_tickets_sql() -> str:
-    """Every ticket of every CRM snapshot the working database holds: the last valid line of each id."""
-    return """SELECT file, file_date AS snapshot_date, ticket_id, created_at, status, closed_at
-              FROM raw.crm WHERE file_date IS NOT NULL
-              QUALIFY row_number() OVER (PARTITION BY file, ticket_id ORDER BY line_no DESC) = 1"""
+def snapshot_tickets_sql(having_a_line: str) -> str:
+    """Every ticket of every CRM snapshot the working database holds, as its last valid line gives
+    it, among the tickets with at least one line matching `having_a_line`: a ticket that the
+    caller's filter will keep has such a last line, so the filter is safe, and it spares the
+    de-duplication of every other ticket (4x faster on the sample)."""
+    return f"""SELECT file, file_date AS snapshot_date, ticket_id, created_at, status, closed_at
+               FROM raw.crm
+               WHERE file_date IS NOT NULL
+                 AND (file, ticket_id) IN (SELECT file, ticket_id FROM raw.crm WHERE {having_a_line})
+               QUALIFY row_number() OVER (PARTITION BY file, ticket_id ORDER BY line_no DESC) = 1"""
 
 
 def build_ticket_resolution(con: duckdb.DuckDBPyConnection, month: date) -> None:
     """Tickets closed in the month (Riyadh month of closed_at), per snapshot, whatever month they
     were created in; a row for every snapshot, closed = 0 with NULL quantiles when none closed."""
     start, end = month_window(month)
+    closed_in_month = "closed_at >= $start AND closed_at < $end"
     con.execute("DELETE FROM marts.fct_ticket_resolution_monthly WHERE month = $month", {"month": month})
     con.execute(
         f"""INSERT INTO marts.fct_ticket_resolution_monthly
-            WITH tickets AS ({snapshot_tickets_sql()}),
+            WITH tickets AS ({snapshot_tickets_sql(closed_in_month)}),
             snapshots AS (SELECT DISTINCT file_date AS snapshot_date FROM meta.landing_files
                           WHERE source = 'crm' AND file_date IS NOT NULL),
             closed AS (
@@ -147,7 +153,7 @@ def build_ticket_resolution(con: duckdb.DuckDBPyConnection, month: date) -> None
                        quantile_cont(micros_to_close, 0.5) AS p50, quantile_cont(micros_to_close, 0.9) AS p90
                 FROM (SELECT snapshot_date, CAST(epoch_us(closed_at - created_at) AS DECIMAL(18,0)) AS micros_to_close
                       FROM tickets
-                      WHERE status IN {CLOSED_STATUSES} AND closed_at >= $start AND closed_at < $end)
+                      WHERE status IN {CLOSED_STATUSES} AND {closed_in_month})
                 GROUP BY snapshot_date
             )
             SELECT $month, s.snapshot_date, coalesce(c.closed, 0),
@@ -166,7 +172,7 @@ def build_ticket_backlog(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM marts.fct_ticket_backlog")
     con.execute(
         f"""INSERT INTO marts.fct_ticket_backlog
-            WITH tickets AS ({snapshot_tickets_sql()}),
+            WITH tickets AS ({snapshot_tickets_sql(f"status IN {OPEN_STATUSES}")}),
             snapshots AS (SELECT DISTINCT file_date AS snapshot_date FROM meta.landing_files
                           WHERE source = 'crm' AND file_date IS NOT NULL),
             bands AS (SELECT * FROM (VALUES {bands}) AS b(age_band, sort_order, last_day)),
