@@ -13,6 +13,7 @@ duplicates. Every file is accounted for:
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -166,6 +167,10 @@ def explain(settings: Settings, table: str, key: list[str]) -> str:
     return render(figure, value, sources, detail, reasons, why_not, settings)
 
 
+def _wrapped(text: str) -> list[str]:
+    return textwrap.wrap(text, width=100, initial_indent="  ", subsequent_indent="  ")
+
+
 def _n(value) -> str:
     return "—" if value is None else f"{value:,}"
 
@@ -217,12 +222,12 @@ def render(figure: Figure, value: int, sources: list[dict], detail: dict, reason
                                           for i, c in enumerate(row)))
         lines.append("")
         if detail:
-            lines.append("  For each file, rows read = rejected + other months + duplicates dropped + rows kept. "
+            lines += _wrapped("For each file, rows read = rejected + other months + duplicates dropped + rows kept. "
                          "'Other months' are valid rows whose own date falls in another month (or, for a CRM "
                          "snapshot, tickets created in another month); 'duplicates dropped' are rows of the month "
                          "whose id (or date and category) is counted from another row: the latest export's, or "
                          "the last line of a file.")
-            lines.append("  " + COUNTED_MEANS[figure.measure if figure.source.kind == "snapshot" else figure.source.kind])
+            lines += _wrapped(COUNTED_MEANS[figure.measure if figure.source.kind == "snapshot" else figure.source.kind])
         else:
             lines.append(f"  (other months and duplicates need the working database: {why_not})")
     lines.append("")
