@@ -29,34 +29,28 @@ MONTHLY = {
 }
 
 
-@dg.asset(
-    deps=[dg.AssetKey(["staging", "calls"])],
-    description="Calls offered, answered, abandoned, abandonment rate, service level at 20 s, waits and "
-    "handle time per month and queue, plus `all` (marts.fct_calls_service_monthly, WAREHOUSE.md).",
-    **MONTHLY,
-)
-def fct_calls_service_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    return build_monthly_fact(context, vob, build_calls_service, "marts.fct_calls_service_monthly")
+def monthly_kpi_asset(name: str, staging: str, build, description: str) -> dg.AssetsDefinition:
+    """A monthly KPI fact over one staging asset: `build(con, month)` for each month of the run."""
+
+    @dg.asset(name=name, deps=[dg.AssetKey(["staging", staging])], description=description, **MONTHLY)
+    def _asset(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+        return build_monthly_fact(context, vob, build, f"marts.{name}")
+
+    return _asset
 
 
-@dg.asset(
-    deps=[dg.AssetKey(["staging", "chat"])],
-    description="Chat sessions, rated sessions, average rating and median duration per month and entry "
-    "point, plus `all` (marts.fct_chat_service_monthly, WAREHOUSE.md).",
-    **MONTHLY,
-)
-def fct_chat_service_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    return build_monthly_fact(context, vob, build_chat_service, "marts.fct_chat_service_monthly")
-
-
-@dg.asset(
-    deps=[dg.AssetKey(["staging", CRM.name])],
-    description="Tickets closed in each month (Riyadh month of closed_at) and hours to close (p50, p90), "
-    "per CRM snapshot (marts.fct_ticket_resolution_monthly, WAREHOUSE.md).",
-    **MONTHLY,
-)
-def fct_ticket_resolution_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    return build_monthly_fact(context, vob, build_ticket_resolution, "marts.fct_ticket_resolution_monthly")
+fct_calls_service_monthly = monthly_kpi_asset(
+    "fct_calls_service_monthly", "calls", build_calls_service,
+    "Calls offered, answered, abandoned, abandonment rate, service level at 20 s, waits and handle time per "
+    "month and queue, plus `all` (marts.fct_calls_service_monthly, WAREHOUSE.md).")
+fct_chat_service_monthly = monthly_kpi_asset(
+    "fct_chat_service_monthly", "chat", build_chat_service,
+    "Chat sessions, rated sessions, average rating and median duration per month and entry point, plus `all` "
+    "(marts.fct_chat_service_monthly, WAREHOUSE.md).")
+fct_ticket_resolution_monthly = monthly_kpi_asset(
+    "fct_ticket_resolution_monthly", CRM.name, build_ticket_resolution,
+    "Tickets closed in each month (Riyadh month of closed_at) and hours to close (p50, p90), per CRM snapshot "
+    "(marts.fct_ticket_resolution_monthly, WAREHOUSE.md).")
 
 
 @dg.asset(
