@@ -11,6 +11,7 @@ from datetime import date
 
 import dagster as dg
 
+from assets.figure_sources import reconciliation_sql
 from assets.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source
 from assets.loading import MonthLoad, load_source_month
 from assets.transforms import build_channel_facts, build_ticket_facts
@@ -108,9 +109,11 @@ def source_asset(source: Source) -> dg.AssetsDefinition:
 staging_assets = [source_asset(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES, CRM)]
 
 
-def build_monthly_fact(context, vob: VobWarehouse, build, table: str, preview: str = "{rows}") -> dg.MaterializeResult:
+def build_monthly_fact(context, vob: VobWarehouse, build, table: str, preview: str = "{rows}",
+                       reconciled: str | None = None) -> dg.MaterializeResult:
     """Rebuild a monthly fact for the run's months; its row count and a preview as metadata.
-    `preview` is SQL around `{rows}`, the run's rows of the table."""
+    `preview` is SQL around `{rows}`, the run's rows of the table; `reconciled` names a table
+    whose figures are shown with the landing files that add up to them (marts.figure_sources)."""
     months = run_months(context)
     with vob.work_db() as con:
         for month in months:
@@ -119,9 +122,11 @@ def build_monthly_fact(context, vob: VobWarehouse, build, table: str, preview: s
         params = {"lo": months[0], "hi": months[-1]}
         rows = con.execute(f"SELECT count(*) FROM ({rows_sql})", params).fetchall()[0][0]
         shown = markdown_table(con, preview.format(rows=rows_sql), params)
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(shown)}
-    )
+        metadata = {"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(shown)}
+        if reconciled:
+            metadata["reconciliation"] = dg.MetadataValue.md("\n\n".join(
+                markdown_table(con, reconciliation_sql(reconciled), {"month": month}) for month in months))
+    return dg.MaterializeResult(metadata=metadata)
 CHANNEL_STAGING_KEYS = [dg.AssetKey(["staging", s.name]) for s in (*EVENT_SOURCES, *COUNT_SOURCES)]
 
 
@@ -140,6 +145,7 @@ def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
         context, vob, build_channel_facts, "marts.fct_channel_monthly",
         preview="PIVOT ({rows}) ON channel IN ('calls', 'email', 'chat', 'x', 'sms', 'self_service') "
         "USING sum(contacts) GROUP BY month ORDER BY month",
+        reconciled="fct_channel_monthly",
     )
 
 
@@ -155,7 +161,8 @@ def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
     "(marts.fct_tickets_monthly, WAREHOUSE.md).",
 )
 def fct_tickets_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    return build_monthly_fact(context, vob, build_ticket_facts, "marts.fct_tickets_monthly")
+    return build_monthly_fact(context, vob, build_ticket_facts, "marts.fct_tickets_monthly",
+                              reconciled="fct_tickets_monthly")
 
 
 @dg.asset(
@@ -177,6 +184,13 @@ def dim_channel(vob: VobWarehouse) -> dg.MaterializeResult:
 MONTHLY_MART_ASSETS = [fct_channel_monthly, fct_tickets_monthly, dim_channel]
 
 
+# assets/service_monthly.py (service KPIs and figure sources), by key: that module builds on this one
+SERVICE_MART_KEYS = [
+    dg.AssetKey(["marts", name])
+    for name in ("fct_calls_service_monthly", "fct_chat_service_monthly", "fct_ticket_resolution_monthly",
+                 "fct_ticket_backlog", "figure_sources")
+]
+
 HALF_YEAR_MART_KEYS = [
     dg.AssetKey(["marts", name])
     for name in ("fct_vob_half_year", "fct_feedback_dimension_half_year", "corrective_plans_by_dimension",
@@ -187,7 +201,7 @@ HALF_YEAR_MART_KEYS = [
 @dg.asset(
     group_name="publish",
     pool=WRITER_POOL,
-    deps=[*MONTHLY_MART_ASSETS, *HALF_YEAR_MART_KEYS],
+    deps=[*MONTHLY_MART_ASSETS, *SERVICE_MART_KEYS, *HALF_YEAR_MART_KEYS],
     kinds={"duckdb"},
     description="The published warehouse (VOB_WAREHOUSE): the marts copied to a new DuckDB file "
     "and renamed into place atomically, only once every blocking check of the run has passed.",

@@ -104,6 +104,12 @@ class NumberFormat:
         text = f"{Decimal(str(value)).quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
         return self._digits(f"{text}%")
 
+    def decimal(self, value: Decimal | float | None, places: int = 1) -> str:
+        """A published DECIMAL as stored, e.g. 48.2 seconds or 4.31 of 5; '—' when NULL."""
+        if value is None:
+            return "—"
+        return self._digits(f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-places)):,f}")
+
     def plain(self, value: int | str) -> str:
         """A year or an ordinal: digits only, no separators."""
         return self._digits(str(value))
@@ -125,6 +131,7 @@ class ReportData:
     e_participations: list[dict] = field(default_factory=list)
     improvement_actions: list[dict] = field(default_factory=list)
     unpublished_tables: list[str] = field(default_factory=list)  # half-year marts absent from the warehouse
+    service: "ServiceKpis | None" = None  # the KPI page; None when the warehouse has no service KPI marts
 
     @property
     def year(self) -> str:
@@ -141,6 +148,47 @@ class ReportData:
     @property
     def snapshot_dates(self) -> list[date]:
         return sorted({t["snapshot_date"] for t in self.tickets.values()})
+
+
+@dataclass
+class ServiceKpis:
+    """The KPI page: per month the `all` rows of calls and chat, tickets' hours to close at the latest
+    snapshot, and the backlog by age at the latest snapshot."""
+
+    calls: dict[date, dict]  # month -> fct_calls_service_monthly row (queue 'all')
+    chat: dict[date, dict]  # month -> fct_chat_service_monthly row (entry point 'all')
+    resolution: dict[date, dict]  # month -> fct_ticket_resolution_monthly row of the latest snapshot
+    backlog: list[dict]  # age_band, open_tickets of the latest snapshot, in band order
+    resolution_snapshot: date | None
+    backlog_snapshot: date | None
+
+
+SERVICE_TABLES = ("fct_calls_service_monthly", "fct_chat_service_monthly", "fct_ticket_resolution_monthly",
+                  "fct_ticket_backlog")
+BACKLOG_BANDS = ("0-7d", "8-30d", "31-90d", ">90d")
+
+
+def read_service_kpis(con, bounds: dict, present: set[str]) -> ServiceKpis | None:
+    """The service KPI marts of the period's months, or None when they are not all published."""
+    if any(t not in present for t in SERVICE_TABLES):
+        return None
+    calls = {r["month"]: r for r in _rows(
+        con, "SELECT * FROM marts.fct_calls_service_monthly WHERE queue = 'all' AND month BETWEEN $lo AND $hi", bounds)}
+    chat = {r["month"]: r for r in _rows(
+        con, "SELECT * FROM marts.fct_chat_service_monthly WHERE entry_point = 'all' AND month BETWEEN $lo AND $hi",
+        bounds)}
+    resolution = {r["month"]: r for r in _rows(
+        con, "SELECT * FROM marts.fct_ticket_resolution_monthly WHERE month BETWEEN $lo AND $hi "
+             "AND snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_ticket_resolution_monthly)", bounds)}
+    band_order = "CASE age_band " + " ".join(f"WHEN '{b}' THEN {i}" for i, b in enumerate(BACKLOG_BANDS)) + " END"
+    backlog = _rows(con, "SELECT snapshot_date, age_band, open_tickets FROM marts.fct_ticket_backlog "
+                         "WHERE snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_ticket_backlog) "
+                         f"ORDER BY {band_order}, age_band")
+    return ServiceKpis(
+        calls=calls, chat=chat, resolution=resolution, backlog=backlog,
+        resolution_snapshot=next(iter(resolution.values()))["snapshot_date"] if resolution else None,
+        backlog_snapshot=backlog[0]["snapshot_date"] if backlog else None,
+    )
 
 
 # Without these there is no report. The half-year tables come from the half-year facts: a
@@ -228,6 +276,7 @@ def read_report_data(con, period: str) -> ReportData:
         period=period, months=months, channels=channels, contacts=contacts, tickets=tickets,
         half_year=half[0] if half else None, dimensions=dimensions,
         e_participations=participations, improvement_actions=actions, unpublished_tables=unpublished,
+        service=read_service_kpis(con, bounds, present),
     )
 
 
@@ -335,6 +384,72 @@ def dimension_shares_svg(data: ReportData, fmt: NumberFormat) -> str:
     return "".join(parts)
 
 
+SERVICE_COLOURS = {"abandon_rate_pct": "#d0674f", "service_level_20s_pct": "#1b5e4a"}
+SERVICE_RATE_NAMES = {"abandon_rate_pct": "نسبة المكالمات المتروكة",
+                      "service_level_20s_pct": "مستوى الخدمة (الرد خلال 20 ثانية)"}
+BACKLOG_BAND_NAMES = {"0-7d": "حتى 7 أيام", "8-30d": "من 8 إلى 30 يومًا", "31-90d": "من 31 إلى 90 يومًا",
+                      ">90d": "أكثر من 90 يومًا"}
+
+
+def service_rates_svg(data: ReportData, fmt: NumberFormat) -> str:
+    """Two lines over the months (first month on the right): abandonment rate and service level, 0–100 %."""
+    width, height = 1000, 300
+    left, right, top, bottom = 70, 30, 20, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(len(data.months), 1)
+    parts = [f'<svg class="kpi-chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="نسبة المكالمات المتروكة ومستوى الخدمة شهريًا" xmlns="http://www.w3.org/2000/svg">']
+    for tick in range(0, 101, 20):
+        y = top + plot_h - plot_h * tick / 100
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" class="axis" text-anchor="end" direction="ltr">'
+                     f'{fmt.percent(tick)}</text>')
+    x_of = {m: width - right - step * (i + 0.5) for i, m in enumerate(data.months)}  # RTL
+    for month, x in x_of.items():
+        parts.append(f'<text x="{x:.1f}" y="{height - bottom + 26}" class="label" text-anchor="middle">'
+                     f'{MONTH_NAMES[month.month - 1]}</text>')
+    for column, colour in SERVICE_COLOURS.items():
+        points = [(x_of[m], top + plot_h - plot_h * float(row[column]) / 100, m, row[column])
+                  for m in data.months if (row := data.service.calls.get(m)) and row[column] is not None]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="3"/>')
+        for x, y, month, value in points:
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>'
+                         f'{_esc(SERVICE_RATE_NAMES[column])} – {MONTH_NAMES[month.month - 1]}: '
+                         f'{fmt.percent(value)}</title></circle>')
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" class="baseline"/>')
+    parts.append("</svg>")
+    legend = "".join(f'<li><span class="swatch" style="background:{colour}"></span>{_esc(SERVICE_RATE_NAMES[c])}</li>'
+                     for c, colour in SERVICE_COLOURS.items())
+    return f'<ul class="legend">{legend}</ul>' + "".join(parts)
+
+
+def backlog_svg(data: ReportData, fmt: NumberFormat) -> str:
+    """Horizontal bars of the open tickets by age band at the latest snapshot, growing right to left."""
+    rows = data.service.backlog
+    row_h, width, label_w, value_w, pad = 46, 720, 170, 90, 10
+    height = row_h * max(len(rows), 1) + 20
+    bar_space = width - label_w - value_w - 2 * pad
+    top_value = max((r["open_tickets"] for r in rows), default=0) or 1
+    parts = [f'<svg class="kpi-chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="التذاكر المفتوحة حسب العمر" xmlns="http://www.w3.org/2000/svg">']
+    for i, row in enumerate(rows):
+        y = 10 + i * row_h
+        bar = bar_space * row["open_tickets"] / top_value
+        x_right = width - label_w - pad
+        name = BACKLOG_BAND_NAMES.get(row["age_band"], row["age_band"])
+        parts.append(f'<text x="{width - pad}" y="{y + 26}" class="label" text-anchor="start" direction="rtl">'
+                     f'{_esc(name)}</text>')
+        parts.append(f'<rect x="{x_right - bar:.1f}" y="{y + 8}" width="{bar:.1f}" height="26" rx="4" '
+                     f'fill="{DIMENSION_COLOURS[i % len(DIMENSION_COLOURS)]}"><title>{_esc(name)}: '
+                     f'{fmt.integer(row["open_tickets"])}</title></rect>')
+        parts.append(f'<text x="{x_right - bar - 8:.1f}" y="{y + 27}" class="value" text-anchor="end" '
+                     f'direction="ltr">{fmt.integer(row["open_tickets"])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 # ---------------------------------------------------------------------------
 # The page
 
@@ -383,7 +498,7 @@ tr.tickets-total th, tr.tickets-total td { border-top: 2px solid #b08d57; }
 .kpi .value { display: block; font-size: 30px; font-weight: 700; color: #1b5e4a; }
 .kpi .label { color: #56615f; font-size: 15px; }
 .two { display: grid; grid-template-columns: 3fr 2fr; gap: 26px; align-items: start; }
-svg.chart { width: 100%; height: auto; display: block; }
+svg.chart, svg.kpi-chart { width: 100%; height: auto; display: block; }
 svg text { font-family: 'VoB Arabic', 'VoB Latin', sans-serif; fill: #1f2a2a; }
 svg .axis, svg .value { direction: ltr; font-family: 'VoB Latin', 'VoB Arabic', sans-serif; font-size: 13px; fill: #56615f; }
 svg .value { font-size: 16px; font-weight: 700; fill: #1f2a2a; }
@@ -421,6 +536,8 @@ section.thanks h2 { font-size: 44px; }
   .kpi .label { font-size: 13px; }
   .note { margin-top: 6px; font-size: 11px; }
   section.volume svg.chart { max-height: 150mm; }
+  section.service svg.kpi-chart { max-height: 60mm; }
+  section.service table { font-size: 12px; }
   section.plans .two { grid-template-columns: 3fr 2fr; gap: 16px; }
   ol.actions { font-size: 15px; line-height: 1.7; }
   tr, .kpi, li { break-inside: avoid; }
@@ -464,6 +581,56 @@ def _channels_section(data: ReportData, fmt: NumberFormat) -> str:
         f'<table class="channels"><thead><tr><th>القناة / الأشهر</th>{head}</tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table>'
         f'<p class="note">أعداد التذاكر وفق آخر لقطة من نظام إدارة علاقات العملاء: {snapshots}</p>'
+    )
+
+
+SERVICE_ROWS = (  # (part of ServiceKpis, column, Arabic label, how it is written)
+    ("calls", "abandon_rate_pct", "نسبة المكالمات المتروكة", "percent"),
+    ("calls", "service_level_20s_pct", "مستوى الخدمة (الرد خلال 20 ثانية)", "percent"),
+    ("calls", "p90_wait_s", "زمن الانتظار للمكالمات – المئين التسعون (ثانية)", "seconds"),
+    ("chat", "avg_rating", "متوسط تقييم المحادثة المباشرة (من 5)", "rating"),
+    ("resolution", "p50_hours_to_close", "ساعات إغلاق التذاكر – الوسيط", "hours"),
+    ("resolution", "p90_hours_to_close", "ساعات إغلاق التذاكر – المئين التسعون", "hours"),
+)
+
+
+def _service_value(fmt: NumberFormat, how: str, value) -> str:
+    if how == "percent":
+        return fmt.percent(value)
+    return fmt.decimal(value, 2 if how == "rating" else 1)
+
+
+def _date_words(fmt: NumberFormat, day: date | None) -> str:
+    if day is None:
+        return "—"
+    return f"{_num(fmt.plain(day.day))} {MONTH_NAMES[day.month - 1]} {_num(fmt.plain(day.year))}"
+
+
+def _service_section(data: ReportData, fmt: NumberFormat) -> str:
+    kpis = data.service
+    if kpis is None:
+        return ('<p class="empty">لم تُنشر مؤشرات الخدمة في المستودع بعد: '
+                + "، ".join(f'<span class="ltr">marts.{t}</span>' for t in SERVICE_TABLES) + "</p>")
+    head = "".join(f"<th>{MONTH_NAMES[m.month - 1]}</th>" for m in data.months)
+    rows = []
+    for part, column, label, how in SERVICE_ROWS:
+        by_month = getattr(kpis, part)
+        cells = "".join(
+            f'<td class="n">{_num(_service_value(fmt, how, by_month[m][column] if m in by_month else None))}</td>'
+            for m in data.months)
+        rows.append(f'<tr class="{column}"><th>{_esc(label)}</th>{cells}</tr>')
+    backlog = "".join(f'<tr><th>{_esc(BACKLOG_BAND_NAMES.get(r["age_band"], r["age_band"]))}</th>'
+                      f'<td class="n">{_num(fmt.integer(r["open_tickets"]))}</td></tr>' for r in kpis.backlog)
+    return (
+        f'<table class="service"><thead><tr><th>المؤشر / الأشهر</th>{head}</tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>'
+        '<p class="note">النسب وزمن الانتظار لجميع المكالمات، والتقييم لجميع جلسات المحادثة؛ ساعات الإغلاق للتذاكر '
+        f'المغلقة في كل شهر وفق لقطة {_date_words(fmt, kpis.resolution_snapshot)}.</p>'
+        + service_rates_svg(data, fmt)
+        + f'<h2>التذاكر المفتوحة حسب العمر <small>وفق لقطة {_date_words(fmt, kpis.backlog_snapshot)}</small></h2>'
+        + '<div class="two"><div>' + backlog_svg(data, fmt) + "</div>"
+        + f'<table class="backlog"><thead><tr><th>عمر التذكرة</th><th>التذاكر المفتوحة</th></tr></thead>'
+        + f"<tbody>{backlog}</tbody></table></div>"
     )
 
 
@@ -533,6 +700,7 @@ def render_html(data: ReportData, fmt: NumberFormat | None = None) -> str:
         ("channels", f'<h1>{_esc(REPORT_TITLE)} – {_esc(data.half_name)} {_num(fmt.plain(data.year))}</h1>'
                      '<h2>قنوات التواصل الموحد</h2>' + _channels_section(data, fmt)),
         ("volume", "<h2>حجم التواصل الشهري حسب القناة</h2>" + channel_volume_svg(data, fmt)),
+        ("service", "<h2>مؤشرات الخدمة</h2>" + _service_section(data, fmt)),
         ("plans", f'<h2>الخطط التصحيحية <small>{_esc(data.half_name)} من العام</small></h2>'
                   + _half_year_section(data, fmt)),
         ("participations", "<h2>المشاركات الإلكترونية</h2>" + _participations_section(data)),

@@ -3,6 +3,7 @@
     vob sample [--out DIR] [--scale S] [--seed N]
     vob run --period 2025-H1 | --month 2025-03
     vob rebuild --period 2025-H1 | --month 2025-03
+    vob explain TABLE KEY...   (e.g. fct_channel_monthly 2025-03 calls)
 """
 
 from __future__ import annotations
@@ -52,6 +53,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return (rebuild_period if args.command == "rebuild" else run_period)(period, settings)
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from pipelines.explain import ExplainError, explain
+
+    try:
+        print(explain(load_settings(), args.table, args.key))
+    except (ExplainError, ConfigError) as err:
+        print(f"vob explain: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vob", description="Voice of the Beneficiary pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--period", help="half-year, e.g. 2025-H1")
     which.add_argument("--month", help="month, e.g. 2025-03")
     rebuild.set_defaults(func=_cmd_run)
+    explain = commands.add_parser(
+        "explain", help="one published figure and the landing files that make it up",
+        description="Print a published figure, the landing files it comes from (rows read, rejected, "
+        "given to the figure), the rejected rows' reasons and the duplicates dropped, and the total.",
+        epilog="e.g. `vob explain fct_channel_monthly 2025-03 calls`, "
+        "`vob explain fct_tickets_monthly 2025-03 2025-07-01 tickets_open`")
+    explain.add_argument("table", help="fct_channel_monthly or fct_tickets_monthly")
+    explain.add_argument("key", nargs="+", help="MONTH CHANNEL, or MONTH SNAPSHOT_DATE MEASURE")
+    explain.set_defaults(func=_cmd_explain)
 
     args = parser.parse_args(argv)
     try:

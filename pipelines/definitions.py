@@ -8,7 +8,9 @@ import dagster as dg
 from assets.half_year import HALF_YEAR_ASSETS
 from assets.half_year_report import report_job, vob_report
 from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
+from assets.service_monthly import SERVICE_ASSETS
 from checks.monthly_checks import monthly_checks
+from checks.service_checks import service_checks
 from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
 from pipelines.partitions import TIMEZONE, month_key
 from pipelines.recovery import dead_runs_sensor, wait_without_spinning
@@ -19,7 +21,7 @@ wait_without_spinning()  # a step blocked on the writer pool sleeps instead of s
 
 LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
 
-monthly_assets = [*staging_assets, *MONTHLY_MART_ASSETS]
+monthly_assets = [*staging_assets, *MONTHLY_MART_ASSETS, *SERVICE_ASSETS]
 
 # Monthly facts, then publish: what the schedule and a UI backfill run.
 monthly_refresh_job = dg.define_asset_job(
@@ -80,7 +82,7 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 defs = dg.Definitions(
     assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report],
-    asset_checks=[*monthly_checks, *facts_freshness_checks],
+    asset_checks=[*monthly_checks, *service_checks, *facts_freshness_checks],
     jobs=[monthly_refresh_job, monthly_facts_job, half_year_facts_job, half_year_refresh_job, publish_job,
           report_job],
     schedules=[nightly_refresh],

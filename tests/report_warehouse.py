@@ -91,6 +91,7 @@ def build_published_warehouse(path: Path, figures: dict | None = None) -> dict:
         con.executemany("INSERT INTO marts.improvement_actions VALUES (?, ?, ?, ?, ?)", [
             (period, i + 1, title, title, f"P-{i + 1:03d}") for i, title in enumerate(figures["improvement_actions"])
         ])
+        add_service_kpis(con, snapshot)
         # another period, which the report must leave out
         con.execute("INSERT INTO marts.fct_vob_half_year VALUES ('2024-H2', 1, 2, 3, 4, 5)")
         con.execute("INSERT INTO marts.fct_channel_monthly VALUES ('2024-12-01', 'calls', 777777)")
@@ -99,6 +100,48 @@ def build_published_warehouse(path: Path, figures: dict | None = None) -> dict:
     finally:
         con.close()
     return figures
+
+
+# The KPI page's figures (not in the seed report): per month of 2025-H1, calls (abandonment rate,
+# service level, p90 wait), chat rating, hours to close (p50, p90) at the latest snapshot; then the
+# backlog by age band at the latest snapshot. An older snapshot holds other values (888.x), which
+# the report must not show.
+SERVICE_KPIS = {
+    "2025-01": ("4.12", "81.35", "48.2", "4.31", "26.5", "140.3"),
+    "2025-02": ("5.07", "78.90", "55.6", "4.27", "30.1", "151.7"),
+    "2025-03": ("3.98", "83.41", "44.9", "4.35", "24.8", "133.2"),
+    "2025-04": ("6.25", "72.16", "61.3", "4.19", "35.4", "170.6"),
+    "2025-05": ("4.60", "80.02", "50.7", "4.40", "28.0", "144.9"),
+    "2025-06": ("3.71", "85.64", "42.1", "4.44", "22.6", "128.5"),
+}
+SERVICE_BACKLOG = {"0-7d": 1234, "8-30d": 567, "31-90d": 89, ">90d": 12}
+
+
+def add_service_kpis(con, snapshot: date) -> None:
+    con.execute("CREATE TABLE marts.fct_calls_service_monthly (month DATE, queue VARCHAR, offered BIGINT, "
+                "answered BIGINT, abandoned BIGINT, abandon_rate_pct DECIMAL(5,2), service_level_20s_pct DECIMAL(5,2), "
+                "avg_wait_s DECIMAL(9,1), p90_wait_s DECIMAL(9,1), avg_handle_s DECIMAL(9,1))")
+    con.execute("CREATE TABLE marts.fct_chat_service_monthly (month DATE, entry_point VARCHAR, sessions BIGINT, "
+                "rated BIGINT, avg_rating DECIMAL(3,2), p50_duration_s DECIMAL(9,1))")
+    con.execute("CREATE TABLE marts.fct_ticket_resolution_monthly (month DATE, snapshot_date DATE, closed BIGINT, "
+                "p50_hours_to_close DECIMAL(9,1), p90_hours_to_close DECIMAL(9,1))")
+    con.execute("CREATE TABLE marts.fct_ticket_backlog (snapshot_date DATE, age_band VARCHAR, open_tickets BIGINT, "
+                "sort_order INTEGER)")
+    older = date(2025, 6, 30)
+    for key, (abandon, level, p90, rating, p50_h, p90_h) in SERVICE_KPIS.items():
+        month = month_date(key)
+        con.execute("INSERT INTO marts.fct_calls_service_monthly VALUES (?, 'all', 1000, 950, 50, ?, ?, 20.0, ?, 180.0)",
+                    [month, abandon, level, p90])
+        # a queue's row: the report shows the `all` row only
+        con.execute("INSERT INTO marts.fct_calls_service_monthly VALUES (?, 'general', 10, 5, 5, 50.00, 1.00, "
+                    "888.1, 888.2, 888.3)", [month])
+        con.execute("INSERT INTO marts.fct_chat_service_monthly VALUES (?, 'all', 100, 80, ?, 300.0)", [month, rating])
+        con.execute("INSERT INTO marts.fct_ticket_resolution_monthly VALUES (?, ?, 40, ?, ?)",
+                    [month, snapshot, p50_h, p90_h])
+        con.execute("INSERT INTO marts.fct_ticket_resolution_monthly VALUES (?, ?, 40, 888.4, 888.5)", [month, older])
+    for i, (band, n) in enumerate(SERVICE_BACKLOG.items()):
+        con.execute("INSERT INTO marts.fct_ticket_backlog VALUES (?, ?, ?, ?)", [snapshot, band, n, i + 1])
+        con.execute("INSERT INTO marts.fct_ticket_backlog VALUES (?, ?, 888, ?)", [older, band, i + 1])
 
 
 def expected_figures(figures: dict) -> list[int]:

@@ -14,7 +14,7 @@ import pytest
 
 from assets.browser import find_chromium
 from assets.report import NumberFormat, ReportDataError, read_report_data, render_html
-from report_warehouse import build_published_warehouse, expected_figures, load_figures
+from report_warehouse import SERVICE_BACKLOG, SERVICE_KPIS, build_published_warehouse, expected_figures, load_figures
 
 PERIOD = "2025-H1"
 CHROMIUM = find_chromium()
@@ -136,6 +136,42 @@ def test_the_page_loads_offline_right_to_left_with_every_published_figure(report
         assert page.eval_on_selector_all("svg.chart rect", "bars => bars.length") == 6 * 6 + 5
     finally:
         page.close()
+
+
+@needs_chromium
+def test_the_kpi_page_shows_the_service_figures_of_the_latest_snapshot(report, browser):
+    html = Path(report["metadata"]["html"].value)
+    page, errors, requests = open_page(browser, html.as_uri())
+    try:
+        assert errors == [] and requests == []
+        section = page.inner_text("section.service").translate(BIDI_CONTROLS)
+        assert "مؤشرات الخدمة" in section and "التذاكر المفتوحة حسب العمر" in section
+        assert "وفق لقطة 1 يوليو 2025" in section
+        rows = page.eval_on_selector_all("table.service tbody tr", "rows => rows.map(r => r.innerText)")
+        cells = [re.split(r"\t", r.translate(BIDI_CONTROLS))[1:] for r in rows]
+        expected = [[FMT.percent(Decimal(SERVICE_KPIS[m][0])) for m in SERVICE_KPIS],
+                    [FMT.percent(Decimal(SERVICE_KPIS[m][1])) for m in SERVICE_KPIS],
+                    *[[SERVICE_KPIS[m][i] for m in SERVICE_KPIS] for i in (2, 3, 4, 5)]]
+        assert cells == expected  # January first (the rightmost column, read right to left)
+        assert cells[0][0] == "4.12%" and cells[1][5] == "85.64%" and cells[3][0] == "4.31"
+        backlog = page.eval_on_selector_all("table.backlog tbody tr td", "cells => cells.map(c => c.innerText)")
+        assert [c.translate(BIDI_CONTROLS) for c in backlog] == [FMT.integer(n) for n in SERVICE_BACKLOG.values()]
+        assert "888" not in section  # queue rows and the older snapshot stay out
+        assert page.eval_on_selector_all("section.service svg.kpi-chart", "charts => charts.length") == 2
+        assert page.eval_on_selector_all("section.service svg circle", "points => points.length") == 12
+        # the page is right to left: January's point is right of June's
+        xs = page.eval_on_selector_all("section.service svg circle", "c => c.map(e => +e.getAttribute('cx'))")
+        assert xs[0] > xs[5]
+    finally:
+        page.close()
+
+
+def test_a_warehouse_without_the_service_kpis_says_so_on_the_kpi_page(tmp_path):
+    data = _read_without(tmp_path, "fct_ticket_backlog")
+    assert data.service is None
+    page = render_html(data)
+    assert "لم تُنشر مؤشرات الخدمة" in page and "marts.fct_ticket_backlog" in page
+    assert "328,816" in page  # the rest of the report is there
 
 
 @needs_chromium

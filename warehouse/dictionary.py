@@ -187,6 +187,125 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
+# ---------------------------------------------------------------- service KPIs and figure sources (issue 14)
+
+SNAPSHOT = Column("snapshot_date", "DATE", "Date of the CRM snapshot the tickets are read from",
+                  "تاريخ لقطة نظام إدارة علاقات المستفيدين التي قُرئت منها التذاكر")
+ROUNDING_EN = "exact ratio, rounded half away from zero"
+ROUNDING_AR = "نسبة دقيقة مقرّبة بعيدًا عن الصفر"
+SERVICE_TABLES: tuple[Table, ...] = (
+    Table(
+        "fct_calls_service_monthly", "month × queue",
+        "Contact-centre call KPIs per month and queue, plus one row `all` for every call of the month: the same "
+        "de-duplicated calls as fct_channel_monthly. Rates and averages over zero calls are NULL",
+        "مؤشرات خدمة المكالمات لكل شهر وطابور، مع صف `all` لجميع مكالمات الشهر: المكالمات نفسها بعد إزالة "
+        "التكرار كما في fct_channel_monthly. النسب والمتوسطات على صفر مكالمات فارغة (NULL)",
+        (
+            MONTH,
+            Column("queue", "VARCHAR", "Queue of the call detail record; `unknown` when empty; `all` for every call",
+                   "طابور المكالمة في سجل المكالمات؛ `unknown` إذا كان فارغًا؛ `all` لجميع المكالمات"),
+            Column("offered", "BIGINT", "Calls offered in the month (for `all`, the calls contacts of fct_channel_monthly)",
+                   "المكالمات الواردة في الشهر (لصف `all` تساوي مكالمات fct_channel_monthly)"),
+            Column("answered", "BIGINT", "Calls with disposition answered", "المكالمات التي تم الرد عليها"),
+            Column("abandoned", "BIGINT", "Calls with disposition abandoned", "المكالمات المتروكة قبل الرد"),
+            Column("abandon_rate_pct", "DECIMAL(5,2)", f"Abandoned ÷ offered × 100 ({ROUNDING_EN}, 2 decimals)",
+                   f"نسبة المكالمات المتروكة: المتروكة ÷ الواردة × 100 ({ROUNDING_AR}، منزلتان عشريتان)"),
+            Column("service_level_20s_pct", "DECIMAL(5,2)",
+                   f"Calls answered within 20 seconds (20 s included) ÷ offered × 100 ({ROUNDING_EN}, 2 decimals)",
+                   f"مستوى الخدمة: المكالمات المجابة خلال 20 ثانية (تشمل 20) ÷ الواردة × 100 ({ROUNDING_AR})"),
+            Column("avg_wait_s", "DECIMAL(9,1)", "Average wait of answered calls in seconds (answered_at − offered_at)",
+                   "متوسط الانتظار للمكالمات المجابة بالثواني (وقت الرد − وقت الورود)"),
+            Column("p90_wait_s", "DECIMAL(9,1)", "90th percentile of the wait of answered calls in seconds "
+                   "(quantile_cont on the unrounded waits)",
+                   "المئين التسعون لانتظار المكالمات المجابة بالثواني (quantile_cont على القيم غير المقربة)"),
+            Column("avg_handle_s", "DECIMAL(9,1)", "Average handle time in seconds (ended_at − answered_at) of "
+                   "answered calls with an end time", "متوسط مدة المعالجة بالثواني (وقت الانتهاء − وقت الرد) "
+                   "للمكالمات المجابة التي لها وقت انتهاء"),
+        ),
+    ),
+    Table(
+        "fct_chat_service_monthly", "month × entry point",
+        "Live-chat KPIs per month and entry point, plus one row `all` for every session of the month: the same "
+        "de-duplicated sessions as fct_channel_monthly",
+        "مؤشرات خدمة المحادثة المباشرة لكل شهر ونقطة دخول، مع صف `all` لجميع جلسات الشهر: الجلسات نفسها بعد "
+        "إزالة التكرار كما في fct_channel_monthly",
+        (
+            MONTH,
+            Column("entry_point", "VARCHAR", "Entry point: web, app; `unknown` when empty; `all` for every session",
+                   "نقطة الدخول: web أو app؛ `unknown` إذا كانت فارغة؛ `all` لجميع الجلسات"),
+            Column("sessions", "BIGINT", "Chat sessions started in the month (for `all`, the chat contacts)",
+                   "جلسات المحادثة التي بدأت في الشهر (لصف `all` تساوي تواصلات المحادثة)"),
+            Column("rated", "BIGINT", "Sessions with a rating", "الجلسات التي لها تقييم"),
+            Column("avg_rating", "DECIMAL(3,2)", f"Average rating (1–5) of rated sessions ({ROUNDING_EN}, 2 decimals)",
+                   f"متوسط التقييم (1–5) للجلسات المقيّمة ({ROUNDING_AR}، منزلتان عشريتان)"),
+            Column("p50_duration_s", "DECIMAL(9,1)", "Median session duration in seconds (ended_at − started_at) of "
+                   "sessions with an end time", "الوسيط لمدة الجلسة بالثواني (وقت الانتهاء − وقت البدء) للجلسات "
+                   "التي لها وقت انتهاء"),
+        ),
+    ),
+    Table(
+        "fct_ticket_resolution_monthly", "month closed × snapshot",
+        "CRM tickets closed in each month (Riyadh month of closed_at) as each snapshot sees them, whatever month "
+        "they were created in, with hours to close; a row for every run month and snapshot, 0 when none closed",
+        "تذاكر نظام إدارة علاقات المستفيدين المغلقة في كل شهر (شهر وقت الإغلاق بتوقيت الرياض) كما تظهر في كل "
+        "لقطة، أيًّا كان شهر إنشائها، مع ساعات الإغلاق؛ صف لكل شهر ولقطة، وقيمته 0 إذا لم تُغلق تذاكر",
+        (
+            Column("month", "DATE", "Month the tickets were closed in (first day, Asia/Riyadh)",
+                   "شهر إغلاق التذاكر (اليوم الأول بتوقيت الرياض)"),
+            SNAPSHOT,
+            Column("closed", "BIGINT", "Tickets closed in that snapshot whose closed_at falls in the month",
+                   "التذاكر المغلقة في اللقطة ووقت إغلاقها في الشهر"),
+            Column("p50_hours_to_close", "DECIMAL(9,1)", "Median hours from created_at to closed_at (NULL when none closed)",
+                   "الوسيط لعدد الساعات من الإنشاء إلى الإغلاق (فارغ إذا لم تُغلق تذاكر)"),
+            Column("p90_hours_to_close", "DECIMAL(9,1)", "90th percentile of the hours from created_at to closed_at",
+                   "المئين التسعون لعدد الساعات من الإنشاء إلى الإغلاق"),
+        ),
+    ),
+    Table(
+        "fct_ticket_backlog", "snapshot × age band",
+        "Open CRM tickets of each snapshot by age: whole days from the Riyadh date of created_at to the snapshot "
+        "date; every band has a row, 0 included",
+        "التذاكر المفتوحة في كل لقطة حسب عمرها: الأيام الكاملة من تاريخ الإنشاء بتوقيت الرياض إلى تاريخ اللقطة؛ "
+        "لكل فئة صف، ولو كانت 0",
+        (
+            SNAPSHOT,
+            Column("age_band", "VARCHAR", "Age band: 0-7d, 8-30d, 31-90d, >90d (7 days is 0-7d, 8 is 8-30d)",
+                   "فئة العمر: 0-7d و8-30d و31-90d و>90d (7 أيام ضمن 0-7d، و8 ضمن 8-30d)"),
+            Column("open_tickets", "BIGINT", "Tickets open in the snapshot (new, in progress, pending)",
+                   "التذاكر المفتوحة في اللقطة (جديدة، قيد المعالجة، معلقة)"),
+            Column("sort_order", "INTEGER", "Display order of the band", "ترتيب عرض الفئة"),
+        ),
+    ),
+    Table(
+        "figure_sources", "published figure × landing file",
+        "Where every published figure comes from: for each figure of fct_channel_monthly and each ticket figure "
+        "of fct_tickets_monthly, every landing file its month read, with what the file read, rejected and gave "
+        "to the figure; the files add up to the figure (`vob explain`)",
+        "مصدر كل رقم منشور: لكل رقم في fct_channel_monthly ولكل رقم تذاكر في fct_tickets_monthly، كل ملف وارد "
+        "قرأه شهره، مع ما قرأه الملف وما رُفض منه وما أسهم به في الرقم؛ ومجموع الملفات يساوي الرقم (`vob explain`)",
+        (
+            Column("table_name", "VARCHAR", "Table of the figure: fct_channel_monthly or fct_tickets_monthly",
+                   "جدول الرقم: fct_channel_monthly أو fct_tickets_monthly"),
+            Column("figure_key", "VARCHAR", "The figure's grain joined by |: 2025-03|calls, or "
+                   "2025-03|2025-07-01|tickets_open for tickets", "مفاتيح الرقم مفصولة بـ |: 2025-03|calls، أو "
+                   "2025-03|2025-07-01|tickets_open للتذاكر"),
+            Column("figure_value", "BIGINT", "The published figure", "الرقم المنشور"),
+            Column("file", "VARCHAR", "Landing file, relative to the landing root", "ملف البيانات الواردة، نسبةً إلى "
+                   "مجلد الاستلام"),
+            Column("rows_read", "BIGINT", "Rows the file held (the whole file)", "عدد صفوف الملف كاملًا"),
+            Column("rows_rejected", "BIGINT", "Rows of the file rejected as breaking the landing contract",
+                   "صفوف الملف المرفوضة لمخالفتها عقد البيانات الواردة"),
+            Column("counted", "BIGINT", "What the file gives to the figure: its records counted (each record in the "
+                   "one file whose row won the de-duplication), or for X, SMS and self-service the sum of its counts; "
+                   "0 for a file read that gave nothing", "ما يسهم به الملف في الرقم: سجلاته المحسوبة (كل سجل في "
+                   "ملف واحد هو الذي اعتُمد صفه بعد إزالة التكرار)، أو مجموع أعداده لمنصة X والرسائل النصية "
+                   "والخدمة الذاتية؛ و0 لملف قُرئ ولم يسهم بشيء"),
+            Column("month", "DATE", "Month of the figure (first day, Asia/Riyadh)", "شهر الرقم (اليوم الأول بتوقيت الرياض)"),
+        ),
+    ),
+)
+TABLES = TABLES + SERVICE_TABLES
+
 BY_NAME = {t.name: t for t in TABLES}
 SCHEMA = "marts"
 SCHEMA_COMMENT = ("Published Voice of the Beneficiary marts (read-only for BI tools)"
@@ -259,6 +378,20 @@ USING sum(contacts) GROUP BY month ORDER BY month;""",
 FROM marts.fct_tickets_monthly
 WHERE snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_tickets_monthly)
 ORDER BY month;""",
+    ),
+    (
+        "Call service KPIs of the whole contact centre per month (the report's KPI page)",
+        """SELECT month, offered, abandon_rate_pct, service_level_20s_pct, p90_wait_s
+FROM marts.fct_calls_service_monthly
+WHERE queue = 'all'
+ORDER BY month;""",
+    ),
+    (
+        "The landing files behind one published figure (what `vob explain fct_channel_monthly 2025-03 calls` prints)",
+        """SELECT file, rows_read, rows_rejected, counted, figure_value
+FROM marts.figure_sources
+WHERE table_name = 'fct_channel_monthly' AND figure_key = '2025-03|calls'
+ORDER BY file;""",
     ),
     (
         "Share of each Adaa dimension in a half-year",

@@ -75,3 +75,59 @@ CREATE TABLE IF NOT EXISTS marts.dim_channel (
     name_en VARCHAR NOT NULL,
     sort_order INTEGER NOT NULL
 );
+
+-- Service KPIs and figure sources (WAREHOUSE.md, "Service KPIs and figure sources").
+CREATE TABLE IF NOT EXISTS marts.fct_calls_service_monthly (
+    month DATE NOT NULL,
+    queue VARCHAR NOT NULL,           -- the CDR's queue, 'unknown' when empty, 'all' for every call
+    offered BIGINT NOT NULL,
+    answered BIGINT NOT NULL,
+    abandoned BIGINT NOT NULL,
+    abandon_rate_pct DECIMAL(5,2),
+    service_level_20s_pct DECIMAL(5,2),
+    avg_wait_s DECIMAL(9,1),
+    p90_wait_s DECIMAL(9,1),
+    avg_handle_s DECIMAL(9,1),
+    PRIMARY KEY (month, queue)
+);
+
+CREATE TABLE IF NOT EXISTS marts.fct_chat_service_monthly (
+    month DATE NOT NULL,
+    entry_point VARCHAR NOT NULL,     -- web, app, 'unknown' when empty, 'all' for every session
+    sessions BIGINT NOT NULL,
+    rated BIGINT NOT NULL,
+    avg_rating DECIMAL(3,2),
+    p50_duration_s DECIMAL(9,1),
+    PRIMARY KEY (month, entry_point)
+);
+
+CREATE TABLE IF NOT EXISTS marts.fct_ticket_resolution_monthly (
+    month DATE NOT NULL,              -- Riyadh month of closed_at
+    snapshot_date DATE NOT NULL,
+    closed BIGINT NOT NULL,
+    p50_hours_to_close DECIMAL(9,1),
+    p90_hours_to_close DECIMAL(9,1),
+    PRIMARY KEY (month, snapshot_date)
+);
+
+CREATE TABLE IF NOT EXISTS marts.fct_ticket_backlog (
+    snapshot_date DATE NOT NULL,
+    age_band VARCHAR NOT NULL,        -- 0-7d, 8-30d, 31-90d, >90d
+    open_tickets BIGINT NOT NULL,
+    sort_order INTEGER NOT NULL,
+    PRIMARY KEY (snapshot_date, age_band)
+);
+
+-- Every published channel and ticket figure, with the landing files that make it up:
+-- for each figure, sum(counted) = figure_value.
+CREATE TABLE IF NOT EXISTS marts.figure_sources (
+    table_name VARCHAR NOT NULL,      -- fct_channel_monthly | fct_tickets_monthly
+    figure_key VARCHAR NOT NULL,      -- 2025-03|calls, 2025-03|2025-07-01|tickets_open
+    figure_value BIGINT NOT NULL,
+    file VARCHAR NOT NULL,            -- relative to the landing root
+    rows_read BIGINT,                 -- the whole file's, from meta.landing_files
+    rows_rejected BIGINT,
+    counted BIGINT NOT NULL,          -- what this file gives to the figure
+    month DATE NOT NULL,              -- the figure's month (the partition that builds the row)
+    PRIMARY KEY (table_name, figure_key, file)
+);
