@@ -21,6 +21,7 @@ def module_env(root: Path, **extra: str) -> Iterator[Settings]:
         mp.setenv("VOB_WAREHOUSE", str(root / "warehouse" / "vob.duckdb"))
         mp.setenv("VOB_PII_KEY", "test-key")
         mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        mp.setenv("VOB_SETTLE_SECONDS", "0")  # the zone is written just before the run (docs/operations.md)
         for name in ("VOB_WORK_DIR", "VOB_REPORT_DIR", "VOB_REJECT_THRESHOLD_PCT", "VOB_EXPORT_LAG_DAYS"):
             mp.delenv(name, raising=False)
         for name, value in extra.items():

@@ -35,7 +35,7 @@ def server(tmp_path_factory):
             call(f"C-{month}-{i}", f"{month}-10T{10 + i:02d}:00:00+03:00") for i in range(calls_per_month(month))])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOB_", "DAGSTER_"))}
     env.update(VOB_LANDING_DIR=str(landing), VOB_WAREHOUSE=str(root / "warehouse" / "vob.duckdb"),
-               VOB_PII_KEY="test-key")
+               VOB_PII_KEY="test-key", VOB_SETTLE_SECONDS="0")  # the zone was written just now: read it all
     dagster = DagsterServer(home, env, logs)
     dagster.settings = load_settings(env)
     try:
