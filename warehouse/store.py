@@ -37,6 +37,8 @@ CHANNEL_NAMES = (
 
 LOCK_WAIT_SECONDS = 60.0
 MEMORY_LIMIT_ENV = "VOB_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB: the working database's DuckDB memory limit
+DEFAULT_MEMORY_LIMIT = "1GB"
+SPILL_DIR = "duckdb_spill"  # under the working directory
 
 
 def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
@@ -54,11 +56,17 @@ def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
 def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     con = connect(settings.work_db)
-    limit = os.environ.get(MEMORY_LIMIT_ENV)
-    if limit:  # DuckDB spills to disk above it (docs/benchmarks.md); default: 80 % of RAM
-        con.execute(f"SET memory_limit = {sql_quote(limit)}")
+    bound_memory(con, settings.work_dir)
     ensure_schema(con)
     return con
+
+
+def bound_memory(con: duckdb.DuckDBPyConnection, work_dir: Path) -> None:
+    """DuckDB's memory capped by default, spilling to a folder of the working directory
+    above it (docs/benchmarks.md): a run's memory does not grow with the files' size."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+    con.execute(f"SET memory_limit = {sql_quote(limit)}")
+    con.execute(f"SET temp_directory = {sql_quote(str(work_dir / SPILL_DIR))}")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
