@@ -43,6 +43,15 @@ CREATE TABLE IF NOT EXISTS meta.month_files (
     run_id VARCHAR
 );
 
+-- Per month and source: a fingerprint of the files it was staged from and of their
+-- content; a month whose fingerprint did not change is not staged again.
+CREATE TABLE IF NOT EXISTS meta.month_inputs (
+    month DATE NOT NULL,
+    source VARCHAR NOT NULL,
+    inputs VARCHAR NOT NULL,
+    run_id VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS staging.daily_counts (
     month DATE NOT NULL,
     source VARCHAR NOT NULL,
