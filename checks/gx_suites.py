@@ -10,6 +10,16 @@ no shim) was measured against it: docs/quality.md. Tests keep a known-good
 and a known-bad batch going through this path, so a GX upgrade that breaks
 the shim fails loudly.
 
+What a validation costs no longer grows with one query per expectation
+(docs/quality.md, bench/gx_gate.py): one GX data source serves every batch
+of a gate step; each batch's query runs once, into a temporary table of GX's
+connection; the suite is first evaluated pass/fail only (BOOLEAN_ONLY: GX
+bundles the aggregate metrics of single-column expectations into one query
+per domain and asks for no unexpected values), and only the failed
+expectations are evaluated again for their counts and sample values.
+Great Expectations is imported inside the functions that validate, never at
+module level: a run that validates nothing does not pay its import.
+
 Suites are built from the landing descriptions (assets/landing.py), so a field
 added there is checked here without a second list.
 """
@@ -46,7 +56,6 @@ class ExpectationOutcome:
 class SuiteOutcome:
     source: str
     months: tuple[date, ...]
-    rows: int | None  # as GX reported it (only in the details of a failure); the caller may know it
     outcomes: tuple[ExpectationOutcome, ...]
 
     @property
@@ -297,24 +306,14 @@ def _outcome(item) -> ExpectationOutcome:
     )
 
 
-def validate_months(db_path: Path, source: Source, months: list[date]) -> SuiteOutcome:
-    """One validation over the staged rows of all `months`, inside DuckDB."""
-    return validate_sources(db_path, {source: months})[source.name]
-
-
 def validate_sources(db_path: Path, months_by_source: dict[Source, list[date]]) -> dict[str, SuiteOutcome]:
     """The suites of several sources, each over its months' staged rows, through one GX data source."""
     batches = [Batch(f"staging_{s.name}", batch_query(s, months), expectations(s)) for s, months in months_by_source.items()]
     results = validate_batches(db_path, batches) if batches else []
     return {
-        source.name: SuiteOutcome(source.name, tuple(months), _rows(outcomes), tuple(outcomes))
+        source.name: SuiteOutcome(source.name, tuple(months), tuple(outcomes))
         for (source, months), outcomes in zip(months_by_source.items(), results)
     }
-
-
-def _rows(outcomes: list[ExpectationOutcome]) -> int | None:
-    """The batch's row count when GX reported it (in the details of a failed row-count expectation)."""
-    return next((o.observed_value for o in outcomes if o.expectation == "expect_table_row_count_to_be_between"), None)
 
 
 def _plain(value: Any) -> Any:

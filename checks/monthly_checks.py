@@ -2,7 +2,9 @@
 
 Per source, four checks run on each month of the run:
 
-- `expectations` (blocking): the source's Great Expectations suite on the staged month.
+- `expectations` (blocking): the source's Great Expectations suite on the staged month;
+  a month whose staged rows are unchanged since a passed validation reuses that
+  outcome and is not validated again (checks/validations.py).
 - `files_reconcile` (blocking): every file the month read is accounted for
   (rows read = rows loaded + rows rejected, recounted from the stored rows), and
   no file is invalid as a whole (missing required column, empty, not a contract name).

@@ -53,8 +53,13 @@ def suite_version(source: Source) -> str:
     digest = hashlib.sha256()
     digest.update(SUITES_FILE.read_bytes())
     digest.update(repr(source).encode())
-    digest.update(version("great_expectations").encode())
+    digest.update(_gx_version().encode())
     return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def _gx_version() -> str:
+    return version("great_expectations")  # from the package's metadata: GX is not imported
 
 
 def staged_rows_sql(source: Source) -> tuple[str, dict]:
