@@ -65,12 +65,14 @@ def test_an_unchanged_month_is_not_validated_again_and_a_changed_file_validates_
 
 
 def test_a_bad_month_stays_failed_on_a_rerun(vob_env):
-    """A row the loader let through (simulated in raw.calls: ingest skips the unchanged
-    file and staging copies the row) fails the suite, and keeps failing when nothing changed."""
+    """A row the loader let through (simulated in raw.calls and in the month staged from
+    it: ingest skips the unchanged file, and a month whose files did not change is not
+    staged again) fails the suite, and keeps failing when nothing changed."""
     good_zone(vob_env.landing_dir)
     run_job(MONTH)
     con = duckdb.connect(str(vob_env.work_db))
-    con.execute("UPDATE raw.calls SET disposition = 'dropped' WHERE call_id = 'C0-7'")
+    for table in ("raw.calls", "staging.calls"):
+        con.execute(f"UPDATE {table} SET disposition = 'dropped' WHERE call_id = 'C0-7'")
     con.close()
     for attempt in range(2):
         result = run_job(MONTH, raise_on_error=False)
