@@ -6,14 +6,32 @@ and a file whose content is unchanged is not parsed again. A re-delivered file
 `raw.<source>` and in `quality.rejected_rows`.
 
 Every file is accounted for: rows read = rows loaded + rows rejected. A row is
-a non-blank line (after the header, for CSV). Records are one per line; a
-quoted CSV field cannot span lines (the contract's sources have none), so a
-broken line never swallows its neighbours.
+a non-blank line (after the header, for CSV), numbered by its physical line in
+the file (1 = the header). Records are one per line; a quoted CSV field cannot
+span lines (the contract's sources have none), so a broken line never swallows
+its neighbours.
 
-Parsing runs in DuckDB, on the text Python has read and checked for UTF-8:
-CSV lines are split on commas (a regular expression handles quoted fields),
-JSON lines with DuckDB's JSON functions. Personal data is replaced by a keyed
-hash (HMAC-SHA256) inside the same query, so it never reaches a table.
+DuckDB reads the files; Python only streams each file once for its fingerprint,
+its first line and its number of lines, and never holds a whole file:
+
+- CSV (`read_csv_typed`): one `read_csv` per header shape, every column named
+  and typed (VARCHAR: the contract's reasons need the text as written) with
+  `strict_mode` and `store_rejects`. Its rows come in file order, so their line
+  numbers follow from their rank and the rejected lines. A file whose rows and
+  rejects do not add up to its lines (an unbalanced quote swallows the rest of
+  a file, a quoted line break joins two lines, a blank line is skipped) is read
+  again line by line.
+- JSON Lines, and CSV files read line by line (`read_lines`): `read_csv` with
+  one VARCHAR column per line (no quote, NUL as delimiter), its rejects giving
+  the lines that are not UTF-8. A file whose lines do not add up (mixed line
+  endings) is streamed by Python into a temporary table, one batch of lines at
+  a time (`stream_lines`).
+- The lines are then split and checked in SQL (`line_sql`): CSV fields by a
+  regular expression, JSON with DuckDB's JSON functions.
+
+Typed and line-read rows go through the same checks (`validate_sql`); personal
+data is replaced by a keyed hash (HMAC-SHA256) inside the same query, so it
+never reaches a table.
 """
 
 from __future__ import annotations
@@ -32,84 +50,130 @@ import pyarrow as pa
 
 from assets.landing import Field, Source
 
-BATCH_BYTES = 256 * 1024 * 1024  # text handed to DuckDB at once
+CHUNK_BYTES = 1 << 20  # read from disk at once for the fingerprint
+HEADER_MAX_BYTES = 1 << 20  # a first line longer than this is cut (it cannot be a header)
+STREAM_BATCH_LINES = 100_000  # lines handed to DuckDB at once when Python streams a file
+BOM = b"\xef\xbb\xbf"
 
 CSV_FIELD = r'"(?:[^"]|"")*"|[^,"]*'
 CSV_LINE = rf"(?:{CSV_FIELD})(?:,(?:{CSV_FIELD}))*"
 OFFSET_SUFFIX = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
 SQL_TYPES = {"id": "VARCHAR", "ts": "TIMESTAMPTZ", "date": "DATE", "count": "BIGINT"}
+# What DuckDB's CSV reader reads each contracted field as: text, as written. Casting
+# in the reader would reject "2025-03-10T10:00:00" (no offset) as readily as garbage,
+# accept " 4" as a count and "Answered" nowhere: the contract's checks and reasons
+# (LANDING.md, `_field_reason`) need the text, and cast it in SQL with try_cast.
+READER_TYPES = {kind: "VARCHAR" for kind in ("id", "ts", "date", "count", "enum", "text", "pii")}
+
+REJECT_TABLES = "rejects_table = '_reject_errors', rejects_scan = '_reject_scans'"
+CSV_READER = (
+    "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+    f"strict_mode = true, store_rejects = true, {REJECT_TABLES}, filename = true"
+)
+# One VARCHAR per line: no quote, and NUL as the delimiter (strict_mode must be off
+# for a delimiter-less read; a line holding a NUL byte is cut there, and rejected
+# as broken JSON or CSV).
+LINE_READER = (
+    "columns = {'line': 'VARCHAR'}, header = false, auto_detect = false, delim = '\\0', quote = '', "
+    f"escape = '', strict_mode = false, store_rejects = true, {REJECT_TABLES}, filename = true"
+)
 
 
 # ---------------------------------------------------------------- file level
 
 
+@dataclass(frozen=True)
+class FileScan:
+    """What one streaming pass over a file's bytes tells, before DuckDB reads it."""
+
+    sha256: str
+    size_bytes: int
+    lines: int  # physical lines; a last line without a newline counts
+    first_line: bytes  # without BOM and newline
+    has_content: bool  # anything but white space
+    rows_after_first: bool  # anything but white space after the first line
+
+
 @dataclass
 class LandingFile:
-    """One file as read from disk, before parsing."""
+    """One landing file to read: where it is, what its first pass found."""
 
     path: str  # relative to the landing root
+    disk_path: str  # as DuckDB's readers are given it
     file_date: date | None
     sha256: str
     size_bytes: int
-    content: str = ""  # text, BOM removed; undecodable lines blanked
+    lines: int
+    has_rows: bool  # any non-blank line that is a row (after the header for CSV)
     header: list[str] = field(default_factory=list)
     file_error: str | None = None  # the whole file is invalid: all its rows rejected
     file_warning: str | None = None
     bad_lines: list[tuple[int, str, str]] = field(default_factory=list)  # line, raw, reason
 
 
-def fingerprint(data: bytes) -> str:
-    """SHA-256 of a file's bytes, hex with the digits written g-p like the HMAC of personal
-    data: a digest in plain hex often holds a run like 05xxxxxxxx, which a scan for phone
+HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
+def scan_file(path: Path) -> FileScan:
+    """SHA-256, size, line count and first line of a file, read in chunks.
+
+    The digest is hex with the digits written g-p like the HMAC of personal data:
+    a digest in plain hex often holds a run like 05xxxxxxxx, which a scan for phone
     numbers in the working database cannot tell from one (`tr 0-9 g-p` to compare)."""
-    return hashlib.sha256(data).hexdigest().translate(HEX_AS_LETTERS)
+    digest, size, newlines, last = hashlib.sha256(), 0, 0, b""
+    head, first, rest = bytearray(), None, False
+    with path.open("rb") as data:
+        while chunk := data.read(CHUNK_BYTES):
+            digest.update(chunk)
+            size, newlines, last = size + len(chunk), newlines + chunk.count(b"\n"), chunk[-1:]
+            if first is None:
+                head += chunk
+                cut = head.find(b"\n")
+                if cut >= 0 or len(head) > HEADER_MAX_BYTES:
+                    cut = cut if cut >= 0 else HEADER_MAX_BYTES
+                    first, rest, head = bytes(head[:cut]), bool(head[cut + 1:].strip()), bytearray()
+            elif not rest:
+                rest = bool(chunk.strip())
+    first = (bytes(head) if first is None else first).removeprefix(BOM).rstrip(b"\r")
+    lines = newlines + (1 if size and last != b"\n" else 0)
+    return FileScan(digest.hexdigest().translate(HEX_AS_LETTERS), size, lines, first,
+                    bool(first.strip()) or rest, rest)
 
 
-def decode_lines(data: bytes) -> tuple[str, list[tuple[int, str, str]]]:
-    """UTF-8 text of a file; lines that are not UTF-8 are blanked and reported."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8"), []
-    except UnicodeDecodeError:
-        pass
-    lines, bad = [], []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        try:
-            lines.append(raw.decode("utf-8"))
-        except UnicodeDecodeError as err:
-            text = raw.decode("utf-8", errors="backslashreplace").rstrip("\r")
-            reason = (
-                f"not UTF-8 (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
-                "the contract requires UTF-8 (was the file exported as Windows-1256?)"
-            )
-            bad.append((number, text, reason))
-            lines.append("")
-    return "\n".join(lines), bad
+def not_utf8(raw: bytes, err: UnicodeDecodeError) -> tuple[str, str]:
+    """A line that is not UTF-8: what it shows (undecodable bytes escaped) and why."""
+    text = raw.decode("utf-8", errors="backslashreplace").rstrip("\r")
+    reason = (
+        f"not UTF-8 (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
+        "the contract requires UTF-8 (was the file exported as Windows-1256?)"
+    )
+    return text, reason
 
 
-def read_landing_file(source: Source, rel: str, path: Path, data: bytes, sha256: str) -> LandingFile:
+def check_file(source: Source, rel: str, path: Path, scan: FileScan) -> LandingFile:
+    """File-level checks (name, emptiness, header) on what the first pass found."""
     file_date = source.file_date(path)
-    found = LandingFile(rel, file_date, sha256, len(data))
-    found.content, found.bad_lines = decode_lines(data)
+    has_rows = scan.rows_after_first if source.fmt == "csv" else scan.has_content
+    found = LandingFile(rel, str(path), file_date, scan.sha256, scan.size_bytes, scan.lines, has_rows)
     if file_date is None:
         found.file_error = f"file name {path.name!r} does not follow the contract ({source.pattern})"
-    if not found.content.strip():
-        found.file_error = found.file_error or f"empty file ({len(data)} bytes)"
+    if not scan.has_content:
+        found.file_error = found.file_error or f"empty file ({scan.size_bytes} bytes)"
     elif source.fmt == "csv":
-        _read_header(source, found)
+        _read_header(source, found, scan.first_line)
     # a "header" may be a data row (a file exported without one): mask what it shows
     found.file_error, found.file_warning = redact(found.file_error), redact(found.file_warning)
     return found
 
 
-def _read_header(source: Source, found: LandingFile) -> None:
-    first = found.content.split("\n", 1)[0].rstrip("\r")
-    if found.bad_lines and found.bad_lines[0][0] == 1:
+def _read_header(source: Source, found: LandingFile, first: bytes) -> None:
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError:
         found.file_error = found.file_error or "header row is not UTF-8"
         return
-    header = [name.strip().lstrip("\ufeff") for name in next(csv.reader(io.StringIO(first)), [])]
+    header = [name.strip().lstrip("\ufeff") for name in next(csv.reader(io.StringIO(text)), [])]
     found.header = header
     missing = [name for name in source.required_columns if name not in header]
     duplicated = sorted({name for name in header if header.count(name) > 1})
@@ -119,7 +183,7 @@ def _read_header(source: Source, found: LandingFile) -> None:
         )
     elif duplicated:
         found.file_error = found.file_error or f"column(s) {', '.join(duplicated)} appear twice in the header"
-    elif "\n" not in found.content.strip():
+    elif not found.has_rows:
         found.file_warning = "header only, no data rows"
 
 
@@ -137,8 +201,6 @@ def hmac_sql(value: str) -> str:
         "'0123456789', 'ghijklmnop')"
     )
 
-
-HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 
 
 def pii_hash(value: str, key: bytes) -> str:
@@ -202,7 +264,7 @@ def _quote(text: str) -> str:
 def _raw_value(source: Source, f: Field) -> str:
     if source.fmt == "csv":
         return f"nullif(trim(fields[pos_{f.name}]), '')"
-    return f"nullif(trim(json_extract_string(line, {_quote('$.' + f.name)})), '')"
+    return f"nullif(trim(fields[{source.fields.index(f) + 1}]), '')"  # JSON: every key from one parse
 
 
 def _shown(value: str) -> str:
@@ -261,8 +323,53 @@ def raw_table_ddl(source: Source) -> str:
     )
 
 
-def parse_sql(source: Source) -> str:
-    """One SELECT over temp tables _contents/_headers: every data line, typed, with its reason."""
+
+
+def validate_sql(source: Source, ctes: str) -> str:
+    """One SELECT checking every row of `typed` (given by `ctes`: file, file_date, line_no,
+    line, structure_error and one raw text value v_<field> per field): typed values and
+    the reason a row is rejected (NULL when valid). `line` is kept for rejected rows only."""
+    rules = ", ".join(f"CASE WHEN {cond} THEN {_quote(reason)} END" for cond, reason in source.rules)
+    rule_reason = f"nullif(concat_ws('; ', {rules}), '')" if rules else "NULL"
+    reasons = ", ".join(_field_reason(f, f"v_{f.name}") for f in source.fields)
+    typed = ", ".join(f"{_typed_value(f, f'v_{f.name}')} AS {f.column}" for f in stored_fields(source))
+    duplicate = "NULL"
+    if source.kind == "counts":
+        duplicate = (
+            "CASE WHEN reason IS NULL AND count(*) OVER (PARTITION BY file, date, category, reason IS NULL) > 1 "
+            "THEN 'duplicate (date, category) in file' END"
+        )
+    # Personal data is hashed once per distinct value of the batch, then joined back: the
+    # same phone number or national id recurs on many lines (and in every CRM snapshot),
+    # and two SHA-256 per value were a third of parsing's CPU time (docs/benchmarks.md).
+    # `typed` is then read twice: MATERIALIZED keeps DuckDB from reading it twice.
+    hashed = [f for f in stored_fields(source) if f.hashed]
+    hashes = "".join(
+        f"    hash_{f.name} AS (SELECT hk_{f.name}, {hmac_sql(f'hk_{f.name}')} AS hh_{f.name} FROM "
+        f"(SELECT DISTINCT v_{f.name} AS hk_{f.name} FROM typed WHERE v_{f.name} IS NOT NULL)),\n"
+        for f in hashed
+    )
+    hash_joins = "".join(f" LEFT JOIN hash_{f.name} ON hk_{f.name} = v_{f.name}" for f in hashed)
+    return f"""
+    WITH {ctes},
+    typed_rows AS {'MATERIALIZED ' if hashed else ''}(SELECT * FROM typed),
+{hashes.replace('FROM typed WHERE', 'FROM typed_rows WHERE')}    checked AS (
+        SELECT file, file_date, line_no, line,
+               coalesce(structure_error, nullif(concat_ws('; ', {reasons}), '')) AS field_reason,
+               {typed}
+        FROM typed_rows{hash_joins}
+    ),
+    ruled AS (
+        SELECT * EXCLUDE (field_reason), coalesce(field_reason, {rule_reason}) AS reason FROM checked
+    ),
+    reasoned AS (SELECT * EXCLUDE (reason), coalesce(reason, {duplicate}) AS reason FROM ruled)
+    SELECT * EXCLUDE (line), CASE WHEN reason IS NOT NULL THEN line END AS line FROM reasoned
+    """
+
+
+def line_sql(source: Source) -> str:
+    """Every non-blank data line of temp table _lines (file, line_no, line), split (CSV by
+    the positions in _headers, JSON by key) and checked: the rows of `validate_sql`."""
     if source.fmt == "csv":
         split = (
             "CASE WHEN strpos(line, '\"') = 0 THEN string_split(line, ',') ELSE list_transform("
@@ -276,40 +383,16 @@ def parse_sql(source: Source) -> str:
         )
         first_data_line = 2
     else:
-        split = "NULL"
+        keys = ", ".join(_quote("$." + f.name) for f in source.fields)
+        split = f"CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN json_extract_string(line, [{keys}]) END"
         structure = (
             "CASE WHEN NOT json_valid(line) THEN 'invalid JSON' "
             "WHEN json_type(line) <> 'OBJECT' THEN 'JSON line is not an object' END"
         )
         first_data_line = 1
     values = ", ".join(f"v_{f.name} := {_raw_value(source, f)}" for f in source.fields)
-    reasons = ", ".join(_field_reason(f, f"v_{f.name}") for f in source.fields)
-    typed = ", ".join(f"{_typed_value(f, f'v_{f.name}')} AS {f.column}" for f in stored_fields(source))
-    rules = ", ".join(f"CASE WHEN {cond} THEN {_quote(reason)} END" for cond, reason in source.rules)
-    rule_reason = f"nullif(concat_ws('; ', {rules}), '')" if rules else "NULL"
-    duplicate = "NULL"
-    if source.kind == "counts":
-        duplicate = (
-            "CASE WHEN reason IS NULL AND count(*) OVER (PARTITION BY file, date, category, reason IS NULL) > 1 "
-            "THEN 'duplicate (date, category) in file' END"
-        )
-    # Personal data is hashed once per distinct value of the batch, then joined back: the
-    # same phone number or national id recurs on many lines (and in every CRM snapshot),
-    # and two SHA-256 per value were a third of parsing's CPU time (docs/benchmarks.md).
-    # `typed` is then read twice: MATERIALIZED keeps DuckDB from parsing every line twice.
-    hashed = [f for f in stored_fields(source) if f.hashed]
-    hashes = "".join(
-        f"    hash_{f.name} AS (SELECT hk_{f.name}, {hmac_sql(f'hk_{f.name}')} AS hh_{f.name} FROM "
-        f"(SELECT DISTINCT v_{f.name} AS hk_{f.name} FROM typed WHERE v_{f.name} IS NOT NULL)),\n"
-        for f in hashed
-    )
-    hash_joins = "".join(f" LEFT JOIN hash_{f.name} ON hk_{f.name} = v_{f.name}" for f in hashed)
-    return f"""
-    WITH lines AS (
-        SELECT file, rtrim(line, chr(13)) AS line, line_no
-        FROM (SELECT file, unnest(l) AS line, generate_subscripts(l, 1) AS line_no
-              FROM (SELECT file, string_split(content, chr(10)) AS l FROM _contents))
-    ),
+    return validate_sql(source, f"""
+    lines AS (SELECT file, rtrim(line, chr(13)) AS line, line_no FROM _lines),
     parsed AS (
         SELECT l.line_no, l.line, h.*, {split} AS fields
         FROM lines l JOIN _headers h USING (file)
@@ -322,24 +405,43 @@ def parse_sql(source: Source) -> str:
         SELECT * EXCLUDE (fields), CASE WHEN structure_error IS NULL THEN struct_pack({values}) END AS v
         FROM structured
     ),
-    typed AS {'MATERIALIZED ' if hashed else ''}(
-        SELECT file, file_date, line_no, line, structure_error, v.*
-        FROM valued
-    ),
-{hashes}    checked AS (
-        SELECT file, file_date, line_no, line,
-               coalesce(structure_error, nullif(concat_ws('; ', {reasons}), '')) AS field_reason,
-               {typed}
-        FROM typed{hash_joins}
-    ),
-    ruled AS (
-        SELECT * EXCLUDE (field_reason), coalesce(field_reason, {rule_reason}) AS reason FROM checked
-    )
-    SELECT * EXCLUDE (reason), coalesce(reason, {duplicate}) AS reason FROM ruled
-    """
+    typed AS (SELECT file, file_date, line_no, line, structure_error, v.* FROM valued)""")
 
 
-# ---------------------------------------------------------------- ingest
+def _csv_field(column: str) -> str:
+    """SQL: a value as written back into a CSV line (quoted when it must be)."""
+    return (f"CASE WHEN strpos({column}, ',') > 0 OR strpos({column}, '\"') > 0 "
+            f"THEN '\"' || replace({column}, '\"', '\"\"') || '\"' ELSE coalesce({column}, '') END")
+
+
+def typed_csv_sql(source: Source) -> str:
+    """The rows of temp table _numbered (one `read_csv` of files sharing a header,
+    numbered by line) checked: the rows of `validate_sql`, without their line
+    (`typed_record_sql` writes it back for the rejected ones)."""
+    values = ", ".join(f"nullif(trim({_ident(f.name)}), '') AS v_{f.name}" for f in source.fields)
+    return validate_sql(source, f"""
+    typed AS (
+        SELECT file, file_date, line_no, NULL::VARCHAR AS line, NULL::VARCHAR AS structure_error, {values}
+        FROM _numbered
+    )""")
+
+
+def typed_record_sql(source: Source, header: list[str]) -> str:
+    """SQL over _numbered n: a row's line as written back from its fields."""
+    return " || ',' || ".join(_csv_field("n." + _ident(reader_name(source, header, i))) for i in range(len(header)))
+
+
+def reader_name(source: Source, header: list[str], i: int) -> str:
+    """The name `read_csv` gives column i of a header: the contract's names as they are,
+    any other column (ignored, but read and checked all the same) a name of its own."""
+    return header[i] if header[i] in source.required_columns else f"_extra_{i + 1}"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# ---------------------------------------------------------------- reading
 
 
 @dataclass
@@ -373,6 +475,176 @@ def forget_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[str
     )
 
 
+def _scan_with_rejects(con: duckdb.DuckDBPyConnection, select: str, paths: list[str]) -> None:
+    """Run a `read_csv` with store_rejects into temp table _scan, and copy its rejects
+    at once into _rejects (disk_path, line, encoding, record): the reader's reject tables
+    are temporary and the next scan replaces them. A line may have several rejects (one
+    per missing column): one row per line."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _scan AS {select}", {"paths": paths})
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _rejects AS
+           SELECT s.file_path AS disk_path, e.line::BIGINT AS line,
+                  bool_or(e.error_type = 'INVALID ENCODING') AS encoding,
+                  any_value(e.csv_line) AS record
+           FROM _reject_errors e JOIN _reject_scans s USING (scan_id, file_id)
+           GROUP BY ALL"""
+    )
+    con.execute("DROP TABLE _reject_errors")
+    con.execute("DROP TABLE _reject_scans")
+
+
+def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile], lines_before: int) -> list[LandingFile]:
+    """Number the rows of _scan by their physical line (view _numbered); returns the files
+    whose rows and rejected lines do not add up to their lines (to be read otherwise).
+
+    The reader gives rows in file order and leaves rejected lines out: the k-th row of a
+    file is on line lines_before + k + (rejected lines before it)."""
+    counts = dict(
+        (path, (rows, rejected)) for path, rows, rejected in con.execute(
+            """SELECT f.disk_path, coalesce(n.rows, 0), coalesce(r.rejected, 0)
+               FROM (SELECT unnest($paths) AS disk_path) f
+               LEFT JOIN (SELECT disk_path, count(*) AS rows FROM _scan GROUP BY ALL) n USING (disk_path)
+               LEFT JOIN (SELECT disk_path, count(*) AS rejected FROM _rejects GROUP BY ALL) r USING (disk_path)""",
+            {"paths": [f.disk_path for f in files]},
+        ).fetchall()
+    )
+    whole = [f for f in files if sum(counts[f.disk_path]) == f.lines - lines_before]
+    con.execute("DELETE FROM _rejects WHERE disk_path NOT IN (SELECT unnest($p))", {"p": [f.disk_path for f in whole]})
+    meta = pa.table({"disk_path": [f.disk_path for f in whole], "file": [f.path for f in whole],
+                     "file_date": pa.array([f.file_date for f in whole], pa.date32())})
+    con.register("_whole_files", meta)
+    con.execute("CREATE OR REPLACE TEMP TABLE _whole AS SELECT * FROM _whole_files")
+    con.unregister("_whole_files")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW _numbered AS
+            WITH firsts AS (SELECT disk_path, min(rn) AS first_rn FROM _scan GROUP BY ALL),
+            gaps AS (
+                SELECT disk_path, key, max(skipped) AS skipped FROM (
+                    SELECT disk_path,
+                           line - {lines_before} - row_number() OVER (PARTITION BY disk_path ORDER BY line) AS key,
+                           row_number() OVER (PARTITION BY disk_path ORDER BY line) AS skipped
+                    FROM _rejects) GROUP BY ALL
+            ),
+            ranked AS (
+                SELECT s.*, w.file, w.file_date, s.rn - f.first_rn + 1 AS k
+                FROM _scan s JOIN _whole w USING (disk_path) JOIN firsts f USING (disk_path)
+            )
+            SELECT r.* EXCLUDE (k, rn), ({lines_before} + r.k + coalesce(g.skipped, 0))::INTEGER AS line_no
+            FROM ranked r ASOF LEFT JOIN gaps g ON r.disk_path = g.disk_path AND r.k > g.key"""
+    )
+    return [f for f in files if f not in whole]
+
+
+def _drop_scan(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP VIEW IF EXISTS _numbered")
+    for table in ("_scan", "_whole", "_rejects"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _take_rejects(con: duckdb.DuckDBPyConnection, by_disk_path: dict[str, LandingFile]) -> None:
+    """Rejected lines of the last scan: lines that are not UTF-8 become the file's bad
+    lines (their reason read from the bytes on disk), the others go to _lines to be
+    split and given the contract's reason like any line read line by line."""
+    encoding: dict[str, list[int]] = {}
+    for disk_path, line in con.execute("SELECT disk_path, line FROM _rejects WHERE encoding").fetchall():
+        encoding.setdefault(disk_path, []).append(line)
+    for disk_path, numbers in encoding.items():
+        read_bad_lines(by_disk_path[disk_path], set(numbers))
+    paths = pa.table({"disk_path": list(by_disk_path), "file": [f.path for f in by_disk_path.values()]})
+    con.register("_paths", paths)
+    try:
+        con.execute("INSERT INTO _lines SELECT p.file, r.line, r.record FROM _rejects r JOIN _paths p USING (disk_path) "
+                    "WHERE NOT r.encoding")
+    finally:
+        con.unregister("_paths")
+
+
+def read_bad_lines(found: LandingFile, numbers: set[int]) -> None:
+    """The lines `numbers` of a file, which DuckDB found not UTF-8, with the byte and
+    column that break it; read from disk one line at a time."""
+    with open(found.disk_path, "rb") as data:
+        for number, raw in enumerate(data, start=1):
+            if number in numbers:
+                raw = raw.rstrip(b"\n")
+                try:
+                    text = raw.decode("utf-8")
+                    found.bad_lines.append((number, text.rstrip("\r"), "not UTF-8"))
+                except UnicodeDecodeError as err:
+                    found.bad_lines.append((number, *not_utf8(raw, err)))
+                numbers.discard(number)
+                if not numbers:
+                    return
+
+
+def read_csv_typed(con: duckdb.DuckDBPyConnection, source: Source, header: list[str],
+                   files: list[LandingFile]) -> list[LandingFile]:
+    """Read CSV files sharing one header with one `read_csv` into _numbered; rejected
+    lines go to _lines and to the files' bad lines. Returns the files to read line by line."""
+    columns = "{" + ", ".join(
+        f"{_quote(reader_name(source, header, i))}: 'VARCHAR'" for i in range(len(header))) + "}"
+    # every column is selected: a column the query does not read is neither cast nor checked
+    _scan_with_rejects(
+        con,
+        "SELECT filename AS disk_path, row_number() OVER () AS rn, * EXCLUDE (filename) "
+        f"FROM read_csv($paths, columns = {columns}, {CSV_READER})",
+        [f.disk_path for f in files],
+    )
+    again = _count_scan(con, files, lines_before=1)
+    _take_rejects(con, {f.disk_path: f for f in files if f not in again})
+    return again
+
+
+def read_lines(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list[LandingFile]:
+    """Read files line by line into _lines (file, line_no, line) with DuckDB's CSV reader,
+    lines that are not UTF-8 to the files' bad lines. Returns the files whose lines DuckDB
+    did not number exactly (mixed line endings), to be streamed instead."""
+    if not files:
+        return []
+    _scan_with_rejects(
+        con,
+        f"SELECT filename AS disk_path, row_number() OVER () AS rn, line FROM read_csv($paths, {LINE_READER})",
+        [f.disk_path for f in files],
+    )
+    again = _count_scan(con, files, lines_before=0)
+    con.execute("INSERT INTO _lines SELECT file, line_no, line FROM _numbered WHERE line IS NOT NULL")
+    _take_rejects(con, {f.disk_path: f for f in files if f not in again})
+    return again
+
+
+def stream_lines(con: duckdb.DuckDBPyConnection, found: LandingFile) -> None:
+    """Python's reading of a file's lines into _lines, one batch at a time: for the rare
+    file whose line endings DuckDB's reader does not number line by line."""
+    batch: dict[str, list] = {"file": [], "line_no": [], "line": []}
+
+    def flush() -> None:
+        con.register("_batch", pa.table(batch))
+        try:
+            con.execute("INSERT INTO _lines SELECT file, line_no, line FROM _batch")
+        finally:
+            con.unregister("_batch")
+        for column in batch.values():
+            column.clear()
+
+    with open(found.disk_path, "rb") as data:
+        for number, raw in enumerate(data, start=1):
+            raw = raw.rstrip(b"\n").removeprefix(BOM if number == 1 else b"")
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                found.bad_lines.append((number, *not_utf8(raw, err)))
+                continue
+            if text.strip():
+                batch["file"].append(found.path)
+                batch["line_no"].append(number)
+                batch["line"].append(text)
+            if len(batch["line"]) >= STREAM_BATCH_LINES:
+                flush()
+    flush()
+
+
+# ---------------------------------------------------------------- storing
+
+
 def _headers_table(source: Source, files: list[LandingFile]) -> pa.Table:
     columns: dict[str, list] = {
         "file": [f.path for f in files],
@@ -393,35 +665,35 @@ def _headers_table(source: Source, files: list[LandingFile]) -> pa.Table:
     )
 
 
-def _load_batch(con, source: Source, files: list[LandingFile], pii_key: bytes, run_id: str) -> dict[str, tuple]:
-    """Parse a batch of files; returns per file (read, loaded, rejected) from SQL."""
-    contents = pa.table({"file": [f.path for f in files], "content": [f.content for f in files]})
-    headers = _headers_table(source, files)
-    con.register("_contents", contents)
-    con.register("_headers", headers)
-    try:
-        params = hmac_pads(pii_key) if any(f.hashed for f in source.fields) else {}
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {parse_sql(source)}", params)
-    finally:
-        con.unregister("_contents")
-        con.unregister("_headers")
+def store_checked(con: duckdb.DuckDBPyConnection, source: Source, select: str, pii_key: bytes, run_id: str,
+                  counts: dict[str, list[int]], record: str | None = None) -> None:
+    """Run a `validate_sql` query: valid rows to raw.<source>, the others (masked) to
+    quality.rejected_rows; adds loaded and rejected rows per file to `counts`. `record`:
+    SQL over _numbered n giving a rejected row's line, when the query does not keep it."""
+    params = hmac_pads(pii_key) if any(f.hashed for f in source.fields) else {}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {select}", params)
     columns = ", ".join(f.column for f in stored_fields(source))
     con.execute(
         f"INSERT INTO raw.{source.name} (file, file_date, line_no, {columns}) "
         f"SELECT file, file_date, line_no, {columns} FROM _parsed WHERE reason IS NULL"
     )
+    con.execute("CREATE OR REPLACE TEMP TABLE _rejected AS SELECT * FROM _parsed WHERE reason IS NOT NULL")
+    if record and con.execute("SELECT count(*) FROM _rejected").fetchall()[0][0]:
+        con.execute(f"""UPDATE _rejected p SET line = {record} FROM _numbered n
+                        WHERE n.file = p.file AND n.line_no = p.line_no""")
     con.execute(
         f"""INSERT INTO quality.rejected_rows (source, file, line_no, record, reason, run_id, rejected_at)
-            SELECT $s, file, line_no, {redact_sql('line')}, {redact_sql('reason')}, $r, now()
-            FROM _parsed WHERE reason IS NOT NULL""",
+            SELECT $s, file, line_no, {redact_sql('line')}, {redact_sql('reason')}, $r, now() FROM _rejected""",
         {"s": source.name, "r": run_id},
     )
-    counts = con.execute(
-        "SELECT file, count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) "
+    con.execute("DROP TABLE _rejected")
+    for file, loaded, rejected in con.execute(
+        "SELECT file, count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) "
         "FROM _parsed GROUP BY file"
-    ).fetchall()
+    ).fetchall():
+        counts[file][0] += loaded
+        counts[file][1] += rejected
     con.execute("DROP TABLE _parsed")
-    return {row[0]: row[1:] for row in counts}
 
 
 def _store_bad_lines(con, source: Source, found: LandingFile, run_id: str) -> None:
@@ -445,6 +717,58 @@ def _store_bad_lines(con, source: Source, found: LandingFile, run_id: str) -> No
         con.unregister("_bad")
 
 
+def _store_file(con, source: Source, found: LandingFile, loaded: int, rejected: int, run_id: str) -> FileAudit:
+    _store_bad_lines(con, source, found, run_id)
+    rejected += len(found.bad_lines)
+    audit = FileAudit(source.name, found.path, loaded + rejected, loaded, rejected,
+                      found.file_error, found.file_warning, parsed=True)
+    con.execute(
+        """INSERT INTO meta.landing_files VALUES ($source, $path, $file_date, $sha, $size,
+           $read, $loaded, $rejected, $error, $warning, $run, now())""",
+        {
+            "source": source.name, "path": found.path, "file_date": found.file_date,
+            "sha": found.sha256, "size": found.size_bytes, "read": audit.rows_read,
+            "loaded": audit.rows_loaded, "rejected": audit.rows_rejected,
+            "error": found.file_error, "warning": found.file_warning, "run": run_id,
+        },
+    )
+    return audit
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def _by_header(files: list[LandingFile]) -> dict[tuple[str, ...], list[LandingFile]]:
+    groups: dict[tuple[str, ...], list[LandingFile]] = {}
+    for found in files:
+        groups.setdefault(tuple(found.header), []).append(found)
+    return groups
+
+
+def read_files(con: duckdb.DuckDBPyConnection, source: Source, files: list[LandingFile], pii_key: bytes,
+               run_id: str) -> dict[str, list[int]]:
+    """Read, check and store the rows of `files`; (loaded, rejected) per file."""
+    counts = {f.path: [0, 0] for f in files}
+    con.execute("CREATE OR REPLACE TEMP TABLE _lines (file VARCHAR, line_no BIGINT, line VARCHAR)")
+    to_read = [f for f in files if f.has_rows]
+    by_lines = [f for f in to_read if source.fmt != "csv" or f.file_error]
+    for header, group in _by_header([f for f in to_read if f not in by_lines]).items():
+        by_lines += read_csv_typed(con, source, list(header), group)
+        store_checked(con, source, typed_csv_sql(source), pii_key, run_id, counts,
+                      record=typed_record_sql(source, list(header)))
+        _drop_scan(con)
+    for found in read_lines(con, by_lines):
+        stream_lines(con, found)
+    _drop_scan(con)
+    con.register("_headers", _headers_table(source, files))
+    try:
+        store_checked(con, source, line_sql(source), pii_key, run_id, counts)
+    finally:
+        con.unregister("_headers")
+    con.execute("DROP TABLE _lines")
+    return counts
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -457,48 +781,14 @@ def ingest(
     known = known_fingerprints(con, source)
     on_disk = {p.relative_to(landing_dir).as_posix() for p in source.files(landing_dir)}
     forget_files(con, source, [path for path in known if path not in on_disk])
-
-    audits: list[FileAudit] = []
-    batch: list[LandingFile] = []
-    batch_bytes = 0
-
-    def flush() -> None:
-        nonlocal batch, batch_bytes
-        if not batch:
-            return
-        forget_files(con, source, [f.path for f in batch])
-        counts = _load_batch(con, source, batch, pii_key, run_id)
-        for found in batch:
-            _store_bad_lines(con, source, found, run_id)
-            read, loaded, rejected = counts.get(found.path, (0, 0, 0))
-            bad = len(found.bad_lines)
-            audit = FileAudit(
-                source.name, found.path, read + bad, loaded, rejected + bad,
-                found.file_error, found.file_warning, parsed=True,
-            )
-            audits.append(audit)
-            con.execute(
-                """INSERT INTO meta.landing_files VALUES ($source, $path, $file_date, $sha, $size,
-                   $read, $loaded, $rejected, $error, $warning, $run, now())""",
-                {
-                    "source": source.name, "path": found.path, "file_date": found.file_date,
-                    "sha": found.sha256, "size": found.size_bytes, "read": audit.rows_read,
-                    "loaded": audit.rows_loaded, "rejected": audit.rows_rejected,
-                    "error": found.file_error, "warning": found.file_warning, "run": run_id,
-                },
-            )
-        batch, batch_bytes = [], 0
-
+    files = []
     for path in paths:
-        data = path.read_bytes()
         rel = path.relative_to(landing_dir).as_posix()
-        sha256 = fingerprint(data)
-        if known.get(rel) == sha256:
-            continue
-        found = read_landing_file(source, rel, path, data, sha256)
-        batch.append(found)
-        batch_bytes += found.size_bytes
-        if batch_bytes >= BATCH_BYTES:
-            flush()
-    flush()
-    return audits
+        scan = scan_file(path)
+        if known.get(rel) != scan.sha256:
+            files.append(check_file(source, rel, path, scan))
+    if not files:
+        return []
+    forget_files(con, source, [f.path for f in files])
+    counts = read_files(con, source, files, pii_key, run_id)
+    return [_store_file(con, source, f, *counts[f.path], run_id) for f in files]

@@ -57,13 +57,19 @@ def load_source_month(
     con.begin()
     try:
         audits = ingest(con, source, settings.landing_dir, paths, pii_key, run_id)
-        if source.kind == "events":
+        inputs = month_inputs(con, source, files)
+        if inputs == staged_inputs(con, source, month):
+            staged = staged_rows(con, source, month)  # the same files with the same content: the same rows
+        elif source.kind == "events":
             staged = stage_events(con, source, month, files)
         elif source.kind == "counts":
             staged = stage_counts(con, source, month, files)
         else:
             staged = stage_tickets(con, month, files)
         con.execute("DELETE FROM meta.month_files WHERE month = $m AND source = $s", {"m": month, "s": source.name})
+        con.execute("DELETE FROM meta.month_inputs WHERE month = $m AND source = $s", {"m": month, "s": source.name})
+        con.execute("INSERT INTO meta.month_inputs VALUES ($m, $s, $inputs, $run)",
+                    {"m": month, "s": source.name, "inputs": inputs, "run": run_id})
         con.execute(
             "INSERT INTO meta.month_files SELECT $m, $s, unnest($files), $run",
             {"m": month, "s": source.name, "files": files, "run": run_id},
@@ -74,6 +80,31 @@ def load_source_month(
         raise
     left = tuple(p.relative_to(settings.landing_dir).as_posix() for p in unsettled)
     return MonthLoad(source.name, month, len(files), len(audits), staged, account_month(con, source, month, files), left)
+
+
+def month_inputs(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> str:
+    """One fingerprint of the files a month reads and of their content (meta.landing_files),
+    digits written g-p like every digest of the working database (assets/ingest.py scan_file)."""
+    return con.execute(
+        """SELECT translate(sha256(count(*) || ';' || coalesce(string_agg(path || ':' || sha256, ';' ORDER BY path), '')),
+                            '0123456789', 'ghijklmnop')
+           FROM meta.landing_files WHERE source = $s AND path IN (SELECT unnest($files))""",
+        {"s": source.name, "files": files},
+    ).fetchall()[0][0]
+
+
+def staged_inputs(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> str | None:
+    """`month_inputs` as it was when the month was last staged."""
+    rows = con.execute("SELECT inputs FROM meta.month_inputs WHERE month = $m AND source = $s",
+                       {"m": month, "s": source.name}).fetchall()
+    return rows[0][0] if rows else None
+
+
+def staged_rows(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> int:
+    if source.kind == "counts":
+        return con.execute("SELECT count(*) FROM staging.daily_counts WHERE month = $m AND source = $s",
+                           {"m": month, "s": source.name}).fetchall()[0][0]
+    return con.execute(f"SELECT count(*) FROM staging.{source.name} WHERE month = $m", {"m": month}).fetchall()[0][0]
 
 
 def account_month(con: duckdb.DuckDBPyConnection, source: Source, month: date, files: list[str]) -> MonthAccount:

@@ -10,6 +10,16 @@ no shim) was measured against it: docs/quality.md. Tests keep a known-good
 and a known-bad batch going through this path, so a GX upgrade that breaks
 the shim fails loudly.
 
+What a validation costs no longer grows with one query per expectation
+(docs/quality.md, bench/gx_gate.py): one GX data source serves every batch
+of a gate step; each batch's query runs once, into a temporary table of GX's
+connection; the suite is first evaluated pass/fail only (BOOLEAN_ONLY: GX
+bundles the aggregate metrics of single-column expectations into one query
+per domain and asks for no unexpected values), and only the failed
+expectations are evaluated again for their counts and sample values.
+Great Expectations is imported inside the functions that validate, never at
+module level: a run that validates nothing does not pay its import.
+
 Suites are built from the landing descriptions (assets/landing.py), so a field
 added there is checked here without a second list.
 """
@@ -46,7 +56,6 @@ class ExpectationOutcome:
 class SuiteOutcome:
     source: str
     months: tuple[date, ...]
-    rows: int
     outcomes: tuple[ExpectationOutcome, ...]
 
     @property
@@ -186,39 +195,96 @@ def _context():
     return context
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A named SQL query over the DuckDB file and the expectations to run on its rows."""
+
+    name: str
+    query: str
+    expectations: list
+
+
 def validate_query(db_path: Path, name: str, query: str, suite_expectations: list) -> list[ExpectationOutcome]:
-    """Run expectations with GX on the rows of a SQL query over a DuckDB file.
+    """Run expectations with GX on the rows of a SQL query over a DuckDB file."""
+    return validate_batches(db_path, [Batch(name, query, suite_expectations)])[0]
+
+
+def validate_batches(db_path: Path, batches: list[Batch]) -> list[list[ExpectationOutcome]]:
+    """Run each batch's expectations with GX, through one data source (one engine and one
+    DuckDB connection) for all batches.
 
     GX opens the file with duckdb-engine's configuration, which DuckDB refuses
     while another connection of this process holds the file with another
     configuration: call this with no other connection to `db_path` open. It
     returns with GX's connection closed."""
-    outcomes = _validate(db_path, name, query, suite_expectations)
+    outcomes = _validate(db_path, batches)
     gc.collect()  # GX's objects hold the DuckDB connection in reference cycles
     return outcomes
 
 
-def _validate(db_path: Path, name: str, query: str, suite_expectations: list) -> list[ExpectationOutcome]:
-    import great_expectations as gx
-
+def _validate(db_path: Path, batches: list[Batch]) -> list[list[ExpectationOutcome]]:
     context = _context()
-    datasource_name = f"{name}_{uuid.uuid4().hex[:8]}"
-    datasource = context.data_sources.add_sql(datasource_name, connection_string=f"duckdb:///{db_path}")
-    batch = None
+    datasource_name = f"work_{uuid.uuid4().hex[:8]}"
+    # create_temp_table: each batch's query runs once, into a temporary table of GX's
+    # connection, and every metric query reads that table instead of re-running the query.
+    datasource = context.data_sources.add_sql(
+        datasource_name, connection_string=f"duckdb:///{db_path}", create_temp_table=True
+    )
     try:
-        batch = datasource.add_query_asset(name, query=query).add_batch_definition_whole_table("batch").get_batch()
-        suite = gx.ExpectationSuite(name=name, expectations=suite_expectations)
-        result = batch.validate(
-            suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES}
-        )
-        return [_outcome(item) for item in result.results]
+        return [_validate_batch(datasource, batch) for batch in batches]
     finally:
-        if batch is not None:  # GX's close() leaves a persisted connection open
-            engine = batch.data.execution_engine
-            if engine._connection is not None:
-                engine._connection.close()
-            engine.engine.dispose()
+        engine = datasource.get_execution_engine()
+        if engine._connection is not None:  # GX's close() leaves a persisted connection open
+            engine._connection.close()
+        engine.engine.dispose()
         context.data_sources.delete(datasource_name)
+
+
+def _validate_batch(datasource, batch: Batch) -> list[ExpectationOutcome]:
+    """Pass and fail for every expectation (aggregate metrics bundled, no queries for
+    unexpected values), then the details (unexpected count, sample values) of the
+    failed ones only. One GX validator, so the batch's rows are materialised once."""
+    import great_expectations as gx
+    from great_expectations.validator.v1_validator import Validator
+
+    definition = datasource.add_query_asset(batch.name, query=batch.query).add_batch_definition_whole_table("batch")
+    validator = Validator(batch_definition=definition, result_format="BOOLEAN_ONLY")
+    try:
+        verdicts = validator.validate_expectation_suite(
+            gx.ExpectationSuite(name=batch.name, expectations=batch.expectations)
+        ).results
+        failed = [item.expectation_config for item in verdicts if not item.success]
+        details = {}
+        if failed:
+            validator.result_format = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES}
+            result = validator.validate_expectation_suite(
+                gx.ExpectationSuite(name=f"{batch.name}_failed", expectations=[_expectation(c) for c in failed])
+            )
+            details = {_key(item.expectation_config): item for item in result.results}
+        return [_outcome(details.get(_key(item.expectation_config), item)) for item in verdicts]
+    finally:
+        _drop_temporary_table(validator)
+
+
+def _drop_temporary_table(validator) -> None:
+    """The batch's rows, materialised by GX in a temporary table, are not needed any more."""
+    import sqlalchemy as sa
+
+    wrapped = validator._wrapped_validator_cache
+    if wrapped is None:
+        return
+    table = getattr(wrapped.active_batch.data.selectable, "name", None)
+    if table and table.startswith("gx_temp_"):
+        wrapped.execution_engine.execute_query(sa.text(f'DROP TABLE IF EXISTS "{table}"'))
+
+
+def _expectation(config):
+    """A fresh expectation from the configuration GX reported (suites own their expectations)."""
+    return config.to_domain_obj()
+
+
+def _key(config) -> str:
+    return f"{config.type}:{sorted((k, str(v)) for k, v in config.kwargs.items())}"
 
 
 def _outcome(item) -> ExpectationOutcome:
@@ -240,12 +306,14 @@ def _outcome(item) -> ExpectationOutcome:
     )
 
 
-def validate_months(db_path: Path, source: Source, months: list[date]) -> SuiteOutcome:
-    """One validation over the staged rows of all `months`, inside DuckDB."""
-    query = batch_query(source, months)
-    outcomes = validate_query(db_path, f"staging_{source.name}", query, expectations(source))
-    rows = next((o.observed_value for o in outcomes if o.expectation == "expect_table_row_count_to_be_between"), None)
-    return SuiteOutcome(source.name, tuple(months), rows or 0, tuple(outcomes))
+def validate_sources(db_path: Path, months_by_source: dict[Source, list[date]]) -> dict[str, SuiteOutcome]:
+    """The suites of several sources, each over its months' staged rows, through one GX data source."""
+    batches = [Batch(f"staging_{s.name}", batch_query(s, months), expectations(s)) for s, months in months_by_source.items()]
+    results = validate_batches(db_path, batches) if batches else []
+    return {
+        source.name: SuiteOutcome(source.name, tuple(months), tuple(outcomes))
+        for (source, months), outcomes in zip(months_by_source.items(), results)
+    }
 
 
 def _plain(value: Any) -> Any:

@@ -2,7 +2,9 @@
 
 Per source, four checks run on each month of the run:
 
-- `expectations` (blocking): the source's Great Expectations suite on the staged month.
+- `expectations` (blocking): the source's Great Expectations suite on the staged month;
+  a month whose staged rows are unchanged since a passed validation reuses that
+  outcome and is not validated again (checks/validations.py).
 - `files_reconcile` (blocking): every file the month read is accounted for
   (rows read = rows loaded + rows rejected, recounted from the stored rows), and
   no file is invalid as a whole (missing required column, empty, not a contract name).
@@ -26,7 +28,8 @@ import duckdb
 from assets.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
 from assets.loading import account_month
 from assets.monthly import WRITER_POOL
-from checks.gx_suites import validate_months
+from checks.gx_suites import SuiteOutcome, validate_sources
+from checks.validations import StoredValidation, last_validations, month_fingerprint, record_validations, reusable
 from pipelines.partitions import month_of
 from pipelines.resources import VobWarehouse
 
@@ -54,28 +57,83 @@ def month_files(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> 
     return [r[0] for r in rows]
 
 
-def check_expectations(work_db, source: Source, months: list[date]) -> CheckOutcome:
-    suite = validate_months(work_db, source, months)
-    problems, rows = [], []
-    for o in suite.outcomes:
-        rows.append(
-            f"| {o.expectation} | {o.column} | {'✅' if o.success else '❌'} "
-            f"| {json.dumps(o.observed_value, ensure_ascii=False, default=str)[:80]} "
-            f"| {o.unexpected_count if o.unexpected_count is not None else ''} "
-            f"| {json.dumps(o.sample, ensure_ascii=False, default=str)[:160]} |"
-        )
-        if not o.success:
-            problems.append(
-                f"{o.expectation}({o.column}): {o.unexpected_count} unexpected, "
-                f"e.g. {o.sample}; observed {o.observed_value}"
-            )
-    table = (
-        f"{suite.rows:,} rows of {', '.join(f'{m:%Y-%m}' for m in months)}\n\n"
-        "| expectation | column | ok | observed | unexpected | sample |\n|---|---|---|---|---|---|\n"
-        + "\n".join(rows)
+@dataclass
+class ValidationPlan:
+    """What the gate knows of a source's months before validating: their staged rows'
+    count and fingerprint, and the last stored validation of each (checks/validations.py)."""
+
+    source: Source
+    rows: dict[date, int]
+    fingerprints: dict[date, str]
+    stored: dict[date, StoredValidation]
+
+    @property
+    def changed(self) -> list[date]:
+        """Months to validate: new or changed rows, or no stored pass."""
+        return [m for m, fp in self.fingerprints.items() if not reusable(self.stored.get(m), fp)]
+
+
+def plan_validation(con, source: Source, months: list[date]) -> ValidationPlan:
+    measured = {m: month_fingerprint(con, source, m) for m in months}
+    return ValidationPlan(
+        source,
+        {m: rows for m, (rows, _) in measured.items()},
+        {m: fp for m, (_, fp) in measured.items()},
+        last_validations(con, source, months),
     )
-    summary = f"{len(rows) - len(problems)} of {len(rows)} expectations met on {suite.rows:,} rows"
-    return CheckOutcome(not problems, summary, problems, {"expectations": dg.MetadataValue.md(table)})
+
+
+@dataclass(frozen=True)
+class Validated:
+    """What Great Expectations said of a source's changed months."""
+
+    passed: bool
+    summary: str
+    details: str  # markdown table of the expectations' outcomes
+    problems: list[str]
+
+
+def validated(plan: ValidationPlan, suite: SuiteOutcome) -> Validated:
+    rows = sum(plan.rows[m] for m in suite.months)
+    lines = [
+        f"| {o.expectation} | {o.column} | {'✅' if o.success else '❌'} "
+        f"| {'' if o.observed_value is None else json.dumps(o.observed_value, ensure_ascii=False, default=str)[:80]} "
+        f"| {o.unexpected_count if o.unexpected_count is not None else ''} "
+        f"| {json.dumps(o.sample, ensure_ascii=False, default=str)[:160]} |"
+        for o in suite.outcomes
+    ]
+    months = ", ".join(f"{m:%Y-%m}" for m in suite.months)
+    details = (
+        f"{rows:,} rows of {months}\n\n"
+        "| expectation | column | ok | observed | unexpected | sample |\n|---|---|---|---|---|---|\n"
+        + "\n".join(lines)
+    )
+    problems = [
+        f"{o.expectation}({o.column}): {o.unexpected_count} unexpected, e.g. {o.sample}; observed {o.observed_value}"
+        for o in suite.failures
+    ]
+    summary = f"{len(lines) - len(problems)} of {len(lines)} expectations met on {rows:,} rows of {months}"
+    return Validated(not problems, summary, details, problems)
+
+
+def check_expectations(plan: ValidationPlan, now: Validated | None) -> CheckOutcome:
+    """GX's outcome on the changed months (`now`; None when no month changed) and the
+    stored passes of the unchanged ones."""
+    reused = [plan.stored[m] for m in plan.fingerprints if m not in plan.changed]
+    summaries = [now.summary] if now else []
+    tables = [now.details] if now else []
+    if reused:
+        summaries.append(f"{', '.join(f'{v.month:%Y-%m}' for v in reused)} unchanged, not re-validated")
+        tables += list(dict.fromkeys(v.details for v in reused))
+    metadata = {"expectations": dg.MetadataValue.md("\n\n".join(tables))}
+    if reused:
+        metadata["unchanged"] = dg.MetadataValue.text("\n".join(
+            f"{v.month:%Y-%m}: unchanged since run {v.run_id} (validated {v.validated_at:%Y-%m-%d %H:%M %Z}), "
+            f"not re-validated; then: {v.summary}"
+            for v in reused
+        ))
+    problems = now.problems if now else []
+    return CheckOutcome(not problems, "; ".join(summaries), problems, metadata)
 
 
 def check_files_reconcile(con, source: Source, months: list[date]) -> CheckOutcome:
@@ -197,15 +255,29 @@ def _result(name: str, key: dg.AssetKey, outcome: CheckOutcome, blocking: bool) 
 GATED_SOURCES = (*EVENT_SOURCES, *COUNT_SOURCES, CRM)
 
 
-def source_outcomes(vob: VobWarehouse, source: Source, months: list[date]) -> dict[str, CheckOutcome]:
+def gate_outcomes(vob: VobWarehouse, months: list[date], run_id: str | None) -> dict[str, dict[str, CheckOutcome]]:
+    """Every check of every gated source. Great Expectations runs once, through one data
+    source, on the months whose staged rows changed since their last passed validation;
+    when no month changed it is not even imported."""
     settings = vob.settings()
-    outcomes = {"expectations": check_expectations(settings.work_db, source, months)}
     with vob.work_db() as con:
-        outcomes |= {
-            "files_reconcile": check_files_reconcile(con, source, months),
-            "rejected_share": check_rejected_share(con, source, months, settings.reject_threshold_pct),
-            "volume_in_band": check_volume(con, source, months),
-        }
+        plans = {source: plan_validation(con, source, months) for source in GATED_SOURCES}
+    to_validate = {source: plan.changed for source, plan in plans.items() if plan.changed}
+    # GX opens the file itself: no other connection of this process may hold it meanwhile.
+    suites = validate_sources(settings.work_db, to_validate) if to_validate else {}
+    outcomes = {}
+    with vob.work_db() as con:
+        for source, plan in plans.items():
+            now = validated(plan, suites[source.name]) if source.name in suites else None
+            if now is not None:
+                changed = {m: plan.fingerprints[m] for m in plan.changed}
+                record_validations(con, source, changed, now.passed, now.summary, now.details, run_id)
+            outcomes[source.name] = {
+                "expectations": check_expectations(plan, now),
+                "files_reconcile": check_files_reconcile(con, source, months),
+                "rejected_share": check_rejected_share(con, source, months, settings.reject_threshold_pct),
+                "volume_in_band": check_volume(con, source, months),
+            }
     return outcomes
 
 
@@ -222,9 +294,10 @@ def source_outcomes(vob: VobWarehouse, source: Source, months: list[date]) -> di
 )
 def monthly_quality_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
     months = [month_of(k) for k in context.op_execution_context.partition_keys]
+    gate = gate_outcomes(vob, months, context.op_execution_context.run_id)
     for source in GATED_SOURCES:
         key = dg.AssetKey(["staging", source.name])
-        outcomes = source_outcomes(vob, source, months)
+        outcomes = gate[source.name]
         for name, blocking, _ in CHECKS:
             outcome = outcomes[name]
             if not outcome.passed:

@@ -35,11 +35,35 @@ CREATE TABLE IF NOT EXISTS quality.rejected_rows (
     rejected_at TIMESTAMPTZ
 );
 
+-- The last Great Expectations validation of each source's staged month
+-- (checks/validations.py): a month whose fingerprint is unchanged since a
+-- passed validation is not validated again.
+CREATE TABLE IF NOT EXISTS quality.validations (
+    source VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    fingerprint VARCHAR NOT NULL,   -- staged rows (count, sum and XOR of row hashes) and suite version
+    passed BOOLEAN NOT NULL,
+    summary VARCHAR NOT NULL,       -- e.g. "11 of 11 expectations met on 385,433 rows"
+    details VARCHAR NOT NULL,       -- markdown table of the expectations' outcomes
+    run_id VARCHAR,                 -- the Dagster run that validated
+    validated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, month)
+);
+
 -- Per month and source: which files the month read, and what they gave.
 CREATE TABLE IF NOT EXISTS meta.month_files (
     month DATE NOT NULL,
     source VARCHAR NOT NULL,
     path VARCHAR NOT NULL,
+    run_id VARCHAR
+);
+
+-- Per month and source: a fingerprint of the files it was staged from and of their
+-- content; a month whose fingerprint did not change is not staged again.
+CREATE TABLE IF NOT EXISTS meta.month_inputs (
+    month DATE NOT NULL,
+    source VARCHAR NOT NULL,
+    inputs VARCHAR NOT NULL,
     run_id VARCHAR
 );
 

@@ -42,6 +42,8 @@ LOCK_WAIT_SECONDS = 60.0
 # docs/serving.md). The working database stays on the newest format.
 PUBLISHED_STORAGE_VERSION = "v1.4.0"
 MEMORY_LIMIT_ENV = "VOB_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB: the working database's DuckDB memory limit
+DEFAULT_MEMORY_LIMIT = "1GB"
+SPILL_DIR = "duckdb_spill"  # under the working directory
 
 
 def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
@@ -58,7 +60,7 @@ def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
 
 def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
     shared_dir(settings.warehouse_path.parent)  # BI reads there; the default work dir is inside it
-    private_dir(settings.work_dir)  # DuckDB's WAL and spill files (<db>.tmp/) are created inside
+    private_dir(settings.work_dir)  # DuckDB's WAL and spill files are created inside
     refuse_lost_work_db(settings)
     try:
         con = connect(settings.work_db)
@@ -67,11 +69,17 @@ def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
     for path in (settings.work_db, Path(f"{settings.work_db}.wal")):  # pseudonymised personal data
         if path.exists():
             make_private(path)
-    limit = os.environ.get(MEMORY_LIMIT_ENV)
-    if limit:  # DuckDB spills to disk above it (docs/benchmarks.md); default: 80 % of RAM
-        con.execute(f"SET memory_limit = {sql_quote(limit)}")
+    bound_memory(con, settings.work_dir)
     ensure_schema(con)
     return con
+
+
+def bound_memory(con: duckdb.DuckDBPyConnection, work_dir: Path) -> None:
+    """DuckDB's memory capped by default, spilling to a folder of the working directory
+    above it (docs/benchmarks.md): a run's memory does not grow with the files' size."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+    con.execute(f"SET memory_limit = {sql_quote(limit)}")
+    con.execute(f"SET temp_directory = {sql_quote(str(work_dir / SPILL_DIR))}")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
