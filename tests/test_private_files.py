@@ -103,7 +103,8 @@ os.umask(0o022)
 from pipelines.resources import VobWarehouse
 modes, done = {}, threading.Event()
 with VobWarehouse().work_db() as con:
-    spill_dir = os.environ["VOB_WORK_DIR"] + "/work.duckdb.tmp"
+    spill_dir = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    assert spill_dir.startswith(os.environ["VOB_WORK_DIR"]), spill_dir
     con.execute("SET memory_limit = '64MB'; SET threads = 1; SET preserve_insertion_order = false; "
                 "SET enable_progress_bar = false")
     def watch():
@@ -127,7 +128,7 @@ print(json.dumps(modes))
 
 def test_duckdb_spill_files_of_a_run_are_owner_only(tmp_path):
     """The code location's resource (what `dagster dev` runs) in a process started with umask 022:
-    a sort larger than the memory limit spills into <work.duckdb>.tmp/."""
+    a sort larger than the memory limit spills into the temp directory (<work dir>/duckdb_spill/)."""
     env = clean_env(tmp_path, VOB_WORK_DIR=str(tmp_path / "work"))
     done = with_umask_022([sys.executable, "-c", SPILL], env, tmp_path / "probe")
     assert done.returncode == 0, done.stderr

@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
+from pipelines.files import shared_dir
+
 TIMEOUT_ENV = "VOB_LOCK_TIMEOUT_SECONDS"  # unset or 0: wait as long as it takes
 POLL_SECONDS = 0.5
 
@@ -76,7 +78,7 @@ def hold_warehouse(warehouse: Path, command: str, say: Callable[[str], None] | N
         finally:
             _held[path] -= 1
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    shared_dir(path.parent)  # the published file's folder: the BI group reaches it (pipelines/files.py)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
     try:
         _acquire(fd, path, say or (lambda text: print(text, file=sys.stderr, flush=True)))
