@@ -92,6 +92,7 @@ def build_published_warehouse(path: Path, figures: dict | None = None) -> dict:
             (period, i + 1, title, title, f"P-{i + 1:03d}") for i, title in enumerate(figures["improvement_actions"])
         ])
         add_service_kpis(con, snapshot)
+        add_figure_sources(con)
         # another period, which the report must leave out
         con.execute("INSERT INTO marts.fct_vob_half_year VALUES ('2024-H2', 1, 2, 3, 4, 5)")
         con.execute("INSERT INTO marts.fct_channel_monthly VALUES ('2024-12-01', 'calls', 777777)")
@@ -115,6 +116,17 @@ SERVICE_KPIS = {
     "2025-06": ("3.71", "85.64", "42.1", "4.44", "22.6", "128.5"),
 }
 SERVICE_BACKLOG = {"0-7d": 1234, "8-30d": 567, "31-90d": 89, ">90d": 12}
+
+
+def add_figure_sources(con) -> None:
+    """One landing file per channel figure, giving it the whole figure (the columns of warehouse/schema.sql)."""
+    con.execute("CREATE TABLE marts.figure_sources (table_name VARCHAR, figure_key VARCHAR, figure_value BIGINT, "
+                "file VARCHAR, rows_read BIGINT, rows_rejected BIGINT, counted BIGINT, month DATE)")
+    con.execute("""INSERT INTO marts.figure_sources
+                   SELECT 'fct_channel_monthly', strftime(month, '%Y-%m') || '|' || channel, contacts,
+                          channel || '/' || channel || '_' || strftime(month, '%Y-%m') || '.csv',
+                          contacts, 0, contacts, month
+                   FROM marts.fct_channel_monthly""")
 
 
 def add_service_kpis(con, snapshot: date) -> None:
