@@ -100,7 +100,8 @@ def kpi_run(tmp_path_factory) -> dict:
 
     root = tmp_path_factory.mktemp("kpis")
     env = {"VOB_LANDING_DIR": str(root / "landing"), "VOB_WAREHOUSE": str(root / "warehouse" / "vob.duckdb"),
-           "VOB_PII_KEY": "test-key", "VOB_REJECT_THRESHOLD_PCT": "50"}
+           "VOB_PII_KEY": "test-key", "VOB_REJECT_THRESHOLD_PCT": "50",
+           "VOB_SETTLE_SECONDS": "0"}  # the zone is written just before the run (docs/operations.md)
     write_kpi_landing(root / "landing")
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
