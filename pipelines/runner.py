@@ -162,8 +162,8 @@ def settle_landing(settings: Settings, probe_seconds: float = PROBE_SECONDS) -> 
     window, now = settle_seconds(), time.time()
     if not settings.landing_dir.is_dir():
         return now - window
-    recent = {path: _size_mtime(path) for _, path in landing_files(settings.landing_dir)
-              if now - path.stat().st_mtime < window}
+    seen_now = {path: _size_mtime(path) for _, path in landing_files(settings.landing_dir)}
+    recent = {path: seen for path, seen in seen_now.items() if seen and now - seen[1] / 1e9 < window}
     if not recent:
         return now - window
     started = time.time()
