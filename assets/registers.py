@@ -355,7 +355,7 @@ def read_registers(landing_dir: Path, period: str, pii_key: bytes) -> Registers:
         for line_no, values, problems, row in checked:
             if problems:
                 reason = f"sheet {sheet}, row {line_no}: " + "; ".join(problems)
-                registers.rejected.append(Rejected(sheet, line_no, masked_record(sheet, values), reason))
+                registers.rejected.append(Rejected(sheet, line_no, masked_record(sheet, values), redact(reason)))
             else:
                 valid[sheet].append({"line_no": line_no, **row})
         registers.rows_read[sheet] = len(checked)
