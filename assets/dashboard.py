@@ -331,6 +331,37 @@ def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Sett
     return metadata
 
 
+def install_superset() -> None:
+    """bi/superset/install: Superset's own environment from the pinned lock (minutes; prints its time)."""
+    done = subprocess.run([str(SUPERSET_DIR / "install")], timeout=3600)
+    if done.returncode != 0 or not superset_installed():
+        raise DashboardError(f"bi/superset/install failed (exit {done.returncode}); its output is above")
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def serve_until_stopped(superset: Superset, port: int, announce=print) -> None:
+    """Superset on 127.0.0.1:`port` until Ctrl-C or SIGTERM; says where to open the dashboard."""
+    if port_in_use(port):
+        raise DashboardError(f"127.0.0.1:{port} is already in use: choose another with `vob dashboard --port N`")
+    stopped = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.append(True))
+    try:
+        with superset.serving(port) as base_url:
+            announce(f"dashboard: {base_url}{DASHBOARD_PATH}\nuser: {DASHBOARD_USER}\n"
+                     f"password: in {superset.password_file}\nSuperset listens on 127.0.0.1 only; "
+                     "stop it with Ctrl-C")
+            while not stopped:
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @dg.asset(
     group_name="bi",
     deps=[published_warehouse],
