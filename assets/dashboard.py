@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,7 +257,14 @@ def chromium_browser() -> Iterator[object]:
 
 
 def screenshot_dashboard(base_url: str, password: str, png: Path, preview: Path) -> None:
-    """The whole dashboard as the VoB team sees it after logging in (PNG), and a small JPEG preview."""
+    """The whole dashboard as the VoB team sees it after logging in (PNG), and a small JPEG preview.
+    In a thread of its own: Playwright's sync API refuses to start inside a running asyncio loop
+    (or beside another sync Playwright) in the caller's thread."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(_screenshot, base_url, password, png, preview).result()
+
+
+def _screenshot(base_url: str, password: str, png: Path, preview: Path) -> None:
     with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1200}, locale="ar")
         log_in(page, base_url, password)

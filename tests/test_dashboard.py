@@ -222,7 +222,7 @@ with engine.connect() as con:
 
 
 @needs_superset
-def test_a_second_build_reuses_superset_metadata_and_shows_a_new_publish(built, env, superset):
+def test_a_second_build_reuses_superset_metadata_and_shows_a_new_publish(built, env, page):
     """Publish again with other figures: the next build imports them without preparing Superset again."""
     con = duckdb.connect(env["VOB_WAREHOUSE"])
     try:
@@ -234,12 +234,10 @@ def test_a_second_build_reuses_superset_metadata_and_shows_a_new_publish(built, 
     metadata = result.asset_materializations_for_node("bi_dashboard")[0].metadata
     assert metadata["metadata_db_created"].value is False
     assert metadata["build_seconds"].value < built["metadata"]["build_seconds"].value
-    with superset.serving() as base_url, dashboard.chromium_browser() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1200})
-        dashboard.log_in(page, base_url, superset.password())
-        page.goto(f"{base_url}{dashboard.DASHBOARD_PATH}", wait_until="networkidle")
-        dashboard.wait_for_charts(page)
-        assert any(row[:2] == ["2025-H1", "123,457"] for row in table_rows(page))
+    p = page["page"]
+    p.goto(f"{page['base_url']}{dashboard.DASHBOARD_PATH}", wait_until="networkidle")
+    dashboard.wait_for_charts(p)
+    assert any(row[:2] == ["2025-H1", "123,457"] for row in table_rows(p))
 
 
 @needs_superset
