@@ -278,3 +278,28 @@ def test_without_superset_the_asset_says_which_command_installs_it(tmp_path, mon
     message = failure.step_failure_data.error.message
     assert "Superset is" in message and "bi/superset/install" in message and "vob dashboard" in message
     assert not (tmp_path / "home").exists()  # nothing was started or written
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_the_sensor_rebuilds_after_a_publish_only_when_superset_is_installed(installed, tmp_path, monkeypatch):
+    import dagster as dg
+
+    from assets.dashboard import dashboard_after_publish
+    from pipelines.definitions import defs
+
+    marker = tmp_path / "vob-installed"
+    if installed:
+        marker.write_text(dashboard.lock_digest() + "\n")
+    monkeypatch.setattr(dashboard, "INSTALLED_MARKER", marker)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
+        nothing_yet = dashboard_after_publish.evaluate_tick(context)
+        assert nothing_yet.run_requests == [] and "No new materialization" in nothing_yet.skip_message
+        instance.report_runless_asset_event(dg.AssetMaterialization("published_warehouse"))
+        tick = dashboard_after_publish.evaluate_tick(context)
+        if installed:
+            [request] = tick.run_requests
+            assert request.run_key.startswith("dashboard-after-")
+            assert dashboard_after_publish.job_name == "dashboard"
+        else:
+            assert tick.run_requests == [] and "bi/superset/install" in tick.skip_message
