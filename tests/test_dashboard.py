@@ -79,14 +79,14 @@ def page(served, superset):
     """The dashboard after logging in, with every request and console message from then on."""
     with dashboard.chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1200}, locale="ar")
-        dashboard.log_in(page, served, superset.password())
         errors, requests = [], []
         page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
         page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
         page.on("request", lambda r: requests.append(r.url))
+        dashboard.log_in(page, served, superset.password())
         page.goto(f"{served}{dashboard.DASHBOARD_PATH}", wait_until="networkidle")
-        dashboard.wait_for_charts(page)
+        assert dashboard.wait_for_charts(page) == []
         yield {"page": page, "errors": errors, "requests": requests, "base_url": served}
         page.close()
 
@@ -133,6 +133,7 @@ def test_the_asset_records_the_bundle_screenshot_and_where_to_open_it(built, env
     assert image.size[0] == 1400 and image.size[1] > 1200  # the whole dashboard, taller than the window
     assert ImageStat.Stat(image).stddev[0] > 20  # not blank
     assert metadata["preview"].value.startswith("![dashboard](data:image/jpeg;base64,")
+    assert metadata["charts_in_error"].value == "none"
 
 
 @needs_superset
@@ -187,6 +188,21 @@ def test_the_dashboard_shows_the_published_figures_right_to_left_and_offline(pag
 
 
 @needs_superset
+def test_the_login_page_telemetry_pixel_is_blocked_by_the_content_security_policy(page):
+    """Superset 6.1.0 draws Scarf's pixel in its top menu whatever its settings; the browser must not load it."""
+    login = page["page"].context.browser.new_page()  # a new context: not logged in
+    try:
+        with login.expect_event("requestfailed", timeout=60_000) as failure:
+            answer = login.goto(f"{page['base_url']}/login/")
+        policy = answer.headers["content-security-policy"]
+    finally:
+        login.close()
+    assert "default-src 'self'" in policy and "img-src 'self' blob: data:" in policy
+    assert failure.value.url.startswith("https://apachesuperset.gateway.scarf.sh/pixel/")
+    assert failure.value.failure == "csp"
+
+
+@needs_superset
 def test_sql_lab_reads_the_published_warehouse(page, env):
     """The same database through SQL Lab's API, as an analyst would query it."""
     p, base = page["page"], page["base_url"]
@@ -222,21 +238,28 @@ with engine.connect() as con:
 
 
 @needs_superset
-def test_a_second_build_reuses_superset_metadata_and_shows_a_new_publish(built, env, page):
-    """Publish again with other figures: the next build imports them without preparing Superset again."""
-    con = duckdb.connect(env["VOB_WAREHOUSE"])
+def test_a_new_publish_elsewhere_is_imported_over_the_old_one(built, env, page, tmp_path):
+    """Another warehouse file with other figures and without a half-year table: the next build points
+    Superset's database at it (the import overwrites), without preparing Superset again, and names
+    the chart that has no table."""
+    moved = dict(env, VOB_WAREHOUSE=str(tmp_path / "elsewhere" / "vob.duckdb"))
+    build_published_warehouse(Path(moved["VOB_WAREHOUSE"]))
+    con = duckdb.connect(moved["VOB_WAREHOUSE"])
     try:
         con.execute("UPDATE marts.fct_vob_half_year SET beneficiaries = 123457 WHERE period = '2025-H1'")
+        con.execute("DROP TABLE marts.improvement_actions")
     finally:
         con.close()
-    result = materialise(env)
+    result = materialise(moved)
     assert result.success
     metadata = result.asset_materializations_for_node("bi_dashboard")[0].metadata
     assert metadata["metadata_db_created"].value is False
     assert metadata["build_seconds"].value < built["metadata"]["build_seconds"].value
+    [in_error] = metadata["charts_in_error"].value.splitlines()
+    assert in_error.startswith("الإجراءات المتخذة للتحسين") and "improvement_actions does not exist" in in_error
     p = page["page"]
     p.goto(f"{page['base_url']}{dashboard.DASHBOARD_PATH}", wait_until="networkidle")
-    dashboard.wait_for_charts(p)
+    assert len(dashboard.wait_for_charts(p)) == 1
     assert any(row[:2] == ["2025-H1", "123,457"] for row in table_rows(p))
 
 
