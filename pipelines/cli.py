@@ -4,6 +4,7 @@
     vob run --period 2025-H1 | --month 2025-03
     vob rebuild --period 2025-H1 | --month 2025-03
     vob explain TABLE KEY...   (e.g. fct_channel_monthly 2025-03 calls)
+    vob dashboard [--port 8088] [--no-serve]
 """
 
 from __future__ import annotations
@@ -64,6 +65,30 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    """Install Superset if missing, materialise bi_dashboard, then serve it on 127.0.0.1 until Ctrl-C."""
+    from assets.dashboard import (DashboardError, Superset, install_superset, serve_until_stopped,
+                                  superset_home, superset_installed)
+    from pipelines.runner import dagster_instance, failure_report, run_job
+
+    try:
+        if not superset_installed():
+            print("vob dashboard: installing Superset in bi/superset/.venv (once; a few minutes)", flush=True)
+            install_superset()
+        result = run_job(dagster_instance(), "dashboard")
+        if not result.success:
+            print("vob dashboard: the dashboard was not built:", *failure_report(result), sep="\n  ", file=sys.stderr)
+            return 1
+        if args.no_serve:
+            print("vob dashboard: built; serve it with `vob dashboard`")
+            return 0
+        serve_until_stopped(Superset(superset_home()), args.port, announce=lambda text: print(text, flush=True))
+    except DashboardError as err:
+        print(f"vob dashboard: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vob", description="Voice of the Beneficiary pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("table", help="fct_channel_monthly or fct_tickets_monthly")
     explain.add_argument("key", nargs="+", help="MONTH CHANNEL, or MONTH SNAPSHOT_DATE MEASURE")
     explain.set_defaults(func=_cmd_explain)
+
+    dashboard = commands.add_parser(
+        "dashboard", help="build the Superset dashboard from the published warehouse and serve it on 127.0.0.1",
+        description="Install Superset in bi/superset/.venv if missing, rebuild the dashboard (the bi_dashboard "
+        "asset), then serve it on 127.0.0.1 and print its URL, user and password file; Ctrl-C stops it.")
+    dashboard.add_argument("--port", type=int, default=8088, help="port on 127.0.0.1 (default 8088)")
+    dashboard.add_argument("--no-serve", action="store_true", help="build only, do not start the server")
+    dashboard.set_defaults(func=_cmd_dashboard)
 
     args = parser.parse_args(argv)
     try:

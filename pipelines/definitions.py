@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
+from assets.dashboard import bi_dashboard, dashboard_after_publish, dashboard_job
 from assets.half_year import HALF_YEAR_ASSETS
 from assets.half_year_report import report_job, vob_report
 from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
@@ -81,13 +82,13 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 
 defs = dg.Definitions(
-    assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report],
+    assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report, bi_dashboard],
     asset_checks=[*monthly_checks, *service_checks, *facts_freshness_checks],
     jobs=[monthly_refresh_job, monthly_facts_job, half_year_facts_job, half_year_refresh_job, publish_job,
-          report_job],
+          report_job, dashboard_job],
     schedules=[nightly_refresh],
     sensors=[build_landing_sensor(monthly_refresh_job, half_year_refresh_job), run_failure_alert,
-             freshness_checks_sensor, dead_runs_sensor],
+             freshness_checks_sensor, dead_runs_sensor, dashboard_after_publish],
     resources={"vob": VobWarehouse()},
     executor=dg.in_process_executor,
 )

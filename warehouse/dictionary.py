@@ -491,15 +491,25 @@ extracts refreshed after the nightly run.
 
 ### Superset
 
-Install the driver in Superset's own environment (its pins clash with the
-pipeline's): `pip install duckdb-engine "duckdb>=1.4"`. Add a database
-(*Settings → Database connections → + Database → Other*):
+The project builds its own dashboard on Superset (`vob dashboard`, docs/serving.md):
+Superset 6.1.0 in its own environment (its pins clash with the pipeline's), with
+`duckdb-engine` 0.17.0 and `duckdb` 2.0.1 (bi/superset/requirements.lock). In
+another Superset, install the driver in Superset's environment:
+`pip install duckdb-engine "duckdb>=1.4"` (1.4.0 is the oldest DuckDB that reads
+the file). Add a database (*Settings → Database connections → + Database →
+Other*) with this SQLAlchemy URI (four slashes for an absolute path), the one
+the dashboard uses:
 
-- SQLAlchemy URI: `duckdb:////srv/vob/warehouse/vob.duckdb` (four slashes for an
-  absolute path)
-- *Advanced → Other → Engine parameters*:
-  `{"connect_args": {"read_only": true}}`
-- *Advanced → SQL Lab*: leave DML disallowed.
+`duckdb:////srv/vob/warehouse/vob.duckdb?access_mode=read_only&enable_external_access=false&autoinstall_known_extensions=false&autoload_known_extensions=false`
+
+duckdb-engine hands the URI's parameters to DuckDB as settings:
+`access_mode=read_only` opens the file read-only (a `CREATE` fails), and
+`enable_external_access=false` keeps SQL Lab users from reading any other file
+of the server (`read_csv('/etc/hostname')` fails); no extension is fetched from
+the network. Tested in tests/test_dashboard.py with Superset's own environment,
+which also queries the warehouse through SQL Lab's API. The engine parameters
+`{"connect_args": {"read_only": true}}` (*Advanced → Other*) are the read-only
+switch without the other two. Leave DML disallowed (*Advanced → SQL Lab*).
 
 Superset opens a new connection for each query (its default `NullPool`), so each
 query sees the latest publish. The descriptions above are DuckDB comments;
