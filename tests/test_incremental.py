@@ -3,6 +3,8 @@ what it must never skip.
 
 - A landing file whose size, mtime, ctime and inode are those it had when it was fingerprinted
   is not hashed again (meta.landing_file_stats); any change of content is still read.
+- A publish whose marts are those the published file already holds does not write the file
+  again (meta.publications); a change of the marts, or of the file, publishes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -18,6 +21,7 @@ import assets.ingest as ingest_module
 from assets.ingest import ingest
 from assets.landing import CALLS
 from landing_files import CALL_COLUMNS, call, csv_text, event_path, write_raw
+from vob_process import marts, run, vob_env, write_zone
 from warehouse.store import ensure_schema
 
 DAY = date(2025, 3, 10)
@@ -111,3 +115,48 @@ def test_a_vanished_file_is_forgotten_with_its_stat_and_read_again_if_it_returns
     hashed.clear()
     assert run_ingest(con, landing) == ["calls/2025/03/calls_2025-03-10.csv"]
     assert call_ids(con) == [("calls/2025/03/calls_2025-03-10.csv", "C1")]
+
+
+def publications(home: Path) -> list[bool]:
+    """`written` of every materialization of the published warehouse, oldest first."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        events = instance.fetch_materializations(dg.AssetKey("published_warehouse"), limit=100).records
+        return [e.asset_materialization.metadata["written"].value for e in reversed(events)]
+
+
+def test_the_same_marts_are_not_published_again_and_new_ones_are(tmp_path):
+    write_zone(tmp_path / "landing")
+    env, home = vob_env(tmp_path), tmp_path / "dagster_home"
+    warehouse = tmp_path / "warehouse" / "vob.duckdb"
+    held_back = tmp_path / "landing" / "calls" / "2025" / "03" / "calls_2025-03-10.csv"
+    kept = held_back.read_bytes()
+    held_back.unlink()
+    month = ["run", "--month", "2025-03"]
+    code, out = run(month, env, tmp_path / "first.log")
+    assert code == 0, out
+    first, first_stat = marts(warehouse), warehouse.stat()
+
+    code, out = run(month, env, tmp_path / "again.log")
+    assert code == 0, out
+    assert "published warehouse unchanged" in out
+    again = warehouse.stat()
+    assert (again.st_ino, again.st_mtime_ns, again.st_size) == (first_stat.st_ino, first_stat.st_mtime_ns,
+                                                                 first_stat.st_size)
+    assert marts(warehouse) == first
+    assert publications(home) == [True, False]
+
+    held_back.write_bytes(kept)  # a new day of files: other figures, a new file
+    code, out = run(month, env, tmp_path / "new_day.log")
+    assert code == 0, out
+    assert "published warehouse unchanged" not in out
+    assert warehouse.stat().st_ino != first_stat.st_ino
+    changed = marts(warehouse)
+    assert changed["fct_channel_monthly"] != first["fct_channel_monthly"]
+
+    # the published file replaced behind the pipeline's back: the next run publishes its marts again
+    warehouse.unlink()
+    duckdb.connect(str(warehouse)).close()
+    code, out = run(month, env, tmp_path / "replaced.log")
+    assert code == 0, out
+    assert marts(warehouse) == changed
+    assert publications(home) == [True, False, True, True]

@@ -38,6 +38,21 @@ CREATE TABLE IF NOT EXISTS meta.landing_file_stats (
     PRIMARY KEY (source, path)
 );
 
+-- The last publish of each warehouse file (warehouse/store.py `publish_if_changed`): the
+-- fingerprint of the marts it holds and what the file system said of the file just after.
+-- Same marts, same file: the file is not written again (BI tools keep their handle).
+CREATE TABLE IF NOT EXISTS meta.publications (
+    warehouse VARCHAR NOT NULL,     -- absolute path of the published file
+    fingerprint VARCHAR NOT NULL,   -- marts rows and columns, dictionary, storage version, file mode
+    size_bytes BIGINT NOT NULL,
+    mtime_ns BIGINT NOT NULL,
+    ctime_ns BIGINT NOT NULL,
+    inode UBIGINT NOT NULL,
+    run_id VARCHAR,
+    published_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (warehouse)
+);
+
 -- Every row that breaks LANDING.md, with its file, line and reason.
 -- `record` is the raw line with anything that looks like personal data masked.
 CREATE TABLE IF NOT EXISTS quality.rejected_rows (
