@@ -34,7 +34,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from assets.ingest import pii_hash
+from assets.ingest import pii_hash, redact
 from pipelines.periods import half_year_bounds
 
 SOURCE = "registers"  # quality.rejected_rows.source / meta.landing_files.source
@@ -213,23 +213,8 @@ def whole_number(text: str | None) -> int | None:
     return int(float(text)) if text and WHOLE_NUMBER.fullmatch(text) else None
 
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-PHONE = re.compile(r"\+\d{8,15}|\b0?5\d{8}\b")
-NATIONAL_ID = re.compile(r"\b\d{10}\b")
-
-
-def redact_text(text: str | None) -> str | None:
-    """Free text (a note's summary) with anything that looks like personal data masked,
-    as assets/ingest.redact_sql masks a rejected line."""
-    if text is None:
-        return None
-    text = EMAIL.sub("<email>", text)
-    text = PHONE.sub("<phone>", text)
-    return NATIONAL_ID.sub("<national-id>", text)
-
-
 def masked_record(sheet: str, values: dict[str, str | None]) -> str:
-    shown = {k: ("<redacted>" if k in PII_COLUMNS and v else redact_text(v)) for k, v in values.items()}
+    shown = {k: ("<redacted>" if k in PII_COLUMNS and v else redact(v)) for k, v in values.items()}
     return f"{sheet}: {json.dumps(shown, ensure_ascii=False)}"
 
 
@@ -278,7 +263,7 @@ def check_note(values: dict, first: date, last: date) -> tuple[list[str], dict]:
                         f"(expected {', '.join(DIMENSION_CODES)})")
     row = {"note_id": values["note_id"], "received_on": received, "source": source,
            "beneficiary_id": national_id(values["beneficiary_id"]), "dimensions": codes,
-           "summary": redact_text(values["summary"])}
+           "summary": redact(values["summary"])}  # masked by the landing reader's redaction list
     return problems, row
 
 
@@ -370,7 +355,7 @@ def read_registers(landing_dir: Path, period: str, pii_key: bytes) -> Registers:
         for line_no, values, problems, row in checked:
             if problems:
                 reason = f"sheet {sheet}, row {line_no}: " + "; ".join(problems)
-                registers.rejected.append(Rejected(sheet, line_no, masked_record(sheet, values), reason))
+                registers.rejected.append(Rejected(sheet, line_no, masked_record(sheet, values), redact(reason)))
             else:
                 valid[sheet].append({"line_no": line_no, **row})
         registers.rows_read[sheet] = len(checked)

@@ -294,3 +294,28 @@ def test_a_seed_sized_workbook_gives_the_published_half_year_figures(vob_env):
         "speed": Decimal("54.80"), "outputs": Decimal("24.74"), "procedures": Decimal("2.06"),
         "technology": Decimal("10.56"), "employees": Decimal("7.84"),
     }
+
+
+PERSONAL_DATA_IN_FREE_TEXT = [
+    "+966 55 123 4567",  # a mobile number written with spaces
+    "٠٥٥١٢٣٤٥٦٧",  # the same kind, in Arabic-Indic digits
+    "۱۰۱۲۳۴۵۶۷۸",  # a national id in Eastern Arabic-Indic digits
+    "dana@ministry",  # an internal address without a top-level domain
+    "1012345678",
+]
+
+
+def test_register_summaries_and_rejected_records_mask_personal_data_as_the_landing_files_do(tmp_path):
+    """Notes' free text is masked by the one redaction list of the landing reader (assets/ingest.py):
+    a valid note's stored summary, a rejected note's record and a reason quoting a value show none."""
+    text = "اتصلت من " + " و ".join(PERSONAL_DATA_IN_FREE_TEXT)
+    write_workbook(tmp_path, PERIOD, [note("N1", date(2025, 2, 1), summary=text),
+                                      note("N2", date(2025, 2, 2), "bogus", summary=text),
+                                      note("N3", date(2025, 2, 3), "1012345678")])  # an id in a coded column
+    found = read_registers(tmp_path, PERIOD, b"k")
+    shown = [found.notes[0]["summary"], next(r.record for r in found.rejected if r.line_no == 3)]
+    shown += [r.reason for r in found.rejected]
+    assert len(found.rejected) == 2 and "unknown dimension(s)" in found.rejected[1].reason
+    for value in PERSONAL_DATA_IN_FREE_TEXT:
+        assert not any(value in text for text in shown), value
+    assert "اتصلت من" in shown[0]
