@@ -136,9 +136,12 @@ def test_the_same_marts_are_not_published_again_and_new_ones_are(tmp_path):
     assert code == 0, out
     first, first_stat = marts(warehouse), warehouse.stat()
 
+    killed_publish = warehouse.with_name(f".{warehouse.name}.0123abcd.tmp")  # a publish killed earlier
+    killed_publish.write_bytes(b"partial")
     code, out = run(month, env, tmp_path / "again.log")
     assert code == 0, out
     assert "published warehouse unchanged" in out
+    assert not killed_publish.exists()
     again = warehouse.stat()
     assert (again.st_ino, again.st_mtime_ns, again.st_size) == (first_stat.st_ino, first_stat.st_mtime_ns,
                                                                  first_stat.st_size)

@@ -209,6 +209,7 @@ def publish_if_changed(settings: Settings, con: duckdb.DuckDBPyConnection,
     count of each table and whether the file was written."""
     fingerprint = marts_fingerprint(con)
     if published_unchanged(settings, con, fingerprint):
+        _remove_stale_temp_files(settings.warehouse_path.absolute())  # of a publish killed earlier
         return {table: con.execute(f"SELECT count(*) FROM marts.{table}").fetchall()[0][0]
                 for table in published_tables(con)}, False
     counts = publish(settings, con)
