@@ -1,7 +1,9 @@
 """Read landing files into the working database, keeping every rejected row.
 
 A file is read once per content: its SHA-256 is kept in `meta.landing_files`,
-and a file whose content is unchanged is not parsed again. A re-delivered file
+and a file whose content is unchanged is not parsed again. A file whose size,
+mtime, ctime and inode are those it had when it was last fingerprinted
+(`meta.landing_file_stats`) is not even hashed again. A re-delivered file
 (same path, new content) replaces all rows the earlier content gave, in
 `raw.<source>` and in `quality.rejected_rows`.
 
@@ -461,6 +463,43 @@ def known_fingerprints(con: duckdb.DuckDBPyConnection, source: Source) -> dict[s
     return dict(rows)
 
 
+# What the file system says of a file: size, mtime_ns, ctime_ns, inode, device (meta.landing_file_stats).
+DiskStat = tuple[int, int, int, int, int]
+
+
+def disk_stat(path: Path) -> DiskStat:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+def fingerprinted_stats(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[DiskStat, str]]:
+    """Each file's stat when its content was last fingerprinted, with that fingerprint."""
+    rows = con.execute("SELECT path, size_bytes, mtime_ns, ctime_ns, inode, device, sha256 "
+                       "FROM meta.landing_file_stats WHERE source = ?", [source.name]).fetchall()
+    return {path: (tuple(stat), sha) for path, *stat, sha in rows}
+
+
+def unchanged_on_disk(known_sha: str | None, last: tuple[DiskStat, str] | None, now: DiskStat) -> bool:
+    """A file read before whose size, mtime, ctime and inode are those it had when its read
+    content was fingerprinted: it is not hashed again. (ctime changes with every write and no
+    tool can set it back; the limit is a file system that does not keep it: docs/operations.md.)"""
+    return known_sha is not None and last == (now, known_sha)
+
+
+def remember_stats(con: duckdb.DuckDBPyConnection, source: Source, seen: dict[str, tuple[DiskStat, str]]) -> None:
+    """Record the stat each file had before it was fingerprinted (taken first: a write during
+    the hash leaves a stat that no longer matches, so the next run hashes it again)."""
+    if seen:
+        con.executemany("INSERT OR REPLACE INTO meta.landing_file_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(source.name, path, *stat, sha) for path, (stat, sha) in seen.items()])
+
+
+def forget_stats(con: duckdb.DuckDBPyConnection, source: Source, paths: list[str]) -> None:
+    if paths:
+        con.execute("DELETE FROM meta.landing_file_stats WHERE source = $s AND path IN (SELECT unnest($p))",
+                    {"s": source.name, "p": paths})
+
+
 def forget_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[str]) -> None:
     if not paths:
         return
@@ -778,15 +817,22 @@ def ingest(
     run_id: str,
 ) -> list[FileAudit]:
     """Bring `paths` of a source up to date in raw tables; forget vanished files."""
-    known = known_fingerprints(con, source)
+    known, stats = known_fingerprints(con, source), fingerprinted_stats(con, source)
     on_disk = {p.relative_to(landing_dir).as_posix() for p in source.files(landing_dir)}
-    forget_files(con, source, [path for path in known if path not in on_disk])
-    files = []
+    vanished = [path for path in known if path not in on_disk]
+    forget_files(con, source, vanished)
+    forget_stats(con, source, vanished + [path for path in stats if path not in on_disk and path not in known])
+    files, seen = [], {}
     for path in paths:
         rel = path.relative_to(landing_dir).as_posix()
+        stat = disk_stat(path)  # before the hash: see remember_stats
+        if unchanged_on_disk(known.get(rel), stats.get(rel), stat):
+            continue
         scan = scan_file(path)
+        seen[rel] = (stat, scan.sha256)
         if known.get(rel) != scan.sha256:
             files.append(check_file(source, rel, path, scan))
+    remember_stats(con, source, seen)
     if not files:
         return []
     forget_files(con, source, [f.path for f in files])

@@ -17,7 +17,7 @@ from assets.loading import MonthLoad, load_source_month
 from assets.transforms import build_channel_facts, build_ticket_facts
 from pipelines.partitions import month_of, monthly_partitions
 from pipelines.resources import VobWarehouse
-from warehouse.store import CHANNEL_NAMES, publish, write_dim_channel
+from warehouse.store import CHANNEL_NAMES, publish_if_changed, write_dim_channel
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy, pools
 
@@ -204,17 +204,23 @@ HALF_YEAR_MART_KEYS = [
     deps=[*MONTHLY_MART_ASSETS, *SERVICE_MART_KEYS, *HALF_YEAR_MART_KEYS],
     kinds={"duckdb"},
     description="The published warehouse (VOB_WAREHOUSE): the marts copied to a new DuckDB file "
-    "and renamed into place atomically, only once every blocking check of the run has passed.",
+    "and renamed into place atomically, only once every blocking check of the run has passed. "
+    "When the file already holds the same marts it is not written again (metadata `written`).",
 )
 def published_warehouse(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     settings = vob.settings()
     with vob.work_db() as con:
-        counts = publish(settings, con)
-    context.log.info(f"published {settings.warehouse_path}: {counts}")
+        counts, written = publish_if_changed(settings, con, context.run.run_id)
+    if written:
+        context.log.info(f"published {settings.warehouse_path}: {counts}")
+    else:
+        context.log.info(f"published warehouse unchanged: {settings.warehouse_path} already holds these marts "
+                         "(not written again; BI tools keep their open file)")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(settings.warehouse_path)),
             "tables": dg.MetadataValue.json(counts),
             "dagster/row_count": dg.MetadataValue.int(sum(counts.values())),
+            "written": dg.MetadataValue.bool(written),
         }
     )

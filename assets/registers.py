@@ -31,8 +31,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
-import polars as pl
-import pyarrow as pa
 
 from assets.ingest import pii_hash, redact
 from pipelines.periods import half_year_bounds
@@ -121,6 +119,8 @@ def read_sheets(data: bytes, rel: str) -> dict[str, list[tuple[int, dict[str, st
     Raises RegisterStructureError naming the workbook, sheet and column when
     the workbook is not the contract's.
     """
+    import polars as pl  # here: a run without a registers workbook does not pay for its import
+
     try:
         frames = pl.read_excel(
             io.BytesIO(data), sheet_id=0, engine="calamine", infer_schema_length=0, drop_empty_rows=False
@@ -406,6 +406,8 @@ def ensure_staging(con: duckdb.DuckDBPyConnection) -> None:
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, records: list[dict]) -> None:
     """Insert rows given as dicts, through Arrow (executemany is slow on DuckDB)."""
+    import pyarrow as pa
+
     if not records:
         return
     batch = pa.Table.from_pylist(records)

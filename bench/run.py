@@ -216,7 +216,13 @@ def measure_pipeline(scale: float, landing: Path, scratch: Path, keep_figures: b
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+SETTLE_WATCH = "for uploads in progress"  # `vob run` printed that it watched recent files for 3 s
+
+
 def check_exit(code: int, out: str, run_dir: Path, what: str) -> None:
+    if SETTLE_WATCH in out:  # the sample was written less than VOB_SETTLE_SECONDS before: say so
+        print(f"note: {what} watched recently modified landing files for 3 s (docs/operations.md, "
+              "section 7): its wall time includes that wait", file=sys.stderr, flush=True)
     if code != 0:
         logs = "".join(p.read_text()[-3000:] for p in sorted(run_dir.glob("stderr*.log")))
         print(out[-3000:], logs, file=sys.stderr)

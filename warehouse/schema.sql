@@ -23,6 +23,36 @@ CREATE TABLE IF NOT EXISTS meta.landing_files (
     PRIMARY KEY (source, path)
 );
 
+-- Per landing file: what the file system said of it when its content was last fingerprinted
+-- (assets/ingest.py `unchanged_on_disk`). A file whose size, mtime, ctime and inode are all
+-- the same is not hashed again; any difference, or no row, hashes it (docs/operations.md).
+CREATE TABLE IF NOT EXISTS meta.landing_file_stats (
+    source VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,          -- relative to the landing root, as in meta.landing_files
+    size_bytes BIGINT NOT NULL,
+    mtime_ns BIGINT NOT NULL,
+    ctime_ns BIGINT NOT NULL,       -- changes on every write and cannot be set back by a tool
+    inode UBIGINT NOT NULL,
+    device UBIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,        -- the content fingerprint the file had with these
+    PRIMARY KEY (source, path)
+);
+
+-- The last publish of each warehouse file (warehouse/store.py `publish_if_changed`): the
+-- fingerprint of the marts it holds and what the file system said of the file just after.
+-- Same marts, same file: the file is not written again (BI tools keep their handle).
+CREATE TABLE IF NOT EXISTS meta.publications (
+    warehouse VARCHAR NOT NULL,     -- absolute path of the published file
+    fingerprint VARCHAR NOT NULL,   -- marts rows and columns, dictionary, storage version, file mode
+    size_bytes BIGINT NOT NULL,
+    mtime_ns BIGINT NOT NULL,
+    ctime_ns BIGINT NOT NULL,
+    inode UBIGINT NOT NULL,
+    run_id VARCHAR,
+    published_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (warehouse)
+);
+
 -- Every row that breaks LANDING.md, with its file, line and reason.
 -- `record` is the raw line with anything that looks like personal data masked.
 CREATE TABLE IF NOT EXISTS quality.rejected_rows (

@@ -9,6 +9,7 @@ new data when it reopens.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest import raw_table_ddl
+from assets.ingest import HEX_AS_LETTERS, raw_table_ddl
 from assets.landing import CRM, EVENT_SOURCES, SOURCES
 from pipelines.config import Settings
 from pipelines.files import make_private, private_dir, share_with_bi, shared_dir
@@ -156,6 +157,68 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
             leftover.unlink(missing_ok=True)
         raise
     return counts
+
+
+DICTIONARY_FILE = Path(__file__).with_name("dictionary.py")  # the published comments come from it
+
+
+def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """What a publish would write, as one digest: every marts table's columns and rows (count,
+    sum and XOR of whole-row hashes), the dictionary's text, the storage version and the file
+    mode and group settings. Computed in DuckDB; the marts are small. Hex digits written g-p
+    (assets/ingest.py scan_file: a plain hex digest can look like a phone number to a scan)."""
+    from pipelines.files import BI_GROUP_ENV, WAREHOUSE_MODE_ENV
+
+    digest = hashlib.sha256()
+    for setting in (PUBLISHED_STORAGE_VERSION, os.environ.get(WAREHOUSE_MODE_ENV, ""),
+                    os.environ.get(BI_GROUP_ENV, "")):
+        digest.update(f"{setting};".encode())
+    digest.update(DICTIONARY_FILE.read_bytes())
+    for table in published_tables(con):
+        columns = con.execute(
+            "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY column_index) FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'marts' AND table_name = $t",
+            {"t": table}).fetchall()[0][0]
+        rows = con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0) "
+                           f"FROM marts.{table} AS t").fetchall()[0]
+        digest.update(f"{table}({columns}):{rows};".encode())
+    return digest.hexdigest().translate(HEX_AS_LETTERS)  # digits as g-p, like every digest stored
+
+
+def _file_stat(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def published_unchanged(settings: Settings, con: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
+    """The published file is the one the last publish wrote (same size, mtime, ctime, inode) and
+    it was written from marts with this fingerprint."""
+    target = settings.warehouse_path.absolute()
+    rows = con.execute("SELECT fingerprint, size_bytes, mtime_ns, ctime_ns, inode FROM meta.publications "
+                       "WHERE warehouse = $w", {"w": str(target)}).fetchall()
+    now = _file_stat(target)
+    return bool(rows) and now is not None and rows[0] == (fingerprint, *now)
+
+
+def publish_if_changed(settings: Settings, con: duckdb.DuckDBPyConnection,
+                       run_id: str | None) -> tuple[dict[str, int], bool]:
+    """`publish`, unless the published file already holds these marts: then it is left as it is
+    (a BI tool's open handle stays on the current file) and nothing is written. Returns the row
+    count of each table and whether the file was written."""
+    fingerprint = marts_fingerprint(con)
+    if published_unchanged(settings, con, fingerprint):
+        _remove_stale_temp_files(settings.warehouse_path.absolute())  # of a publish killed earlier
+        return {table: con.execute(f"SELECT count(*) FROM marts.{table}").fetchall()[0][0]
+                for table in published_tables(con)}, False
+    counts = publish(settings, con)
+    target = settings.warehouse_path.absolute()
+    con.execute("INSERT OR REPLACE INTO meta.publications VALUES ($w, $f, $size, $mtime, $ctime, $inode, $run, now())",
+                {"w": str(target), "f": fingerprint, "run": run_id,
+                 **dict(zip(("size", "mtime", "ctime", "inode"), _file_stat(target)))})
+    return counts, True
 
 
 STALE_TEMP_SECONDS = 3600.0
