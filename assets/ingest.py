@@ -46,7 +46,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from assets.landing import Field, Source
 
@@ -441,6 +440,16 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def temp_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, tuple[str, list]]) -> None:
+    """A temporary table from Python lists of equal length (column -> SQL type, values),
+    passed as query parameters: registering an Arrow table instead makes DuckDB import
+    pandas, half a second of CPU in every process that ingests (bench/ingest_cpu.py)."""
+    select = ", ".join(f"unnest($c{i}::{sql_type}[]) AS {_ident(column)}"
+                       for i, (column, (sql_type, _)) in enumerate(columns.items()))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}",
+                {f"c{i}": values for i, (_, values) in enumerate(columns.values())})
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -510,11 +519,9 @@ def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile], lines_
     )
     whole = [f for f in files if sum(counts[f.disk_path]) == f.lines - lines_before]
     con.execute("DELETE FROM _rejects WHERE disk_path NOT IN (SELECT unnest($p))", {"p": [f.disk_path for f in whole]})
-    meta = pa.table({"disk_path": [f.disk_path for f in whole], "file": [f.path for f in whole],
-                     "file_date": pa.array([f.file_date for f in whole], pa.date32())})
-    con.register("_whole_files", meta)
-    con.execute("CREATE OR REPLACE TEMP TABLE _whole AS SELECT * FROM _whole_files")
-    con.unregister("_whole_files")
+    temp_table(con, "_whole", {"disk_path": ("VARCHAR", [f.disk_path for f in whole]),
+                               "file": ("VARCHAR", [f.path for f in whole]),
+                               "file_date": ("DATE", [f.file_date for f in whole])})
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW _numbered AS
             WITH firsts AS (SELECT disk_path, min(rn) AS first_rn FROM _scan GROUP BY ALL),
@@ -550,13 +557,11 @@ def _take_rejects(con: duckdb.DuckDBPyConnection, by_disk_path: dict[str, Landin
         encoding.setdefault(disk_path, []).append(line)
     for disk_path, numbers in encoding.items():
         read_bad_lines(by_disk_path[disk_path], set(numbers))
-    paths = pa.table({"disk_path": list(by_disk_path), "file": [f.path for f in by_disk_path.values()]})
-    con.register("_paths", paths)
-    try:
-        con.execute("INSERT INTO _lines SELECT p.file, r.line, r.record FROM _rejects r JOIN _paths p USING (disk_path) "
-                    "WHERE NOT r.encoding")
-    finally:
-        con.unregister("_paths")
+    temp_table(con, "_paths", {"disk_path": ("VARCHAR", list(by_disk_path)),
+                               "file": ("VARCHAR", [f.path for f in by_disk_path.values()])})
+    con.execute("INSERT INTO _lines SELECT p.file, r.line, r.record FROM _rejects r JOIN _paths p USING (disk_path) "
+                "WHERE NOT r.encoding")
+    con.execute("DROP TABLE _paths")
 
 
 def read_bad_lines(found: LandingFile, numbers: set[int]) -> None:
@@ -617,11 +622,8 @@ def stream_lines(con: duckdb.DuckDBPyConnection, found: LandingFile) -> None:
     batch: dict[str, list] = {"file": [], "line_no": [], "line": []}
 
     def flush() -> None:
-        con.register("_batch", pa.table(batch))
-        try:
-            con.execute("INSERT INTO _lines SELECT file, line_no, line FROM _batch")
-        finally:
-            con.unregister("_batch")
+        con.execute("INSERT INTO _lines SELECT unnest($file::VARCHAR[]), unnest($line_no::BIGINT[]), "
+                    "unnest($line::VARCHAR[])", batch)
         for column in batch.values():
             column.clear()
 
@@ -645,24 +647,20 @@ def stream_lines(con: duckdb.DuckDBPyConnection, found: LandingFile) -> None:
 # ---------------------------------------------------------------- storing
 
 
-def _headers_table(source: Source, files: list[LandingFile]) -> pa.Table:
-    columns: dict[str, list] = {
-        "file": [f.path for f in files],
-        "file_date": [f.file_date for f in files],
-        "file_error": [f.file_error for f in files],
-        "n_fields": [len(f.header) for f in files],
+def _headers_table(con: duckdb.DuckDBPyConnection, source: Source, files: list[LandingFile]) -> None:
+    """Temp table _headers: each file's date, error, number of fields and, for CSV, the
+    position of each contracted column in its header."""
+    columns: dict[str, tuple[str, list]] = {
+        "file": ("VARCHAR", [f.path for f in files]),
+        "file_date": ("DATE", [f.file_date for f in files]),
+        "file_error": ("VARCHAR", [f.file_error for f in files]),
+        "n_fields": ("INTEGER", [len(f.header) for f in files]),
     }
     if source.fmt == "csv":
         for fld in source.fields:
-            columns[f"pos_{fld.name}"] = [
-                (f.header.index(fld.name) + 1) if fld.name in f.header else None for f in files
-            ]
-    return pa.table(columns, schema=None).cast(
-        pa.schema(
-            [("file", pa.string()), ("file_date", pa.date32()), ("file_error", pa.string()), ("n_fields", pa.int32())]
-            + [(name, pa.int32()) for name in columns if name.startswith("pos_")]
-        )
-    )
+            columns[f"pos_{fld.name}"] = (
+                "INTEGER", [(f.header.index(fld.name) + 1) if fld.name in f.header else None for f in files])
+    temp_table(con, "_headers", columns)
 
 
 def store_checked(con: duckdb.DuckDBPyConnection, source: Source, select: str, pii_key: bytes, run_id: str,
@@ -699,22 +697,15 @@ def store_checked(con: duckdb.DuckDBPyConnection, source: Source, select: str, p
 def _store_bad_lines(con, source: Source, found: LandingFile, run_id: str) -> None:
     if not found.bad_lines:
         return
-    rows = pa.table(
-        {
-            "line_no": [n for n, _, _ in found.bad_lines],
-            "record": [raw for _, raw, _ in found.bad_lines],
-            "reason": [reason for _, _, reason in found.bad_lines],
-        }
+    temp_table(con, "_bad", {"line_no": ("INTEGER", [n for n, _, _ in found.bad_lines]),
+                             "record": ("VARCHAR", [raw for _, raw, _ in found.bad_lines]),
+                             "reason": ("VARCHAR", [reason for _, _, reason in found.bad_lines])})
+    con.execute(
+        f"""INSERT INTO quality.rejected_rows (source, file, line_no, record, reason, run_id, rejected_at)
+            SELECT $s, $f, line_no, {redact_sql('record')}, reason, $r, now() FROM _bad""",
+        {"s": source.name, "f": found.path, "r": run_id},
     )
-    con.register("_bad", rows)
-    try:
-        con.execute(
-            f"""INSERT INTO quality.rejected_rows (source, file, line_no, record, reason, run_id, rejected_at)
-                SELECT $s, $f, line_no, {redact_sql('record')}, reason, $r, now() FROM _bad""",
-            {"s": source.name, "f": found.path, "r": run_id},
-        )
-    finally:
-        con.unregister("_bad")
+    con.execute("DROP TABLE _bad")
 
 
 def _store_file(con, source: Source, found: LandingFile, loaded: int, rejected: int, run_id: str) -> FileAudit:
@@ -760,11 +751,9 @@ def read_files(con: duckdb.DuckDBPyConnection, source: Source, files: list[Landi
     for found in read_lines(con, by_lines):
         stream_lines(con, found)
     _drop_scan(con)
-    con.register("_headers", _headers_table(source, files))
-    try:
-        store_checked(con, source, line_sql(source), pii_key, run_id, counts)
-    finally:
-        con.unregister("_headers")
+    _headers_table(con, source, files)
+    store_checked(con, source, line_sql(source), pii_key, run_id, counts)
+    con.execute("DROP TABLE _headers")
     con.execute("DROP TABLE _lines")
     return counts
 
