@@ -270,39 +270,42 @@ def _shown(value: str) -> str:
     return f"'\"' || left({value}, 60) || '\"'"
 
 
-def _field_reason(f: Field, v: str) -> str:
-    """SQL giving why a field's raw text value `v` is invalid, or NULL."""
+def _field_reason(f: Field, v: str, c: str) -> str:
+    """SQL giving why a field's raw text value `v` is invalid, or NULL; `c` is the
+    value cast once (`_cast_value`), NULL when the cast failed."""
     missing = _quote(f"missing {f.name}") if f.required else "NULL"
     checks: list[tuple[str, str]] = []
     if f.kind == "ts":
         checks = [
-            (f"try_cast({v} AS TIMESTAMPTZ) IS NULL", f"'unparseable timestamp {f.name} ' || {_shown(v)}"),
+            (f"{c} IS NULL", f"'unparseable timestamp {f.name} ' || {_shown(v)}"),
             (f"NOT regexp_matches({v}, '{OFFSET_SUFFIX}')", f"'timestamp {f.name} has no UTC offset ' || {_shown(v)}"),
         ]
     elif f.kind == "date":
         checks = [
             (
-                rf"NOT regexp_full_match({v}, '\d{{4}}-\d{{2}}-\d{{2}}') OR try_cast({v} AS DATE) IS NULL",
+                rf"NOT regexp_full_match({v}, '\d{{4}}-\d{{2}}-\d{{2}}') OR {c} IS NULL",
                 f"'unparseable date {f.name} ' || {_shown(v)}",
             )
         ]
     elif f.kind == "count":
         checks = [
             (
-                rf"NOT regexp_full_match({v}, '\d+') OR try_cast({v} AS BIGINT) IS NULL",
+                rf"NOT regexp_full_match({v}, '\d+') OR {c} IS NULL",
                 f"'{f.name} is not a non-negative integer ' || {_shown(v)}",
             )
         ]
     elif f.kind == "enum" and f.values:
         allowed = ", ".join(_quote(x) for x in f.values)
-        checks = [(f"lower({v}) NOT IN ({allowed})", f"'unknown {f.name} ' || {_shown(v)}")]
+        checks = [(f"{c} NOT IN ({allowed})", f"'unknown {f.name} ' || {_shown(v)}")]
     whens = " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in checks)
     return f"CASE WHEN {v} IS NULL THEN {missing} {whens} END"
 
 
-def _typed_value(f: Field, v: str) -> str:
+def _cast_value(f: Field, v: str) -> str:
+    """SQL: a field's raw text `v` as stored (cast, lower-cased or hashed); the check of
+    the field (`_field_reason`) reads the same value, so each value is cast once."""
     if f.hashed:
-        return f"hh_{f.name}"  # the value's HMAC, from the per-batch table of distinct values (parse_sql)
+        return f"hh_{f.name}"  # the value's HMAC, from the table of distinct values (validate_sql)
     if f.kind in ("ts", "date", "count"):
         return f"try_cast({v} AS {SQL_TYPES[f.kind]})"
     if f.kind == "enum":
@@ -324,14 +327,17 @@ def raw_table_ddl(source: Source) -> str:
 
 
 
-def validate_sql(source: Source, ctes: str) -> str:
+def validate_sql(source: Source, ctes: str, materialize: bool = True) -> str:
     """One SELECT checking every row of `typed` (given by `ctes`: file, file_date, line_no,
     line, structure_error and one raw text value v_<field> per field): typed values and
-    the reason a row is rejected (NULL when valid). `line` is kept for rejected rows only."""
+    the reason a row is rejected (NULL when valid). `line` is kept for rejected rows only.
+    `materialize`: `typed` is costly to compute again (lines split in SQL), so it is kept
+    once for the two reads that hashing makes of it."""
     rules = ", ".join(f"CASE WHEN {cond} THEN {_quote(reason)} END" for cond, reason in source.rules)
     rule_reason = f"nullif(concat_ws('; ', {rules}), '')" if rules else "NULL"
-    reasons = ", ".join(_field_reason(f, f"v_{f.name}") for f in source.fields)
-    typed = ", ".join(f"{_typed_value(f, f'v_{f.name}')} AS {f.column}" for f in stored_fields(source))
+    casts = ", ".join(f"{_cast_value(f, f'v_{f.name}')} AS c_{f.name}" for f in source.fields)
+    reasons = ", ".join(_field_reason(f, f"v_{f.name}", f"c_{f.name}") for f in source.fields)
+    typed = ", ".join(f"c_{f.name} AS {f.column}" for f in stored_fields(source))
     duplicate = "NULL"
     if source.kind == "counts":
         duplicate = (
@@ -341,22 +347,22 @@ def validate_sql(source: Source, ctes: str) -> str:
     # Personal data is hashed once per distinct value of the batch, then joined back: the
     # same phone number or national id recurs on many lines (and in every CRM snapshot),
     # and two SHA-256 per value were a third of parsing's CPU time (docs/benchmarks.md).
-    # `typed` is then read twice: MATERIALIZED keeps DuckDB from reading it twice.
     hashed = [f for f in stored_fields(source) if f.hashed]
     hashes = "".join(
         f"    hash_{f.name} AS (SELECT hk_{f.name}, {hmac_sql(f'hk_{f.name}')} AS hh_{f.name} FROM "
-        f"(SELECT DISTINCT v_{f.name} AS hk_{f.name} FROM typed WHERE v_{f.name} IS NOT NULL)),\n"
+        f"(SELECT DISTINCT v_{f.name} AS hk_{f.name} FROM typed_rows WHERE v_{f.name} IS NOT NULL)),\n"
         for f in hashed
     )
     hash_joins = "".join(f" LEFT JOIN hash_{f.name} ON hk_{f.name} = v_{f.name}" for f in hashed)
     return f"""
     WITH {ctes},
-    typed_rows AS {'MATERIALIZED ' if hashed else ''}(SELECT * FROM typed),
-{hashes.replace('FROM typed WHERE', 'FROM typed_rows WHERE')}    checked AS (
+    typed_rows AS {'MATERIALIZED ' if hashed and materialize else ''}(SELECT * FROM typed),
+{hashes}    cast_rows AS (SELECT *, {casts} FROM typed_rows{hash_joins}),
+    checked AS (
         SELECT file, file_date, line_no, line,
                coalesce(structure_error, nullif(concat_ws('; ', {reasons}), '')) AS field_reason,
                {typed}
-        FROM typed_rows{hash_joins}
+        FROM cast_rows
     ),
     ruled AS (
         SELECT * EXCLUDE (field_reason), coalesce(field_reason, {rule_reason}) AS reason FROM checked
@@ -418,11 +424,13 @@ def typed_csv_sql(source: Source) -> str:
     numbered by line) checked: the rows of `validate_sql`, without their line
     (`typed_record_sql` writes it back for the rejected ones)."""
     values = ", ".join(f"nullif(trim({_ident(f.name)}), '') AS v_{f.name}" for f in source.fields)
+    # not forced to be materialised: the scan is already a table, and forcing a copy of
+    # every row gained nothing at 1x or 10x (docs/benchmarks.md, "Ingest per row")
     return validate_sql(source, f"""
     typed AS (
         SELECT file, file_date, line_no, NULL::VARCHAR AS line, NULL::VARCHAR AS structure_error, {values}
         FROM _numbered
-    )""")
+    )""", materialize=False)
 
 
 def typed_record_sql(source: Source, header: list[str]) -> str:
@@ -507,44 +515,60 @@ def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile], lines_
     whose rows and rejected lines do not add up to their lines (to be read otherwise).
 
     The reader gives rows in file order and leaves rejected lines out: the k-th row of a
-    file is on line lines_before + k + (rejected lines before it)."""
-    counts = dict(
-        (path, (rows, rejected)) for path, rows, rejected in con.execute(
-            """SELECT f.disk_path, coalesce(n.rows, 0), coalesce(r.rejected, 0)
+    file is on line lines_before + k + (rejected lines before it). A file's rows are
+    consecutive in _scan (rn), so a row's line is rn + the file's `base`, plus, in a file
+    with rejected lines, the rejected lines before it (_shifts)."""
+    counts = {
+        path: (rows, rejected, first_rn) for path, rows, rejected, first_rn in con.execute(
+            """SELECT f.disk_path, coalesce(n.rows, 0), coalesce(r.rejected, 0), n.first_rn
                FROM (SELECT unnest($paths) AS disk_path) f
-               LEFT JOIN (SELECT disk_path, count(*) AS rows FROM _scan GROUP BY ALL) n USING (disk_path)
+               LEFT JOIN (SELECT disk_path, count(*) AS rows, min(rn) AS first_rn FROM _scan GROUP BY ALL) n
+                   USING (disk_path)
                LEFT JOIN (SELECT disk_path, count(*) AS rejected FROM _rejects GROUP BY ALL) r USING (disk_path)""",
             {"paths": [f.disk_path for f in files]},
         ).fetchall()
-    )
-    whole = [f for f in files if sum(counts[f.disk_path]) == f.lines - lines_before]
+    }
+    whole = [f for f in files if sum(counts[f.disk_path][:2]) == f.lines - lines_before]
     con.execute("DELETE FROM _rejects WHERE disk_path NOT IN (SELECT unnest($p))", {"p": [f.disk_path for f in whole]})
     temp_table(con, "_whole", {"disk_path": ("VARCHAR", [f.disk_path for f in whole]),
                                "file": ("VARCHAR", [f.path for f in whole]),
-                               "file_date": ("DATE", [f.file_date for f in whole])})
+                               "file_date": ("DATE", [f.file_date for f in whole]),
+                               "base": ("BIGINT", [lines_before + 1 - (counts[f.disk_path][2] or 1) for f in whole])})
+    _shift_after_rejects(con)
     con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW _numbered AS
-            WITH firsts AS (SELECT disk_path, min(rn) AS first_rn FROM _scan GROUP BY ALL),
-            gaps AS (
-                SELECT disk_path, key, max(skipped) AS skipped FROM (
-                    SELECT disk_path,
-                           line - {lines_before} - row_number() OVER (PARTITION BY disk_path ORDER BY line) AS key,
-                           row_number() OVER (PARTITION BY disk_path ORDER BY line) AS skipped
-                    FROM _rejects) GROUP BY ALL
-            ),
-            ranked AS (
-                SELECT s.*, w.file, w.file_date, s.rn - f.first_rn + 1 AS k
-                FROM _scan s JOIN _whole w USING (disk_path) JOIN firsts f USING (disk_path)
-            )
-            SELECT r.* EXCLUDE (k, rn), ({lines_before} + r.k + coalesce(g.skipped, 0))::INTEGER AS line_no
-            FROM ranked r ASOF LEFT JOIN gaps g ON r.disk_path = g.disk_path AND r.k > g.key"""
+        """CREATE OR REPLACE TEMP VIEW _numbered AS
+           SELECT s.* EXCLUDE (rn), w.file, w.file_date, (s.rn + w.base + coalesce(h.skipped, 0))::INTEGER AS line_no
+           FROM _scan s JOIN _whole w USING (disk_path) LEFT JOIN _shifts h USING (rn)"""
     )
     return [f for f in files if f not in whole]
 
 
+def _shift_after_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp table _shifts (rn, skipped): for the rows of _scan that follow rejected lines
+    of their file, how many rejected lines come before them. Only the few files with
+    rejected lines are joined, on two narrow columns: an ASOF join over every row of the
+    scan sorted all of it (3 s of CPU for the 1.4 M CRM rows, and spilling at 10x)."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _shifts AS
+           WITH gaps AS (  -- consecutive rejected lines share a key: the last of them counts
+               SELECT disk_path, key, max(skipped) AS skipped FROM (
+                   SELECT disk_path, line - row_number() OVER (PARTITION BY disk_path ORDER BY line) AS key,
+                          row_number() OVER (PARTITION BY disk_path ORDER BY line) AS skipped
+                   FROM _rejects) GROUP BY ALL
+           ),
+           rows AS (
+               SELECT s.disk_path, s.rn, s.rn + w.base AS line_if_none
+               FROM _scan s JOIN _whole w USING (disk_path)
+               WHERE s.disk_path IN (SELECT disk_path FROM _rejects)
+           )
+           SELECT r.rn, g.skipped FROM rows r ASOF JOIN gaps g
+           ON r.disk_path = g.disk_path AND r.line_if_none > g.key"""
+    )
+
+
 def _drop_scan(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS _numbered")
-    for table in ("_scan", "_whole", "_rejects"):
+    for table in ("_scan", "_whole", "_rejects", "_shifts"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
