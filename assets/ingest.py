@@ -48,7 +48,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from assets.landing import Field, Source
 
@@ -273,39 +272,42 @@ def _shown(value: str) -> str:
     return f"'\"' || left({value}, 60) || '\"'"
 
 
-def _field_reason(f: Field, v: str) -> str:
-    """SQL giving why a field's raw text value `v` is invalid, or NULL."""
+def _field_reason(f: Field, v: str, c: str) -> str:
+    """SQL giving why a field's raw text value `v` is invalid, or NULL; `c` is the
+    value cast once (`_cast_value`), NULL when the cast failed."""
     missing = _quote(f"missing {f.name}") if f.required else "NULL"
     checks: list[tuple[str, str]] = []
     if f.kind == "ts":
         checks = [
-            (f"try_cast({v} AS TIMESTAMPTZ) IS NULL", f"'unparseable timestamp {f.name} ' || {_shown(v)}"),
+            (f"{c} IS NULL", f"'unparseable timestamp {f.name} ' || {_shown(v)}"),
             (f"NOT regexp_matches({v}, '{OFFSET_SUFFIX}')", f"'timestamp {f.name} has no UTC offset ' || {_shown(v)}"),
         ]
     elif f.kind == "date":
         checks = [
             (
-                rf"NOT regexp_full_match({v}, '\d{{4}}-\d{{2}}-\d{{2}}') OR try_cast({v} AS DATE) IS NULL",
+                rf"NOT regexp_full_match({v}, '\d{{4}}-\d{{2}}-\d{{2}}') OR {c} IS NULL",
                 f"'unparseable date {f.name} ' || {_shown(v)}",
             )
         ]
     elif f.kind == "count":
         checks = [
             (
-                rf"NOT regexp_full_match({v}, '\d+') OR try_cast({v} AS BIGINT) IS NULL",
+                rf"NOT regexp_full_match({v}, '\d+') OR {c} IS NULL",
                 f"'{f.name} is not a non-negative integer ' || {_shown(v)}",
             )
         ]
     elif f.kind == "enum" and f.values:
         allowed = ", ".join(_quote(x) for x in f.values)
-        checks = [(f"lower({v}) NOT IN ({allowed})", f"'unknown {f.name} ' || {_shown(v)}")]
+        checks = [(f"{c} NOT IN ({allowed})", f"'unknown {f.name} ' || {_shown(v)}")]
     whens = " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in checks)
     return f"CASE WHEN {v} IS NULL THEN {missing} {whens} END"
 
 
-def _typed_value(f: Field, v: str) -> str:
+def _cast_value(f: Field, v: str) -> str:
+    """SQL: a field's raw text `v` as stored (cast, lower-cased or hashed); the check of
+    the field (`_field_reason`) reads the same value, so each value is cast once."""
     if f.hashed:
-        return f"hh_{f.name}"  # the value's HMAC, from the per-batch table of distinct values (parse_sql)
+        return f"hh_{f.name}"  # the value's HMAC, from the table of distinct values (validate_sql)
     if f.kind in ("ts", "date", "count"):
         return f"try_cast({v} AS {SQL_TYPES[f.kind]})"
     if f.kind == "enum":
@@ -327,14 +329,17 @@ def raw_table_ddl(source: Source) -> str:
 
 
 
-def validate_sql(source: Source, ctes: str) -> str:
+def validate_sql(source: Source, ctes: str, materialize: bool = True) -> str:
     """One SELECT checking every row of `typed` (given by `ctes`: file, file_date, line_no,
     line, structure_error and one raw text value v_<field> per field): typed values and
-    the reason a row is rejected (NULL when valid). `line` is kept for rejected rows only."""
+    the reason a row is rejected (NULL when valid). `line` is kept for rejected rows only.
+    `materialize`: `typed` is costly to compute again (lines split in SQL), so it is kept
+    once for the two reads that hashing makes of it."""
     rules = ", ".join(f"CASE WHEN {cond} THEN {_quote(reason)} END" for cond, reason in source.rules)
     rule_reason = f"nullif(concat_ws('; ', {rules}), '')" if rules else "NULL"
-    reasons = ", ".join(_field_reason(f, f"v_{f.name}") for f in source.fields)
-    typed = ", ".join(f"{_typed_value(f, f'v_{f.name}')} AS {f.column}" for f in stored_fields(source))
+    casts = ", ".join(f"{_cast_value(f, f'v_{f.name}')} AS c_{f.name}" for f in source.fields)
+    reasons = ", ".join(_field_reason(f, f"v_{f.name}", f"c_{f.name}") for f in source.fields)
+    typed = ", ".join(f"c_{f.name} AS {f.column}" for f in stored_fields(source))
     duplicate = "NULL"
     if source.kind == "counts":
         duplicate = (
@@ -344,22 +349,22 @@ def validate_sql(source: Source, ctes: str) -> str:
     # Personal data is hashed once per distinct value of the batch, then joined back: the
     # same phone number or national id recurs on many lines (and in every CRM snapshot),
     # and two SHA-256 per value were a third of parsing's CPU time (docs/benchmarks.md).
-    # `typed` is then read twice: MATERIALIZED keeps DuckDB from reading it twice.
     hashed = [f for f in stored_fields(source) if f.hashed]
     hashes = "".join(
         f"    hash_{f.name} AS (SELECT hk_{f.name}, {hmac_sql(f'hk_{f.name}')} AS hh_{f.name} FROM "
-        f"(SELECT DISTINCT v_{f.name} AS hk_{f.name} FROM typed WHERE v_{f.name} IS NOT NULL)),\n"
+        f"(SELECT DISTINCT v_{f.name} AS hk_{f.name} FROM typed_rows WHERE v_{f.name} IS NOT NULL)),\n"
         for f in hashed
     )
     hash_joins = "".join(f" LEFT JOIN hash_{f.name} ON hk_{f.name} = v_{f.name}" for f in hashed)
     return f"""
     WITH {ctes},
-    typed_rows AS {'MATERIALIZED ' if hashed else ''}(SELECT * FROM typed),
-{hashes.replace('FROM typed WHERE', 'FROM typed_rows WHERE')}    checked AS (
+    typed_rows AS {'MATERIALIZED ' if hashed and materialize else ''}(SELECT * FROM typed),
+{hashes}    cast_rows AS (SELECT *, {casts} FROM typed_rows{hash_joins}),
+    checked AS (
         SELECT file, file_date, line_no, line,
                coalesce(structure_error, nullif(concat_ws('; ', {reasons}), '')) AS field_reason,
                {typed}
-        FROM typed_rows{hash_joins}
+        FROM cast_rows
     ),
     ruled AS (
         SELECT * EXCLUDE (field_reason), coalesce(field_reason, {rule_reason}) AS reason FROM checked
@@ -421,11 +426,13 @@ def typed_csv_sql(source: Source) -> str:
     numbered by line) checked: the rows of `validate_sql`, without their line
     (`typed_record_sql` writes it back for the rejected ones)."""
     values = ", ".join(f"nullif(trim({_ident(f.name)}), '') AS v_{f.name}" for f in source.fields)
+    # not forced to be materialised: the scan is already a table, and forcing a copy of
+    # every row gained nothing at 1x or 10x (docs/benchmarks.md, "Ingest per row")
     return validate_sql(source, f"""
     typed AS (
         SELECT file, file_date, line_no, NULL::VARCHAR AS line, NULL::VARCHAR AS structure_error, {values}
         FROM _numbered
-    )""")
+    )""", materialize=False)
 
 
 def typed_record_sql(source: Source, header: list[str]) -> str:
@@ -441,6 +448,16 @@ def reader_name(source: Source, header: list[str], i: int) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def temp_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, tuple[str, list]]) -> None:
+    """A temporary table from Python lists of equal length (column -> SQL type, values),
+    passed as query parameters: registering an Arrow table instead makes DuckDB import
+    pandas, half a second of CPU in every process that ingests (bench/ingest_cpu.py)."""
+    select = ", ".join(f"unnest($c{i}::{sql_type}[]) AS {_ident(column)}"
+                       for i, (column, (sql_type, _)) in enumerate(columns.items()))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}",
+                {f"c{i}": values for i, (_, values) in enumerate(columns.values())})
 
 
 # ---------------------------------------------------------------- reading
@@ -537,46 +554,60 @@ def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile], lines_
     whose rows and rejected lines do not add up to their lines (to be read otherwise).
 
     The reader gives rows in file order and leaves rejected lines out: the k-th row of a
-    file is on line lines_before + k + (rejected lines before it)."""
-    counts = dict(
-        (path, (rows, rejected)) for path, rows, rejected in con.execute(
-            """SELECT f.disk_path, coalesce(n.rows, 0), coalesce(r.rejected, 0)
+    file is on line lines_before + k + (rejected lines before it). A file's rows are
+    consecutive in _scan (rn), so a row's line is rn + the file's `base`, plus, in a file
+    with rejected lines, the rejected lines before it (_shifts)."""
+    counts = {
+        path: (rows, rejected, first_rn) for path, rows, rejected, first_rn in con.execute(
+            """SELECT f.disk_path, coalesce(n.rows, 0), coalesce(r.rejected, 0), n.first_rn
                FROM (SELECT unnest($paths) AS disk_path) f
-               LEFT JOIN (SELECT disk_path, count(*) AS rows FROM _scan GROUP BY ALL) n USING (disk_path)
+               LEFT JOIN (SELECT disk_path, count(*) AS rows, min(rn) AS first_rn FROM _scan GROUP BY ALL) n
+                   USING (disk_path)
                LEFT JOIN (SELECT disk_path, count(*) AS rejected FROM _rejects GROUP BY ALL) r USING (disk_path)""",
             {"paths": [f.disk_path for f in files]},
         ).fetchall()
-    )
-    whole = [f for f in files if sum(counts[f.disk_path]) == f.lines - lines_before]
+    }
+    whole = [f for f in files if sum(counts[f.disk_path][:2]) == f.lines - lines_before]
     con.execute("DELETE FROM _rejects WHERE disk_path NOT IN (SELECT unnest($p))", {"p": [f.disk_path for f in whole]})
-    meta = pa.table({"disk_path": [f.disk_path for f in whole], "file": [f.path for f in whole],
-                     "file_date": pa.array([f.file_date for f in whole], pa.date32())})
-    con.register("_whole_files", meta)
-    con.execute("CREATE OR REPLACE TEMP TABLE _whole AS SELECT * FROM _whole_files")
-    con.unregister("_whole_files")
+    temp_table(con, "_whole", {"disk_path": ("VARCHAR", [f.disk_path for f in whole]),
+                               "file": ("VARCHAR", [f.path for f in whole]),
+                               "file_date": ("DATE", [f.file_date for f in whole]),
+                               "base": ("BIGINT", [lines_before + 1 - (counts[f.disk_path][2] or 1) for f in whole])})
+    _shift_after_rejects(con)
     con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW _numbered AS
-            WITH firsts AS (SELECT disk_path, min(rn) AS first_rn FROM _scan GROUP BY ALL),
-            gaps AS (
-                SELECT disk_path, key, max(skipped) AS skipped FROM (
-                    SELECT disk_path,
-                           line - {lines_before} - row_number() OVER (PARTITION BY disk_path ORDER BY line) AS key,
-                           row_number() OVER (PARTITION BY disk_path ORDER BY line) AS skipped
-                    FROM _rejects) GROUP BY ALL
-            ),
-            ranked AS (
-                SELECT s.*, w.file, w.file_date, s.rn - f.first_rn + 1 AS k
-                FROM _scan s JOIN _whole w USING (disk_path) JOIN firsts f USING (disk_path)
-            )
-            SELECT r.* EXCLUDE (k, rn), ({lines_before} + r.k + coalesce(g.skipped, 0))::INTEGER AS line_no
-            FROM ranked r ASOF LEFT JOIN gaps g ON r.disk_path = g.disk_path AND r.k > g.key"""
+        """CREATE OR REPLACE TEMP VIEW _numbered AS
+           SELECT s.* EXCLUDE (rn), w.file, w.file_date, (s.rn + w.base + coalesce(h.skipped, 0))::INTEGER AS line_no
+           FROM _scan s JOIN _whole w USING (disk_path) LEFT JOIN _shifts h USING (rn)"""
     )
     return [f for f in files if f not in whole]
 
 
+def _shift_after_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp table _shifts (rn, skipped): for the rows of _scan that follow rejected lines
+    of their file, how many rejected lines come before them. Only the few files with
+    rejected lines are joined, on two narrow columns: an ASOF join over every row of the
+    scan sorted all of it (3 s of CPU for the 1.4 M CRM rows, and spilling at 10x)."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _shifts AS
+           WITH gaps AS (  -- consecutive rejected lines share a key: the last of them counts
+               SELECT disk_path, key, max(skipped) AS skipped FROM (
+                   SELECT disk_path, line - row_number() OVER (PARTITION BY disk_path ORDER BY line) AS key,
+                          row_number() OVER (PARTITION BY disk_path ORDER BY line) AS skipped
+                   FROM _rejects) GROUP BY ALL
+           ),
+           rows AS (
+               SELECT s.disk_path, s.rn, s.rn + w.base AS line_if_none
+               FROM _scan s JOIN _whole w USING (disk_path)
+               WHERE s.disk_path IN (SELECT disk_path FROM _rejects)
+           )
+           SELECT r.rn, g.skipped FROM rows r ASOF JOIN gaps g
+           ON r.disk_path = g.disk_path AND r.line_if_none > g.key"""
+    )
+
+
 def _drop_scan(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS _numbered")
-    for table in ("_scan", "_whole", "_rejects"):
+    for table in ("_scan", "_whole", "_rejects", "_shifts"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -589,13 +620,11 @@ def _take_rejects(con: duckdb.DuckDBPyConnection, by_disk_path: dict[str, Landin
         encoding.setdefault(disk_path, []).append(line)
     for disk_path, numbers in encoding.items():
         read_bad_lines(by_disk_path[disk_path], set(numbers))
-    paths = pa.table({"disk_path": list(by_disk_path), "file": [f.path for f in by_disk_path.values()]})
-    con.register("_paths", paths)
-    try:
-        con.execute("INSERT INTO _lines SELECT p.file, r.line, r.record FROM _rejects r JOIN _paths p USING (disk_path) "
-                    "WHERE NOT r.encoding")
-    finally:
-        con.unregister("_paths")
+    temp_table(con, "_paths", {"disk_path": ("VARCHAR", list(by_disk_path)),
+                               "file": ("VARCHAR", [f.path for f in by_disk_path.values()])})
+    con.execute("INSERT INTO _lines SELECT p.file, r.line, r.record FROM _rejects r JOIN _paths p USING (disk_path) "
+                "WHERE NOT r.encoding")
+    con.execute("DROP TABLE _paths")
 
 
 def read_bad_lines(found: LandingFile, numbers: set[int]) -> None:
@@ -656,11 +685,8 @@ def stream_lines(con: duckdb.DuckDBPyConnection, found: LandingFile) -> None:
     batch: dict[str, list] = {"file": [], "line_no": [], "line": []}
 
     def flush() -> None:
-        con.register("_batch", pa.table(batch))
-        try:
-            con.execute("INSERT INTO _lines SELECT file, line_no, line FROM _batch")
-        finally:
-            con.unregister("_batch")
+        con.execute("INSERT INTO _lines SELECT unnest($file::VARCHAR[]), unnest($line_no::BIGINT[]), "
+                    "unnest($line::VARCHAR[])", batch)
         for column in batch.values():
             column.clear()
 
@@ -684,24 +710,20 @@ def stream_lines(con: duckdb.DuckDBPyConnection, found: LandingFile) -> None:
 # ---------------------------------------------------------------- storing
 
 
-def _headers_table(source: Source, files: list[LandingFile]) -> pa.Table:
-    columns: dict[str, list] = {
-        "file": [f.path for f in files],
-        "file_date": [f.file_date for f in files],
-        "file_error": [f.file_error for f in files],
-        "n_fields": [len(f.header) for f in files],
+def _headers_table(con: duckdb.DuckDBPyConnection, source: Source, files: list[LandingFile]) -> None:
+    """Temp table _headers: each file's date, error, number of fields and, for CSV, the
+    position of each contracted column in its header."""
+    columns: dict[str, tuple[str, list]] = {
+        "file": ("VARCHAR", [f.path for f in files]),
+        "file_date": ("DATE", [f.file_date for f in files]),
+        "file_error": ("VARCHAR", [f.file_error for f in files]),
+        "n_fields": ("INTEGER", [len(f.header) for f in files]),
     }
     if source.fmt == "csv":
         for fld in source.fields:
-            columns[f"pos_{fld.name}"] = [
-                (f.header.index(fld.name) + 1) if fld.name in f.header else None for f in files
-            ]
-    return pa.table(columns, schema=None).cast(
-        pa.schema(
-            [("file", pa.string()), ("file_date", pa.date32()), ("file_error", pa.string()), ("n_fields", pa.int32())]
-            + [(name, pa.int32()) for name in columns if name.startswith("pos_")]
-        )
-    )
+            columns[f"pos_{fld.name}"] = (
+                "INTEGER", [(f.header.index(fld.name) + 1) if fld.name in f.header else None for f in files])
+    temp_table(con, "_headers", columns)
 
 
 def store_checked(con: duckdb.DuckDBPyConnection, source: Source, select: str, pii_key: bytes, run_id: str,
@@ -738,22 +760,15 @@ def store_checked(con: duckdb.DuckDBPyConnection, source: Source, select: str, p
 def _store_bad_lines(con, source: Source, found: LandingFile, run_id: str) -> None:
     if not found.bad_lines:
         return
-    rows = pa.table(
-        {
-            "line_no": [n for n, _, _ in found.bad_lines],
-            "record": [raw for _, raw, _ in found.bad_lines],
-            "reason": [reason for _, _, reason in found.bad_lines],
-        }
+    temp_table(con, "_bad", {"line_no": ("INTEGER", [n for n, _, _ in found.bad_lines]),
+                             "record": ("VARCHAR", [raw for _, raw, _ in found.bad_lines]),
+                             "reason": ("VARCHAR", [reason for _, _, reason in found.bad_lines])})
+    con.execute(
+        f"""INSERT INTO quality.rejected_rows (source, file, line_no, record, reason, run_id, rejected_at)
+            SELECT $s, $f, line_no, {redact_sql('record')}, reason, $r, now() FROM _bad""",
+        {"s": source.name, "f": found.path, "r": run_id},
     )
-    con.register("_bad", rows)
-    try:
-        con.execute(
-            f"""INSERT INTO quality.rejected_rows (source, file, line_no, record, reason, run_id, rejected_at)
-                SELECT $s, $f, line_no, {redact_sql('record')}, reason, $r, now() FROM _bad""",
-            {"s": source.name, "f": found.path, "r": run_id},
-        )
-    finally:
-        con.unregister("_bad")
+    con.execute("DROP TABLE _bad")
 
 
 def _store_file(con, source: Source, found: LandingFile, loaded: int, rejected: int, run_id: str) -> FileAudit:
@@ -799,11 +814,9 @@ def read_files(con: duckdb.DuckDBPyConnection, source: Source, files: list[Landi
     for found in read_lines(con, by_lines):
         stream_lines(con, found)
     _drop_scan(con)
-    con.register("_headers", _headers_table(source, files))
-    try:
-        store_checked(con, source, line_sql(source), pii_key, run_id, counts)
-    finally:
-        con.unregister("_headers")
+    _headers_table(con, source, files)
+    store_checked(con, source, line_sql(source), pii_key, run_id, counts)
+    con.execute("DROP TABLE _headers")
     con.execute("DROP TABLE _lines")
     return counts
 

@@ -157,6 +157,25 @@ def test_line_numbers_stay_exact_in_a_big_file_read_in_parallel(con, tmp_path):
     assert_accounted(con, CALLS, counts)
 
 
+def test_line_numbers_stay_exact_per_file_when_only_some_files_of_a_scan_have_rejects(con, tmp_path):
+    """One scan of three files: the clean ones are numbered by their place in the scan,
+    the middle one shifted by its rejected lines (first line, two in a row, last line)."""
+    landing = tmp_path / "landing"
+    days = [date(2025, 3, d) for d in (10, 11, 12)]
+    for day in (days[0], days[2]):
+        write_calls_lines(landing, [call_line(f"{day.day}-{n}") for n in range(2, 2002)], day=day)
+    bad = {2, 700, 701, 2001}
+    write_calls_lines(landing, [f"{n},short" if n in bad else call_line(f"11-{n}") for n in range(2, 2002)],
+                      day=days[1])
+    counts = run_ingest(con, CALLS, landing)
+    assert con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE split_part(call_id, '-', 2)::INT <> line_no "
+        "OR split_part(call_id, '-', 1)::INT <> day(file_date)) FROM raw.calls"
+    ).fetchall() == [(3 * 2000 - len(bad), 0)]
+    assert [n for n, _ in rejected(con, CALLS)] == sorted(bad)
+    assert_accounted(con, CALLS, counts)
+
+
 def jsonl_bytes(records: list[dict | str]) -> list[bytes]:
     return [(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)).encode() for r in records]
 
