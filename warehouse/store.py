@@ -75,12 +75,17 @@ def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def memory_settings(work_dir: Path) -> dict[str, str]:
+    """DuckDB's memory cap and spill folder, for every connection to the working database
+    (ours, and the one Great Expectations opens): a run's memory does not grow with the files'
+    size (docs/benchmarks.md)."""
+    return {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+            "temp_directory": str(work_dir / SPILL_DIR)}
+
+
 def bound_memory(con: duckdb.DuckDBPyConnection, work_dir: Path) -> None:
-    """DuckDB's memory capped by default, spilling to a folder of the working directory
-    above it (docs/benchmarks.md): a run's memory does not grow with the files' size."""
-    limit = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
-    con.execute(f"SET memory_limit = {sql_quote(limit)}")
-    con.execute(f"SET temp_directory = {sql_quote(str(work_dir / SPILL_DIR))}")
+    for name, value in memory_settings(work_dir).items():
+        con.execute(f"SET {name} = {sql_quote(value)}")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
