@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest import HEX_AS_LETTERS, raw_table_ddl
+from assets.ingest import HEX_AS_LETTERS, disk_stat, raw_table_ddl
 from assets.landing import CRM, EVENT_SOURCES, SOURCES
 from pipelines.config import Settings
 from pipelines.files import make_private, private_dir, share_with_bi, shared_dir
@@ -191,11 +191,12 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _file_stat(path: Path) -> tuple[int, int, int, int] | None:
+    """The landing files' stat (assets/ingest.disk_stat) less the device: meta.publications keeps
+    size, mtime, ctime and inode."""
     try:
-        st = path.stat()
+        return disk_stat(path)[:4]
     except FileNotFoundError:
         return None
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 def published_unchanged(settings: Settings, con: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
