@@ -61,3 +61,14 @@ def landing_settles_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests write a landing zone and run on it at once: no settle window (docs/operations.md,
     "Uploads in progress"). The settle tests set VOB_SETTLE_SECONDS themselves."""
     monkeypatch.setenv("VOB_SETTLE_SECONDS", "0")
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    """An empty working database with the pipeline's schema, for tests that call ingest directly."""
+    from warehouse.store import ensure_schema
+
+    con = duckdb.connect(str(tmp_path / "work.duckdb"))
+    ensure_schema(con)
+    yield con
+    con.close()

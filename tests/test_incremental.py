@@ -22,18 +22,9 @@ from assets.ingest import ingest
 from assets.landing import CALLS
 from landing_files import CALL_COLUMNS, call, csv_text, event_path, write_raw
 from vob_process import marts, run, vob_env, write_zone
-from warehouse.store import ensure_schema
 
 DAY = date(2025, 3, 10)
 TS = "2025-03-10T10:00:00+03:00"
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    con = duckdb.connect(str(tmp_path / "work.duckdb"))
-    ensure_schema(con)
-    yield con
-    con.close()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pytest
 from assets.ingest import ingest
 from assets.landing import CALLS, CHAT, CRM, EMAIL, Source
 from landing_files import CALL_COLUMNS, call, chat, csv_text, email, event_path, write_raw
-from warehouse.store import ensure_schema
 
 DAY = date(2025, 3, 10)
 TS = "2025-03-10T10:00:00+03:00"
@@ -23,14 +22,6 @@ HEADER = ",".join(CALL_COLUMNS)
 
 def call_line(call_id: str, **overrides) -> str:
     return csv_text([call(call_id, TS, **overrides)], CALL_COLUMNS).split("\n")[1]
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    con = duckdb.connect(str(tmp_path / "work.duckdb"))
-    ensure_schema(con)
-    yield con
-    con.close()
 
 
 def run_ingest(con, source: Source, landing: Path) -> dict[str, tuple[int, int, int]]:
