@@ -1,27 +1,27 @@
-"""Monthly assets: one per landing source (staging), the two monthly facts,
-the channel dimension, and the published warehouse.
+"""Monthly assets: one per landing source (staging), the two monthly facts
+and the channel dimension.
 
 Assets are thin: they work out the months of the run and call the loaders and
 transforms. A run may cover one month or a range (single-run backfills).
 """
 
 
-import warnings
 from datetime import date
 
 import dagster as dg
 
-from assets.figure_sources import reconciliation_sql
-from assets.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source
-from assets.loading import MonthLoad, load_source_month
-from assets.transforms import build_channel_facts, build_ticket_facts
-from pipelines.partitions import month_of, monthly_partitions
-from pipelines.resources import VobWarehouse
-from warehouse.store import CHANNEL_NAMES, publish_if_changed, write_dim_channel
+from vob.db import transaction
+from vob.figure_sources import reconciliation_sql
+from vob.landing import CHANNEL_LIST_SQL, CHANNELS, COUNT_SOURCES, CRM, EVENT_SOURCES, Source
+from vob.loading import MonthLoad, load_source_month
+from vob.text import markdown_table, query_table
+from vob.transforms import build_channel_facts, build_ticket_facts
+from assets.partitions import monthly_partitions
+from vob.periods import month_of
+from assets.resources import WRITER_POOL, VobWarehouse
+from warehouse.store import write_dim_channel
 
-warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy, pools
 
-WRITER_POOL = "vob_warehouse_writer"  # one writer of the working DuckDB file at a time
 PREVIEW_ROWS = 12
 
 
@@ -29,20 +29,11 @@ def run_months(context: dg.AssetExecutionContext) -> list[date]:
     return [month_of(key) for key in context.partition_keys]
 
 
-def markdown_table(con, sql: str, params: dict | None = None) -> str:
-    cursor = con.execute(sql, params or {})
-    names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _load_metadata(loads: list[MonthLoad]) -> dict:
-    by_month = "\n".join(
-        f"| {l.month:%Y-%m} | {l.rows_staged:,} | {l.files_read} | {l.files_parsed} | {l.account.rows_read:,} "
-        f"| {l.account.rows_loaded:,} | {l.account.rows_rejected:,} | {l.account.rejected_pct:.3f} |"
-        for l in loads
+    by_month = markdown_table(
+        ["month", "rows staged", "files", "files parsed", "rows read", "loaded", "rejected", "rejected %"],
+        [(f"{l.month:%Y-%m}", f"{l.rows_staged:,}", l.files_read, l.files_parsed, f"{l.account.rows_read:,}",
+          f"{l.account.rows_loaded:,}", f"{l.account.rows_rejected:,}", f"{l.account.rejected_pct:.3f}") for l in loads],
     )
     return {
         "dagster/row_count": dg.MetadataValue.int(sum(l.rows_staged for l in loads)),
@@ -55,10 +46,7 @@ def _load_metadata(loads: list[MonthLoad]) -> dict:
         "file_errors": dg.MetadataValue.json([e for l in loads for e in l.account.file_errors]),
         # uploads in progress: modified after the run's settle cutoff, left for a later run
         "files_left_unsettled": dg.MetadataValue.json(sorted({f for l in loads for f in l.unsettled})),
-        "by_month": dg.MetadataValue.md(
-            "| month | rows staged | files | files parsed | rows read | loaded | rejected | rejected % |\n"
-            "|---|---|---|---|---|---|---|---|\n" + by_month
-        ),
+        "by_month": dg.MetadataValue.md(by_month),
     }
 
 
@@ -96,7 +84,7 @@ def source_asset(source: Source) -> dg.AssetsDefinition:
                     f"{load.files_read} files ({load.files_parsed} parsed); "
                     f"{load.account.rows_rejected:,} of {load.account.rows_read:,} rows rejected"
                 )
-            preview = markdown_table(
+            preview = query_table(
                 con,
                 f"SELECT * FROM {staging_table} WHERE {where} ORDER BY file, line_no LIMIT {PREVIEW_ROWS}",
                 {"month": loads[-1].month, **({"source": source.name} if source.kind == "counts" else {})},
@@ -117,15 +105,16 @@ def build_monthly_fact(context, vob: VobWarehouse, build, table: str, preview: s
     months = run_months(context)
     with vob.work_db() as con:
         for month in months:
-            build(con, month)
+            with transaction(con):  # a month's delete and insert stand or fall together
+                build(con, month)
         rows_sql = f"SELECT * FROM {table} WHERE month BETWEEN $lo AND $hi ORDER BY ALL"
         params = {"lo": months[0], "hi": months[-1]}
         rows = con.execute(f"SELECT count(*) FROM ({rows_sql})", params).fetchall()[0][0]
-        shown = markdown_table(con, preview.format(rows=rows_sql), params)
+        shown = query_table(con, preview.format(rows=rows_sql), params)
         metadata = {"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(shown)}
         if reconciled:
             metadata["reconciliation"] = dg.MetadataValue.md("\n\n".join(
-                markdown_table(con, reconciliation_sql(reconciled), {"month": month}) for month in months))
+                query_table(con, reconciliation_sql(reconciled), {"month": month}) for month in months))
     return dg.MaterializeResult(metadata=metadata)
 CHANNEL_STAGING_KEYS = [dg.AssetKey(["staging", s.name]) for s in (*EVENT_SOURCES, *COUNT_SOURCES)]
 
@@ -143,7 +132,7 @@ CHANNEL_STAGING_KEYS = [dg.AssetKey(["staging", s.name]) for s in (*EVENT_SOURCE
 def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     return build_monthly_fact(
         context, vob, build_channel_facts, "marts.fct_channel_monthly",
-        preview="PIVOT ({rows}) ON channel IN ('calls', 'email', 'chat', 'x', 'sms', 'self_service') "
+        preview=f"PIVOT ({{rows}}) ON channel IN ({CHANNEL_LIST_SQL}) "
         "USING sum(contacts) GROUP BY month ORDER BY month",
         reconciled="fct_channel_monthly",
     )
@@ -175,52 +164,10 @@ def fct_tickets_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
 def dim_channel(vob: VobWarehouse) -> dg.MaterializeResult:
     with vob.work_db() as con:
         write_dim_channel(con)
-        preview = markdown_table(con, "SELECT * FROM marts.dim_channel ORDER BY sort_order")
+        preview = query_table(con, "SELECT * FROM marts.dim_channel ORDER BY sort_order")
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": len(CHANNEL_NAMES), "preview": dg.MetadataValue.md(preview)}
+        metadata={"dagster/row_count": len(CHANNELS), "preview": dg.MetadataValue.md(preview)}
     )
 
 
 MONTHLY_MART_ASSETS = [fct_channel_monthly, fct_tickets_monthly, dim_channel]
-
-
-# assets/service_monthly.py (service KPIs and figure sources), by key: that module builds on this one
-SERVICE_MART_KEYS = [
-    dg.AssetKey(["marts", name])
-    for name in ("fct_calls_service_monthly", "fct_chat_service_monthly", "fct_ticket_resolution_monthly",
-                 "fct_ticket_backlog", "figure_sources")
-]
-
-HALF_YEAR_MART_KEYS = [
-    dg.AssetKey(["marts", name])
-    for name in ("fct_vob_half_year", "fct_feedback_dimension_half_year", "corrective_plans_by_dimension",
-                 "e_participations", "improvement_actions", "dim_dimension")
-]
-
-
-@dg.asset(
-    group_name="publish",
-    pool=WRITER_POOL,
-    deps=[*MONTHLY_MART_ASSETS, *SERVICE_MART_KEYS, *HALF_YEAR_MART_KEYS],
-    kinds={"duckdb"},
-    description="The published warehouse (VOB_WAREHOUSE): the marts copied to a new DuckDB file "
-    "and renamed into place atomically, only once every blocking check of the run has passed. "
-    "When the file already holds the same marts it is not written again (metadata `written`).",
-)
-def published_warehouse(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    settings = vob.settings()
-    with vob.work_db() as con:
-        counts, written = publish_if_changed(settings, con, context.run.run_id)
-    if written:
-        context.log.info(f"published {settings.warehouse_path}: {counts}")
-    else:
-        context.log.info(f"published warehouse unchanged: {settings.warehouse_path} already holds these marts "
-                         "(not written again; BI tools keep their open file)")
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(settings.warehouse_path)),
-            "tables": dg.MetadataValue.json(counts),
-            "dagster/row_count": dg.MetadataValue.int(sum(counts.values())),
-            "written": dg.MetadataValue.bool(written),
-        }
-    )

@@ -1,10 +1,10 @@
 """Monthly assets of the service KPIs and of marts.figure_sources.
 
 Same partitions, backfill policy and writer pool as the channel and ticket
-facts; thin wrappers around assets/service_kpis.py and assets/figure_sources.py.
+facts; thin wrappers around vob/service_kpis.py and vob/figure_sources.py.
 
 The backlog is per CRM snapshot, not per month: every monthly CRM load reads
-all snapshots (assets/landing.py `files_for_month`), so a run of any month
+all snapshots (vob/landing.py `files_for_month`), so a run of any month
 rebuilds the backlog of every snapshot the working database holds — the latest
 snapshot, which the report shows, is usually dated after the run's months.
 """
@@ -12,12 +12,14 @@ snapshot, which the report shows, is usually dated after the run's months.
 
 import dagster as dg
 
-from assets.figure_sources import CHANNEL_TABLE, TICKETS_TABLE, build_figure_sources
-from assets.landing import CRM
-from assets.monthly import WRITER_POOL, build_monthly_fact, markdown_table
-from assets.service_kpis import build_calls_service, build_chat_service, build_ticket_backlog, build_ticket_resolution
-from pipelines.partitions import monthly_partitions
-from pipelines.resources import VobWarehouse
+from vob.figure_sources import CHANNEL_TABLE, TICKETS_TABLE, build_figure_sources
+from vob.landing import CRM
+from assets.monthly import build_monthly_fact
+from assets.resources import WRITER_POOL
+from vob.text import query_table
+from vob.service_kpis import build_calls_service, build_chat_service, build_ticket_backlog, build_ticket_resolution
+from assets.partitions import monthly_partitions
+from assets.resources import VobWarehouse
 
 MONTHLY = {
     "partitions_def": monthly_partitions,
@@ -63,7 +65,7 @@ def fct_ticket_backlog(vob: VobWarehouse) -> dg.MaterializeResult:
     with vob.work_db() as con:
         build_ticket_backlog(con)
         rows = con.execute("SELECT count(*) FROM marts.fct_ticket_backlog").fetchall()[0][0]
-        preview = markdown_table(
+        preview = query_table(
             con, "PIVOT (SELECT snapshot_date, age_band, open_tickets, sort_order FROM marts.fct_ticket_backlog) "
             "ON age_band IN ('0-7d', '8-30d', '31-90d', '>90d') USING sum(open_tickets) "
             "GROUP BY snapshot_date ORDER BY snapshot_date")

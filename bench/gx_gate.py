@@ -8,7 +8,7 @@ import is measured apart), alternating so that machine noise hits both alike:
 - per_expectation (before issue 12): a new GX data source per validation, a
   query asset that every metric query re-runs, result format SUMMARY (a query
   for the unexpected values of each map expectation);
-- bundled (checks/gx_suites.py now): one data source, the batch materialised
+- bundled (vob/gx_suites.py now): one data source, the batch materialised
   once into a temporary table, pass/fail first (BOOLEAN_ONLY: the aggregate
   metrics of single-column expectations in one query per domain, no
   unexpected-value queries), details only for what failed.
@@ -54,10 +54,10 @@ def extra_expectations(gxe, source) -> list:
 
 
 def per_expectation_route(db_path: Path, name: str, query: str, suite: list) -> list:
-    """The route of checks/gx_suites.py before issue 12 (kept here as the reference)."""
+    """The route of vob/gx_suites.py before issue 12 (kept here as the reference)."""
     import great_expectations as gx
 
-    from checks.gx_suites import SAMPLE_VALUES, _context, _outcome
+    from vob.gx_suites import SAMPLE_VALUES, _context, _outcome
 
     context = _context()
     datasource_name = f"{name}_{uuid.uuid4().hex[:8]}"
@@ -87,8 +87,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from assets.landing import SOURCES
-    from checks.gx_suites import _context, batch_query, expectations, validate_query
+    from vob.landing import SOURCES
+    from vob.gx_suites import _context, batch_query, expectations, validate_query
 
     started = time.perf_counter()
     import great_expectations.expectations as gxe

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def measure(route: str, work_db: str, source_name: str, month: date) -> dict:
-    from assets.landing import SOURCES
-    from checks.gx_suites import batch_query, expectations, read_batch, validate_query
+    from vob.landing import SOURCES
+    from vob.gx_suites import batch_query, expectations, read_batch, validate_query
 
     source = SOURCES[source_name]
     import great_expectations as gx  # import cost is not part of either route

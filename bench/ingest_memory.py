@@ -11,7 +11,6 @@ files' size.
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -20,9 +19,9 @@ from pathlib import Path
 CHILD = r"""
 import sys, time
 from pathlib import Path
-from assets.ingest import ingest
-from assets.landing import SOURCES
-from pipelines.config import load_settings
+from vob.ingest import ingest
+from vob.landing import SOURCES
+from vob.settings import load_settings
 from warehouse.store import open_work_db
 source, landing = SOURCES[sys.argv[1]], Path(sys.argv[2])
 settings = load_settings()

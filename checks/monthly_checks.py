@@ -4,7 +4,7 @@ Per source, four checks run on each month of the run:
 
 - `expectations` (blocking): the source's Great Expectations suite on the staged month;
   a month whose staged rows are unchanged since a passed validation reuses that
-  outcome and is not validated again (checks/validations.py).
+  outcome and is not validated again (vob/validations.py).
 - `files_reconcile` (blocking): every file the month read is accounted for
   (rows read = rows loaded + rows rejected, recounted from the stored rows), and
   no file is invalid as a whole (missing required column, empty, not a contract name).
@@ -25,13 +25,14 @@ from datetime import date, datetime, timezone
 import dagster as dg
 import duckdb
 
-from assets.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
-from assets.loading import account_month
-from assets.monthly import WRITER_POOL
-from checks.gx_suites import SuiteOutcome, validate_sources
-from checks.validations import StoredValidation, last_validations, month_fingerprint, record_validations, reusable
-from pipelines.partitions import month_of
-from pipelines.resources import VobWarehouse
+from vob.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
+from vob.loading import account_month
+from assets.resources import WRITER_POOL
+from vob.text import markdown_table
+from vob.gx_suites import SuiteOutcome, validate_sources
+from vob.validations import StoredValidation, last_validations, month_fingerprint, record_validations, reusable
+from vob.periods import month_of
+from assets.resources import VobWarehouse
 
 VOLUME_BAND = (0.4, 2.5)  # plausible volume: 40 % to 250 % of the median of previous months
 HISTORY_MONTHS = 3
@@ -60,7 +61,7 @@ def month_files(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> 
 @dataclass
 class ValidationPlan:
     """What the gate knows of a source's months before validating: their staged rows'
-    count and fingerprint, and the last stored validation of each (checks/validations.py)."""
+    count and fingerprint, and the last stored validation of each (vob/validations.py)."""
 
     source: Source
     rows: dict[date, int]
@@ -95,24 +96,20 @@ class Validated:
 
 def validated(plan: ValidationPlan, suite: SuiteOutcome) -> Validated:
     rows = sum(plan.rows[m] for m in suite.months)
-    lines = [
-        f"| {o.expectation} | {o.column} | {'✅' if o.success else '❌'} "
-        f"| {'' if o.observed_value is None else json.dumps(o.observed_value, ensure_ascii=False, default=str)[:80]} "
-        f"| {o.unexpected_count if o.unexpected_count is not None else ''} "
-        f"| {json.dumps(o.sample, ensure_ascii=False, default=str)[:160]} |"
-        for o in suite.outcomes
-    ]
-    months = ", ".join(f"{m:%Y-%m}" for m in suite.months)
-    details = (
-        f"{rows:,} rows of {months}\n\n"
-        "| expectation | column | ok | observed | unexpected | sample |\n|---|---|---|---|---|---|\n"
-        + "\n".join(lines)
+    table = markdown_table(
+        ["expectation", "column", "ok", "observed", "unexpected", "sample"],
+        [(o.expectation, o.column, "✅" if o.success else "❌",
+          None if o.observed_value is None else json.dumps(o.observed_value, ensure_ascii=False, default=str)[:80],
+          o.unexpected_count, json.dumps(o.sample, ensure_ascii=False, default=str)[:160])
+         for o in suite.outcomes],
     )
+    months = ", ".join(f"{m:%Y-%m}" for m in suite.months)
+    details = f"{rows:,} rows of {months}\n\n{table}"
     problems = [
         f"{o.expectation}({o.column}): {o.unexpected_count} unexpected, e.g. {o.sample}; observed {o.observed_value}"
         for o in suite.failures
     ]
-    summary = f"{len(lines) - len(problems)} of {len(lines)} expectations met on {rows:,} rows of {months}"
+    summary = f"{len(suite.outcomes) - len(problems)} of {len(suite.outcomes)} expectations met on {rows:,} rows of {months}"
     return Validated(not problems, summary, details, problems)
 
 
@@ -152,7 +149,7 @@ def check_files_reconcile(con, source: Source, months: list[date]) -> CheckOutco
         missing = sorted(set(files) - {r[0] for r in audit})
         problems += [f"{path}: read by {month:%Y-%m} but never accounted for" for path in missing]
         for path, read, loaded, rejected, error, stored, kept in audit:
-            rows.append(f"| {month:%Y-%m} | {path} | {read} | {loaded} | {rejected} | {error or ''} |")
+            rows.append((f"{month:%Y-%m}", path, read, loaded, rejected, error))
             if error:
                 problems.append(f"{path} line 1: file invalid: {error}")
             if read != loaded + rejected or loaded != stored or rejected != kept:
@@ -160,7 +157,7 @@ def check_files_reconcile(con, source: Source, months: list[date]) -> CheckOutco
                     f"{path}: rows read {read} != loaded {loaded} + rejected {rejected} "
                     f"(stored {stored}, rejected rows kept {kept})"
                 )
-    table = "| month | file | read | loaded | rejected | file error |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
+    table = markdown_table(["month", "file", "read", "loaded", "rejected", "file error"], rows)
     summary = f"{len(rows)} file(s) reconciled, {len(problems)} problem(s)"
     return CheckOutcome(not problems, summary, problems, {"files": dg.MetadataValue.md(table)})
 

@@ -24,12 +24,12 @@ from decimal import ROUND_HALF_UP, Decimal
 import dagster as dg
 import duckdb
 
-from assets.figure_sources import figures_not_adding_up
-from assets.landing import next_month
-from assets.monthly import WRITER_POOL
+from vob.figure_sources import figures_not_adding_up
+from vob.landing import next_month
+from assets.resources import WRITER_POOL
 from checks.monthly_checks import CheckOutcome, _result
-from pipelines.partitions import month_of
-from pipelines.resources import VobWarehouse
+from vob.periods import month_of
+from assets.resources import VobWarehouse
 
 KPI_BAND_ENV = "VOB_KPI_BAND_PCT"
 DEFAULT_KPI_BAND_PCT = 50.0  # a KPI further than 50 % from the median of the previous months is flagged

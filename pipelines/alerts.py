@@ -16,10 +16,10 @@ import warnings
 from datetime import timedelta
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 
 from assets.monthly import fct_channel_monthly, fct_tickets_monthly
-from pipelines.config import read_secret
+from pipelines.failures import run_failures
+from vob.settings import read_secret
 
 WEBHOOK_ENV = "VOB_ALERT_WEBHOOK_URL"
 UI_URL_ENV = "VOB_DAGSTER_UI_URL"  # where the operator opens the UI (default http://localhost:3000)
@@ -30,28 +30,12 @@ DETAIL_CHARS = 500  # of a failed check's "problems"/"summary" metadata (file, l
 
 def failure_message(instance: dg.DagsterInstance, run: dg.DagsterRun, error: str | None) -> dict:
     """The alert's JSON body: what failed in the run, and where to look."""
-    steps, checks = [], []
-    for record in instance.all_logs(run.run_id, of_type={
-        DagsterEventType.STEP_FAILURE, DagsterEventType.ASSET_CHECK_EVALUATION,
-    }):
-        event = record.dagster_event
-        if event.event_type == DagsterEventType.STEP_FAILURE:
-            failure = event.step_failure_data.error
-            message = failure.message.strip() if failure else None
-            while failure is not None and failure.cause is not None:  # the user code's own error
-                failure = failure.cause
-                message = f"{message} (caused by: {failure.message.strip()})"
-            steps.append({"step": event.step_key, "error": message})
-        else:
-            evaluation = event.event_specific_data
-            if not evaluation.passed:
-                detail = evaluation.metadata.get("problems") or evaluation.metadata.get("summary")
-                checks.append({
-                    "asset": evaluation.asset_key.to_user_string(),
-                    "check": evaluation.check_name,
-                    "severity": evaluation.severity.value if evaluation.severity else "ERROR",
-                    "detail": str(detail.value)[:DETAIL_CHARS] if detail is not None else None,
-                })
+    failures = run_failures(record.dagster_event for record in instance.all_logs(run.run_id, of_type={
+        dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+    }) if record.dagster_event is not None)
+    steps = [{"step": s.step, "error": s.error} for s in failures.steps]
+    checks = [{"asset": c.asset, "check": c.check, "severity": c.severity,
+               "detail": None if c.detail is None else c.detail[:DETAIL_CHARS]} for c in failures.checks]
     ui = os.environ.get(UI_URL_ENV, "http://localhost:3000").rstrip("/")
     link = f"{ui}/runs/{run.run_id}"
     partitions = {k: v for k, v in run.tags.items() if "partition" in k}
@@ -99,15 +83,14 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
 
 # Superseded in 1.13 by FreshnessPolicy on the assets (evaluated by the daemon); these
 # checks remain supported, are visible as checks in the UI, and need no asset change.
-warnings.filterwarnings("ignore", category=dg.SupersessionWarning, module=__name__)
-
-facts_freshness_checks = dg.build_last_update_freshness_checks(
-    assets=[fct_channel_monthly, fct_tickets_monthly],
-    lower_bound_delta=timedelta(hours=FRESHNESS_HOURS),
-)
-
-freshness_checks_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=facts_freshness_checks,
-    name="facts_freshness",
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+with warnings.catch_warnings():  # this call only
+    warnings.simplefilter("ignore", dg.SupersessionWarning)
+    facts_freshness_checks = dg.build_last_update_freshness_checks(
+        assets=[fct_channel_monthly, fct_tickets_monthly],
+        lower_bound_delta=timedelta(hours=FRESHNESS_HOURS),
+    )
+    freshness_checks_sensor = dg.build_sensor_for_freshness_checks(
+        freshness_checks=facts_freshness_checks,
+        name="facts_freshness",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )

@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.config import SAMPLE_MARKER, ConfigError, load_settings
-from pipelines.files import restrict_new_files
+from vob.settings import SAMPLE_MARKER, ConfigError, load_settings
+from vob.files import restrict_new_files
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from pipelines.sample import write_sample
+    from vob.sample import write_sample
 
     out = Path(args.out or os.environ.get("VOB_LANDING_DIR") or "data/landing")
     started = time.monotonic()
@@ -36,7 +36,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.periods import parse_period
+    from vob.periods import parse_period
     from pipelines.runner import rebuild_period, run_period
 
     try:
@@ -55,7 +55,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from pipelines.explain import ExplainError, explain
+    from vob.explain import ExplainError, explain
 
     try:
         print(explain(load_settings(), args.table, args.key))
@@ -67,7 +67,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     """Install Superset if missing, materialise bi_dashboard, then serve it on 127.0.0.1 until Ctrl-C."""
-    from assets.dashboard import (DashboardError, Superset, install_superset, serve_until_stopped,
+    from vob.superset import (DashboardError, Superset, install_superset, serve_until_stopped,
                                   superset_home, superset_installed)
     from pipelines.runner import dagster_instance, failure_report, run_job
 

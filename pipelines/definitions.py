@@ -5,18 +5,20 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from assets.dashboard import bi_dashboard, dashboard_after_publish, dashboard_job
+from assets.dashboard import bi_dashboard, dashboard_job
 from assets.half_year import HALF_YEAR_ASSETS
-from assets.half_year_report import report_job, vob_report
-from assets.monthly import MONTHLY_MART_ASSETS, published_warehouse, staging_assets
+from assets.report import report_job, vob_report
+from assets.monthly import MONTHLY_MART_ASSETS, staging_assets
+from assets.publish import published_warehouse
 from assets.service_monthly import SERVICE_ASSETS
 from checks.monthly_checks import monthly_checks
 from checks.service_checks import service_checks
 from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
-from pipelines.partitions import TIMEZONE, month_key
+from assets.partitions import TIMEZONE
+from vob.periods import month_key
 from pipelines.recovery import dead_runs_sensor, wait_without_spinning
-from pipelines.resources import VobWarehouse
-from pipelines.sensors import build_landing_sensor
+from assets.resources import VobWarehouse
+from pipelines.sensors import build_landing_sensor, dashboard_after_publish
 
 wait_without_spinning()  # a step blocked on the writer pool sleeps instead of spinning
 

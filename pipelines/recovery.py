@@ -24,56 +24,24 @@ and the daemon frees the slots of *finished* runs only
 
 from __future__ import annotations
 
-import os
 import socket
 import time
-from pathlib import Path
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
-from dagster._core.launcher import DefaultRunLauncher
 
-PID_TAG = "vob/pid"
-HOST_TAG = "vob/host"
-PID_STARTED_TAG = "vob/pid_started"  # the process's start time (clock ticks since boot): pids are reused
+from vob.processes import HOST_TAG, PID_STARTED_TAG, PID_TAG, process_started
+
 REAP_INTERVAL_SECONDS = 60
 MIN_CLAIM_WAIT_SECONDS = 0.5  # a blocked step whose back-off is not known yet
 ALIVE_STATUSES = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
 
 
-def process_started(pid: int) -> str | None:
-    """The process's start time from /proc (None when there is no such process, or it is a zombie)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    except OSError:
-        return ""  # no /proc to read: unknown, treated as alive below
-    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (command) "
-    if fields[0] in ("Z", "X"):  # zombie or dead: killed, its parent has not reaped it yet
-        return None
-    return fields[19]
-
-
-def process_tags(pid: int | None = None) -> dict[str, str]:
-    """Tags that identify the process executing a run."""
-    pid = pid or os.getpid()
-    return {PID_TAG: str(pid), HOST_TAG: socket.gethostname(), PID_STARTED_TAG: process_started(pid) or ""}
-
-
-def tag_run_process(instance: dg.DagsterInstance, run_id: str) -> None:
-    """Record this process on the run (a run launched by the daemon: called in its run worker)."""
-    run = instance.get_run_by_id(run_id)
-    if run is not None and run.tags.get(PID_TAG) != str(os.getpid()):
-        instance.add_run_tags(run_id, process_tags())
-
-
 def _launcher_pid(instance: dg.DagsterInstance, run: dg.DagsterRun) -> int | None:
     """The pid of the run worker, as the default launcher recorded it (workers on this host)."""
-    if not isinstance(instance.run_launcher, DefaultRunLauncher):
+    if not isinstance(instance.run_launcher, dg.DefaultRunLauncher):
         return None
-    for record in instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT):
+    for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
         data = record.dagster_event.engine_event_data if record.dagster_event else None
         pid = data.metadata.get("pid") if data and data.metadata else None
         if pid is not None and "Started process for run" in (record.message or ""):

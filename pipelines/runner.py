@@ -14,11 +14,14 @@ from typing import Callable
 
 import dagster as dg
 
-from assets.landing import SETTLED_TAG, settle_seconds
-from pipelines.config import Settings, export_secret_files
-from pipelines.files import private_dir
-from pipelines.periods import Period
-from pipelines.recovery import process_tags, reap_dead_runs
+from vob.landing import SETTLED_TAG, settle_seconds
+from vob.settings import Settings, export_secret_files
+from vob.files import private_dir
+from vob.periods import Period
+from pipelines.failures import run_failures
+from vob.landing import CHANNEL_LIST_SQL
+from pipelines.recovery import reap_dead_runs
+from vob.processes import process_tags
 from warehouse.store import (
     REBUILD_HINT_ENV, WorkDatabaseDamaged, check_work_db, damaged_sentence, discard_work_db, is_damage,
     new_work_db, published_periods,
@@ -56,25 +59,12 @@ def run_job(instance: dg.DagsterInstance, name: str, tags: dict[str, str] | None
 
 def failure_report(result: dg.ExecuteInProcessResult) -> list[str]:
     """What failed, in words an operator can act on."""
-    lines = []
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            message = error.message.strip() if error else "unknown error"
-            if error and error.cause:
-                message += f" (caused by: {error.cause.message.strip()})"
-            lines.append(f"step {event.step_key} failed: {message}")
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed:
-                severity = evaluation.severity.value if evaluation.severity else "ERROR"
-                detail = evaluation.metadata.get("problems") or evaluation.metadata.get("summary")
-                text = f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed ({severity})"
-                if detail is not None:
-                    text += f":\n    " + str(detail.value).replace("\n", "\n    ")
-                lines.append(text)
-        elif event.event_type_value == "STEP_SKIPPED":
-            lines.append(f"step {event.step_key} skipped (an upstream step or blocking check failed)")
+    failures = run_failures(result.all_events)
+    lines = [f"step {s.step} failed: {s.error}" for s in failures.steps]
+    for c in failures.checks:
+        text = f"check {c.asset}:{c.check} failed ({c.severity})"
+        lines.append(text if c.detail is None else text + ":\n    " + c.detail.replace("\n", "\n    "))
+    lines += [f"step {step} skipped (an upstream step or blocking check failed)" for step in failures.skipped]
     return lines
 
 
@@ -230,10 +220,10 @@ def print_summary(settings: Settings, period: Period) -> None:
         months = list(period.months)
         print(f"\npublished {settings.warehouse_path}")
         print_table(con,
-            """PIVOT (SELECT strftime(month, '%Y-%m') AS month, channel, contacts FROM marts.fct_channel_monthly
-                      WHERE strftime(month, '%Y-%m') IN (SELECT unnest($m)))
-               ON channel IN ('calls', 'email', 'chat', 'x', 'sms', 'self_service')
-               USING sum(contacts) GROUP BY month ORDER BY month""", {"m": months})
+            f"""PIVOT (SELECT strftime(month, '%Y-%m') AS month, channel, contacts FROM marts.fct_channel_monthly
+                       WHERE strftime(month, '%Y-%m') IN (SELECT unnest($m)))
+                ON channel IN ({CHANNEL_LIST_SQL})
+                USING sum(contacts) GROUP BY month ORDER BY month""", {"m": months})
         print_table(con,
             """SELECT strftime(month, '%Y-%m') AS month, snapshot_date, tickets_total, tickets_open, tickets_closed
                FROM marts.fct_tickets_monthly

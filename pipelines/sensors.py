@@ -7,7 +7,7 @@ is new for its path: the same file seen twice (or touched, or copied over
 itself) triggers once; a corrected file (new content, same path) triggers again.
 A file modified within VOB_SETTLE_SECONDS is an upload in progress: not read and
 not marked seen, so a later tick picks it up once it has held still; temporary
-names (`*.part`, `.name`, ...) are never listed (assets/landing.py).
+names (`*.part`, `.name`, ...) are never listed (vob/landing.py).
 
 Which months a file feeds (decided here, documented in docs/operations.md):
 - event and count files: exactly the months whose monthly load reads the file,
@@ -19,8 +19,8 @@ Which months a file feeds (decided here, documented in docs/operations.md):
   whose loads read it since rows count by their own date.)
 - a CRM snapshot: every month from the first partition to the snapshot's month
   (staging.crm keeps, per month, every snapshot taken after the month began).
-- a registers workbook: its half-year, through job `half_year_facts` when the
-  code location defines it (otherwise the file is only remembered).
+- a registers workbook: its half-year, through job `half_year_refresh` (the
+  half-year marts, the publish and the report).
 A file whose name is not the contract's triggers nothing: the monthly load
 reports it (meta.landing_files.file_error) at the next run of its months.
 
@@ -39,9 +39,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month, settle_seconds
-from pipelines.config import load_settings
-from pipelines.partitions import month_key, month_of, monthly_partitions
+from assets.dashboard import dashboard_job
+from assets.publish import published_warehouse
+from vob.superset import INSTALL_COMMAND, VENV, superset_installed
+
+from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month, settle_seconds
+from vob.settings import load_settings
+from assets.partitions import monthly_partitions
+from vob.periods import month_key, month_of
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -192,3 +197,17 @@ def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition
                                cursor=json.dumps(new_cursor, sort_keys=True))
 
     return landing_files_sensor
+
+
+@dg.asset_sensor(
+    asset_key=published_warehouse.key,
+    job=dashboard_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="After each publish, rebuild the Superset dashboard, when Superset is installed "
+    "(bi/superset/install).",
+)
+def dashboard_after_publish(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    if not superset_installed():
+        return dg.SkipReason(f"Superset is not installed in {VENV}: run {INSTALL_COMMAND}")
+    return dg.RunRequest(run_key=f"dashboard-after-{asset_event.run_id}-{asset_event.timestamp}")

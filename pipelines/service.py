@@ -7,7 +7,7 @@ needs it, then become it (exec).
 
 - a private umask (0077, or 0027 with VOB_FILE_GROUP), inherited by the code servers
   and run workers the process starts: the instance's files, compute logs and the
-  working database are created readable by their owner only (pipelines/files.py);
+  working database are created readable by their owner only (vob/files.py);
 - secrets mounted as files: DAGSTER_PG_PASSWORD_FILE becomes DAGSTER_PG_PASSWORD,
   which deploy/dagster.postgres.yaml reads (`env:`); VOB_PII_KEY_FILE and
   VOB_ALERT_WEBHOOK_URL_FILE are read by the pipeline itself, checked here so that a
@@ -20,8 +20,8 @@ import os
 import shutil
 import sys
 
-from pipelines.config import ConfigError, export_secret_files, read_secret
-from pipelines.files import restrict_new_files
+from vob.settings import ConfigError, export_secret_files, read_secret
+from vob.files import restrict_new_files
 
 EXPORTED_SECRETS = ("DAGSTER_PG_PASSWORD",)
 CHECKED_SECRETS = ("VOB_PII_KEY", "VOB_ALERT_WEBHOOK_URL")

@@ -1,6 +1,6 @@
 """A published warehouse file holding the seed report's figures, in the WAREHOUSE.md tables.
 
-Built straight from tests/fixtures/published_figures.json (a copy of the seed's
+Built straight from vob/sample/published_figures.json (the copy of the seed's
 transcription), so the report tests do not depend on the pipeline that fills
 those tables: they check that what is published is what is shown.
 """
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.store import CHANNEL_NAMES as PUBLISHED_CHANNEL_NAMES  # (channel, name_ar, name_en)
+from vob.landing import CHANNEL_NAMES, CHANNELS
 from warehouse.store import PUBLISHED_STORAGE_VERSION
 
-FIGURES_PATH = Path(__file__).parent / "fixtures" / "published_figures.json"
-CHANNEL_ORDER = tuple(c for c, _, _ in PUBLISHED_CHANNEL_NAMES)
+FIGURES_PATH = Path(__file__).parents[1] / "vob" / "sample" / "published_figures.json"  # the one copy of the seed's figures
+CHANNEL_ORDER = CHANNELS
 DIMENSION_NAMES = {
     "speed": ("سرعة التنفيذ", "Speed"),
     "outputs": ("المخرجات", "Outputs"),
@@ -49,7 +49,7 @@ def build_published_warehouse(path: Path, figures: dict | None = None) -> dict:
         con.execute("CREATE SCHEMA marts")
         con.execute("CREATE TABLE marts.dim_channel (channel VARCHAR, name_ar VARCHAR, name_en VARCHAR, sort_order INTEGER)")
         con.executemany("INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
-                        [(*names, i + 1) for i, names in enumerate(PUBLISHED_CHANNEL_NAMES)])
+                        [(c, *CHANNEL_NAMES[c], i + 1) for i, c in enumerate(CHANNELS)])
         con.execute("CREATE TABLE marts.dim_dimension (dimension VARCHAR, name_ar VARCHAR, name_en VARCHAR)")
         con.executemany("INSERT INTO marts.dim_dimension VALUES (?, ?, ?)",
                         [(d, *names) for d, names in DIMENSION_NAMES.items()])

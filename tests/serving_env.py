@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from pipelines.config import Settings, load_settings
+from vob.settings import Settings, load_settings
 
 
 @contextlib.contextmanager

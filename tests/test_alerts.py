@@ -11,7 +11,7 @@ import pytest
 
 from conftest import RANGE_END, RANGE_START
 from landing_files import call, write_calls
-from pipelines.config import ConfigError
+from vob.settings import ConfigError
 from pipelines.alerts import FRESHNESS_HOURS, facts_freshness_checks, run_failure_alert
 from pipelines.definitions import defs
 

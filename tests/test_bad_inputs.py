@@ -178,7 +178,7 @@ def test_a_header_only_file_is_valid_with_a_warning(vob_env):
 
 
 def test_vob_run_names_file_line_and_reason_when_blocked(vob_env, capsys):
-    from pipelines.periods import parse_period
+    from vob.periods import parse_period
     from pipelines.runner import run_period
 
     good_zone(vob_env.landing_dir)

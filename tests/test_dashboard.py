@@ -19,15 +19,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets import dashboard
-from assets.browser import find_chromium
+from vob import superset as bi
+from vob.browser import find_chromium
 from report_warehouse import build_published_warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED = bool(os.environ.get("VOB_REQUIRE_SUPERSET"))
 CHANNELS = ("calls", "email", "chat", "x", "sms", "self_service")
 WHY_NOT = ("Superset's environment bi/superset/.venv is not installed (bi/superset/install; "
-           "CI sets VOB_REQUIRE_SUPERSET=1)" if not dashboard.superset_installed() else
+           "CI sets VOB_REQUIRE_SUPERSET=1)" if not bi.superset_installed() else
            "Debian chromium is not installed (CI installs it)" if find_chromium() is None else None)
 needs_superset = pytest.mark.skipif(WHY_NOT is not None and not REQUIRED, reason=WHY_NOT or "")
 
@@ -64,8 +64,8 @@ def built(env: dict[str, str]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def superset(built, env) -> dashboard.Superset:
-    return dashboard.Superset(Path(env["VOB_SUPERSET_HOME"]))
+def superset(built, env) -> bi.Superset:
+    return bi.Superset(Path(env["VOB_SUPERSET_HOME"]))
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +77,16 @@ def served(superset):
 @pytest.fixture(scope="module")
 def page(served, superset):
     """The dashboard after logging in, with every request and console message from then on."""
-    with dashboard.chromium_browser() as browser:
+    with bi.chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1200}, locale="ar")
         errors, requests = [], []
         page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
         page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
         page.on("request", lambda r: requests.append(r.url))
-        dashboard.log_in(page, served, superset.password())
-        page.goto(f"{served}{dashboard.DASHBOARD_PATH}", wait_until="networkidle")
-        assert dashboard.wait_for_charts(page) == []
+        bi.log_in(page, served, superset.password())
+        page.goto(f"{served}{bi.DASHBOARD_PATH}", wait_until="networkidle")
+        assert bi.wait_for_charts(page) == []
         yield {"page": page, "errors": errors, "requests": requests, "base_url": served}
         page.close()
 
@@ -126,7 +126,7 @@ def test_the_asset_records_the_bundle_screenshot_and_where_to_open_it(built, env
     with zipfile.ZipFile(bundle) as zipped:
         names = zipped.namelist()
         database = zipped.read("vob_dashboard/databases/vob_warehouse.yaml").decode()
-    assert len([n for n in names if n.startswith("vob_dashboard/charts/")]) == dashboard.DASHBOARD_CHARTS
+    assert len([n for n in names if n.startswith("vob_dashboard/charts/")]) == bi.DASHBOARD_CHARTS
     assert f"duckdb:///{Path(env['VOB_WAREHOUSE']).absolute()}?access_mode=read_only" in database
     screenshot = Path(metadata["screenshot"].value)
     image = Image.open(screenshot).convert("L")
@@ -218,7 +218,7 @@ def test_sql_lab_reads_the_published_warehouse(page, env):
 @needs_superset
 def test_superset_connects_read_only_without_file_access(env):
     """The URI of the bundle, in Superset's own environment (its duckdb and duckdb-engine)."""
-    uri = dashboard.warehouse_uri(Path(env["VOB_WAREHOUSE"]))
+    uri = bi.warehouse_uri(Path(env["VOB_WAREHOUSE"]))
     probe = """
 import sys, sqlalchemy as sa
 engine = sa.create_engine(sys.argv[1], poolclass=sa.pool.NullPool)
@@ -231,7 +231,7 @@ with engine.connect() as con:
         except Exception as err:
             print(type(err.orig).__name__)
 """
-    out = subprocess.run([str(dashboard.VENV / "bin" / "python"), "-c", probe, uri], capture_output=True,
+    out = subprocess.run([str(bi.VENV / "bin" / "python"), "-c", probe, uri], capture_output=True,
                          text=True, check=True).stdout.split()
     rows = published(env, "SELECT count(*) FROM marts.fct_channel_monthly")[0][0]
     assert out == [str(rows), "InvalidInputException", "PermissionException"]
@@ -258,14 +258,14 @@ def test_a_new_publish_elsewhere_is_imported_over_the_old_one(built, env, page, 
     [in_error] = metadata["charts_in_error"].value.splitlines()
     assert in_error.startswith("الإجراءات المتخذة للتحسين") and "improvement_actions does not exist" in in_error
     p = page["page"]
-    p.goto(f"{page['base_url']}{dashboard.DASHBOARD_PATH}", wait_until="networkidle")
-    assert len(dashboard.wait_for_charts(p)) == 1
+    p.goto(f"{page['base_url']}{bi.DASHBOARD_PATH}", wait_until="networkidle")
+    assert len(bi.wait_for_charts(p)) == 1
     assert any(row[:2] == ["2025-H1", "123,457"] for row in table_rows(p))
 
 
 @needs_superset
 def test_vob_dashboard_builds_serves_and_says_where(built, env):
-    port = dashboard.free_port()
+    port = bi.free_port()
     server = subprocess.Popen([str(Path(sys.executable).parent / "vob"), "dashboard", "--port", str(port)],
                               cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -287,11 +287,11 @@ def test_vob_dashboard_builds_serves_and_says_where(built, env):
         os.killpg(server.pid, signal.SIGTERM)
         rest = server.communicate(timeout=60)[0]
     assert server.returncode == 0, rest
-    assert not dashboard.port_in_use(port)
+    assert not bi.port_in_use(port)
 
 
 def test_without_superset_the_asset_says_which_command_installs_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(dashboard, "INSTALLED_MARKER", tmp_path / "absent" / "vob-installed")
+    monkeypatch.setattr(bi, "INSTALLED_MARKER", tmp_path / "absent" / "vob-installed")
     build_published_warehouse(tmp_path / "warehouse" / "vob.duckdb")
     result = materialise({"VOB_WAREHOUSE": str(tmp_path / "warehouse" / "vob.duckdb"),
                           "VOB_SUPERSET_HOME": str(tmp_path / "home"), "VOB_DASHBOARD_DIR": str(tmp_path / "out"),
@@ -307,13 +307,13 @@ def test_without_superset_the_asset_says_which_command_installs_it(tmp_path, mon
 def test_the_sensor_rebuilds_after_a_publish_only_when_superset_is_installed(installed, tmp_path, monkeypatch):
     import dagster as dg
 
-    from assets.dashboard import dashboard_after_publish
+    from pipelines.sensors import dashboard_after_publish
     from pipelines.definitions import defs
 
     marker = tmp_path / "vob-installed"
     if installed:
-        marker.write_text(dashboard.lock_digest() + "\n")
-    monkeypatch.setattr(dashboard, "INSTALLED_MARKER", marker)
+        marker.write_text(bi.lock_digest() + "\n")
+    monkeypatch.setattr(bi, "INSTALLED_MARKER", marker)
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
         nothing_yet = dashboard_after_publish.evaluate_tick(context)

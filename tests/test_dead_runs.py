@@ -13,7 +13,8 @@ import dagster as dg
 from dagster._core.events import EngineEventData
 from dagster._core.utils import make_new_run_id
 
-from pipelines.recovery import HOST_TAG, PID_STARTED_TAG, PID_TAG, dead_runs_sensor, process_tags
+from pipelines.recovery import dead_runs_sensor
+from vob.processes import HOST_TAG, PID_STARTED_TAG, PID_TAG, process_tags
 from vob_process import REPO, kill_group, start, vob_env, write_zone
 
 POOL = "vob_warehouse_writer"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from pipelines.definitions import defs, nightly_months
-from pipelines.partitions import monthly_partitions
+from assets.partitions import monthly_partitions
 
 
 def test_definitions_load_with_assets_jobs_and_schedule():
@@ -46,7 +46,7 @@ def test_the_schedule_asks_for_one_run_over_the_month_range():
 def test_the_half_year_assets_sit_downstream_of_the_monthly_crm_partitions():
     from dagster._core.remote_representation.external_data import RepositorySnap
 
-    from pipelines.partitions import half_year_partitions
+    from assets.partitions import half_year_partitions
 
     graph = defs.resolve_asset_graph()
     fact, crm = dg.AssetKey(["marts", "fct_vob_half_year"]), dg.AssetKey(["staging", "crm"])

@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 
 from conftest import query, run_job
-from landing_files import call
 from test_bad_inputs import MONTH, _good_call_line, append_line, calls_file, good_zone
 
 ROOT = Path(__file__).resolve().parents[1]

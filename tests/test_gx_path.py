@@ -9,8 +9,8 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from assets.landing import CALLS, CRM, X
-from checks.gx_suites import expectations, validate_query
+from vob.landing import CALLS, CRM, X
+from vob.gx_suites import expectations, validate_query
 
 MARCH = {"month_start": datetime(2025, 3, 1), "month_end": datetime(2025, 4, 1)}
 

@@ -10,8 +10,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.half_year import SHARE_PCT_SQL
-from assets.registers import RegisterStructureError, national_id, parse_date, read_registers, split_dimensions
+from vob.half_year import SHARE_PCT_SQL
+from vob.registers import RegisterStructureError, national_id, parse_date, read_registers, split_dimensions
 from conftest import query, run_job
 from landing_files import ticket, write_crm
 from registers_files import action, note, participation, plan, write_workbook
@@ -306,7 +306,7 @@ PERSONAL_DATA_IN_FREE_TEXT = [
 
 
 def test_register_summaries_and_rejected_records_mask_personal_data_as_the_landing_files_do(tmp_path):
-    """Notes' free text is masked by the one redaction list of the landing reader (assets/ingest.py):
+    """Notes' free text is masked by the one redaction list of the landing reader (vob/ingest.py):
     a valid note's stored summary, a rejected note's record and a reason quoting a value show none."""
     text = "اتصلت من " + " و ".join(PERSONAL_DATA_IN_FREE_TEXT)
     write_workbook(tmp_path, PERIOD, [note("N1", date(2025, 2, 1), summary=text),

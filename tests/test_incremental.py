@@ -17,9 +17,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-import assets.ingest as ingest_module
-from assets.ingest import ingest
-from assets.landing import CALLS
+import vob.ingest as ingest_module
+from vob.ingest import ingest
+from vob.landing import CALLS
 from landing_files import CALL_COLUMNS, call, csv_text, event_path, write_raw
 from vob_process import marts, run, vob_env, write_zone
 

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import query
 from landing_files import call, ticket, write_calls, write_crm
-from pipelines.config import load_settings
+from vob.settings import load_settings
 
 TS = "2025-03-10T10:00:00+03:00"
 
@@ -100,7 +100,7 @@ def test_the_published_warehouse_is_readable_by_the_bi_group_not_by_everyone(vob
 SPILL = """
 import json, os, threading, time
 os.umask(0o022)
-from pipelines.resources import VobWarehouse
+from assets.resources import VobWarehouse
 modes, done = {}, threading.Event()
 with VobWarehouse().work_db() as con:
     spill_dir = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
@@ -140,13 +140,13 @@ def test_duckdb_spill_files_of_a_run_are_owner_only(tmp_path):
 
 
 def test_a_configured_group_may_read_and_the_warehouse_mode_is_a_setting(tmp_path):
-    from pipelines.config import ConfigError
-    from pipelines.files import warehouse_mode
+    from vob.settings import ConfigError
+    from vob.files import warehouse_mode
 
     group = another_group()
     env = clean_env(tmp_path, VOB_FILE_GROUP=group, VOB_WAREHOUSE_MODE="600", VOB_BI_GROUP=group)
     script = ("import os; os.umask(0o022)\n"
-              "from pipelines.config import load_settings\nfrom pipelines.files import restrict_new_files\n"
+              "from vob.settings import load_settings\nfrom vob.files import restrict_new_files\n"
               "from warehouse import store\nrestrict_new_files()\ns = load_settings()\n"
               "con = store.open_work_db(s)\nstore.publish(s, con)\ncon.close()\n")
     done = with_umask_022([sys.executable, "-c", script], env, tmp_path / "probe")

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.browser import find_chromium
-from assets.report import NumberFormat, ReportDataError, read_report_data, render_html
+from vob.browser import find_chromium
+from vob.report import NumberFormat, ReportDataError, read_report_data, render_html
 from report_warehouse import SERVICE_BACKLOG, SERVICE_KPIS, build_published_warehouse, expected_figures, load_figures
 
 PERIOD = "2025-H1"
@@ -276,7 +276,7 @@ def test_a_warehouse_without_a_half_year_mart_says_so_on_the_page(tmp_path):
 
 def test_the_report_job_is_defined_over_half_years():
     from pipelines.definitions import defs
-    from pipelines.partitions import half_year_partitions
+    from assets.partitions import half_year_partitions
 
     job = defs.resolve_job_def("report")
     assert job.partitions_def == half_year_partitions

@@ -8,7 +8,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from assets.browser import find_chromium
+from vob.browser import find_chromium
 from conftest import run_job
 from landing_files import call, write_calls
 

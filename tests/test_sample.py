@@ -19,11 +19,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.sample import SampleSummary, write_sample
+from vob.sample import SampleSummary, write_sample
 
 REPO = Path(__file__).resolve().parent.parent
 FLOOR_SQL = REPO / "bench" / "floor.sql"
-FIGURES_COPY = REPO / "pipelines" / "sample" / "published_figures.json"
+FIGURES_COPY = REPO / "vob" / "sample" / "published_figures.json"
 FIGURES_SEED = REPO.parent / "shared" / "seed" / "published_figures.json"
 FIGURES = json.loads(FIGURES_COPY.read_text("utf-8"))
 MONTHS = sorted(k for k in FIGURES["channel_monthly"] if not k.startswith("_"))

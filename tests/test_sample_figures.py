@@ -15,7 +15,7 @@ import pytest
 from conftest import query
 from figure_checks import figures_with_sources
 
-FIGURES = json.loads((Path(__file__).parents[1] / "pipelines" / "sample" / "published_figures.json").read_text())
+FIGURES = json.loads((Path(__file__).parents[1] / "vob" / "sample" / "published_figures.json").read_text())
 VOB = [sys.executable, "-m", "pipelines.cli"]
 
 

@@ -93,7 +93,7 @@ def test_the_triggered_run_refreshes_the_month(vob_env):
 
 def test_a_registers_workbook_refreshes_its_half_year_when_the_job_exists(vob_env):
     from pipelines.definitions import monthly_refresh_job
-    from pipelines.partitions import half_year_partitions
+    from assets.partitions import half_year_partitions
     from pipelines.sensors import build_landing_sensor
 
     @dg.op

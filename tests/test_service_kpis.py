@@ -95,7 +95,7 @@ def kpi_run(tmp_path_factory) -> dict:
     """The real monthly job (with publish) over March to June, on the landing zone above."""
     import dagster as dg
 
-    from pipelines.config import load_settings
+    from vob.settings import load_settings
     from pipelines.definitions import defs
 
     root = tmp_path_factory.mktemp("kpis")

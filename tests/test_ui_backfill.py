@@ -11,7 +11,7 @@ import pytest
 from conftest import query
 from dagster_server import REPO, DagsterServer
 from landing_files import call, write_calls
-from pipelines.config import load_settings
+from vob.settings import load_settings
 
 MONTHS = [f"2025-{m:02d}" for m in range(1, 7)]
 MONTHLY_ASSETS = [["staging", s] for s in ("calls", "email", "chat", "x", "sms", "self_service", "crm")] + [
@@ -93,7 +93,7 @@ def writer_steps(home: Path, run_ids: list[str]) -> list[tuple[float, float, str
     import dagster as dg
     from dagster._core.events import DagsterEventType
 
-    from assets.monthly import WRITER_POOL
+    from assets.resources import WRITER_POOL
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("monthly_refresh")

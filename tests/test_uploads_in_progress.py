@@ -9,7 +9,7 @@ from datetime import date
 
 import duckdb
 
-from assets.landing import CALLS, files_for_month
+from vob.landing import CALLS, files_for_month
 from landing_files import call, write_calls
 from pipelines.sensors import scan
 from vob_process import run, start, kill_group, vob_env, write_zone

@@ -27,7 +27,7 @@ def vob_env(root: Path, home: str = "dagster_home", **extra: str) -> dict[str, s
 
 
 def write_zone(landing: Path) -> None:
-    from pipelines.sample import write_sample
+    from vob.sample import write_sample
 
     write_sample(landing, scale=SCALE, seed=2025)
 

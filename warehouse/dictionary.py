@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from vob.text import markdown_cell, sql_quote
+
 SEPARATOR = " — "  # "English text — النص العربي"
 
 
@@ -312,10 +314,6 @@ SCHEMA_COMMENT = ("Published Voice of the Beneficiary marts (read-only for BI to
                   f"{SEPARATOR}مؤشرات صوت المستفيد المنشورة (للقراءة فقط لأدوات ذكاء الأعمال)")
 
 
-def sql_quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def undocumented(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
     """Tables and columns of `catalog`.marts that this dictionary does not describe."""
     missing = []
@@ -556,10 +554,6 @@ const db = await DuckDBInstance.create('warehouse/vob.duckdb', { access_mode: 'R
 """
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def render_markdown() -> str:
     lines = [
         "# The published warehouse: data dictionary",
@@ -580,7 +574,7 @@ def render_markdown() -> str:
         "| table | grain | description |",
         "|---|---|---|",
     ]
-    lines += [f"| [`{SCHEMA}.{t.name}`](#{SCHEMA}{t.name}) | {t.grain} | {_cell(t.en)} |" for t in TABLES]
+    lines += [f"| [`{SCHEMA}.{t.name}`](#{SCHEMA}{t.name}) | {t.grain} | {markdown_cell(t.en)} |" for t in TABLES]
     for table in TABLES:
         lines += [
             "",
@@ -596,7 +590,7 @@ def render_markdown() -> str:
             "|---|---|---|---|",
         ]
         lines += [
-            f"| `{c.name}` | {c.type or 'as published'} | {_cell(c.en)} | {_cell(c.ar)} |" for c in table.columns
+            f"| `{c.name}` | {c.type or 'as published'} | {markdown_cell(c.en)} | {markdown_cell(c.ar)} |" for c in table.columns
         ]
     lines += ["", "## Example queries", ""]
     for title, sql in EXAMPLES:

@@ -1,5 +1,5 @@
 -- Working database: everything a run writes before publishing.
--- raw.<source> tables are created from the landing descriptions (assets/landing.py).
+-- raw.<source> tables are created from the landing descriptions (vob/landing.py).
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS meta;
 CREATE SCHEMA IF NOT EXISTS quality;
@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS meta.landing_files (
     source VARCHAR NOT NULL,
     path VARCHAR NOT NULL,          -- relative to the landing root
     file_date DATE,                 -- export date, month or snapshot date from the name
-    sha256 VARCHAR NOT NULL,        -- hex digest with digits written g-p (assets/ingest.py fingerprint)
+    sha256 VARCHAR NOT NULL,        -- hex digest with digits written g-p (vob/ingest.py fingerprint)
     size_bytes BIGINT NOT NULL,
     rows_read BIGINT NOT NULL,
     rows_loaded BIGINT NOT NULL,
@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS meta.landing_files (
 );
 
 -- Per landing file: what the file system said of it when its content was last fingerprinted
--- (assets/ingest.py `unchanged_on_disk`). A file whose size, mtime, ctime and inode are all
+-- (vob/ingest.py `unchanged_on_disk`). A file whose size, mtime, ctime and inode are all
 -- the same is not hashed again; any difference, or no row, hashes it (docs/operations.md).
 CREATE TABLE IF NOT EXISTS meta.landing_file_stats (
     source VARCHAR NOT NULL,
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS quality.rejected_rows (
 );
 
 -- The last Great Expectations validation of each source's staged month
--- (checks/validations.py): a month whose fingerprint is unchanged since a
+-- (vob/validations.py): a month whose fingerprint is unchanged since a
 -- passed validation is not validated again.
 CREATE TABLE IF NOT EXISTS quality.validations (
     source VARCHAR NOT NULL,
@@ -184,4 +184,76 @@ CREATE TABLE IF NOT EXISTS marts.figure_sources (
     counted BIGINT NOT NULL,          -- what this file gives to the figure
     month DATE NOT NULL,              -- the figure's month (the partition that builds the row)
     PRIMARY KEY (table_name, figure_key, file)
+);
+
+-- The VoB team's half-year registers (vob/registers.py), one row per register row.
+CREATE TABLE IF NOT EXISTS staging.feedback_notes (
+    period VARCHAR NOT NULL, note_id VARCHAR NOT NULL, received_on DATE NOT NULL, source VARCHAR NOT NULL,
+    beneficiary_id_hmac VARCHAR, dimensions VARCHAR[] NOT NULL, summary VARCHAR,
+    file VARCHAR NOT NULL, line_no INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS staging.corrective_plans (
+    period VARCHAR NOT NULL, plan_id VARCHAR NOT NULL, title VARCHAR, dimension VARCHAR NOT NULL,
+    status VARCHAR NOT NULL, opened_on DATE NOT NULL, implemented_on DATE,
+    file VARCHAR NOT NULL, line_no INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS staging.e_participations (
+    period VARCHAR NOT NULL, title VARCHAR NOT NULL, kind VARCHAR NOT NULL, target_group VARCHAR,
+    channel VARCHAR, month VARCHAR NOT NULL, url VARCHAR, file VARCHAR NOT NULL, line_no INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS staging.improvement_actions (
+    period VARCHAR NOT NULL, action_no BIGINT NOT NULL, title VARCHAR NOT NULL, description VARCHAR,
+    plan_id VARCHAR, file VARCHAR NOT NULL, line_no INTEGER NOT NULL
+);
+
+-- The half-year marts (WAREHOUSE.md), built by vob/half_year.py.
+CREATE TABLE IF NOT EXISTS marts.fct_vob_half_year (
+    period VARCHAR PRIMARY KEY,
+    beneficiaries BIGINT NOT NULL,
+    notes BIGINT NOT NULL,
+    plans_total BIGINT NOT NULL,
+    plans_in_progress BIGINT NOT NULL,
+    plans_implemented BIGINT NOT NULL,
+    ticket_beneficiaries BIGINT NOT NULL,   -- of the tickets alone
+    note_beneficiaries BIGINT NOT NULL,     -- of the notes alone
+    ticket_snapshot_date DATE               -- the CRM snapshot the tickets were read from
+);
+CREATE TABLE IF NOT EXISTS marts.fct_feedback_dimension_half_year (
+    period VARCHAR NOT NULL,
+    dimension VARCHAR NOT NULL,
+    tags BIGINT NOT NULL,
+    share_pct DECIMAL(5,2),                 -- NULL when the half-year has no tags at all
+    PRIMARY KEY (period, dimension)
+);
+CREATE TABLE IF NOT EXISTS marts.dim_dimension (
+    dimension VARCHAR PRIMARY KEY,
+    name_ar VARCHAR NOT NULL,
+    name_en VARCHAR NOT NULL,
+    sort_order INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marts.corrective_plans_by_dimension (
+    period VARCHAR NOT NULL,
+    dimension VARCHAR NOT NULL,
+    plans_total BIGINT NOT NULL,
+    plans_in_progress BIGINT NOT NULL,
+    plans_implemented BIGINT NOT NULL,
+    PRIMARY KEY (period, dimension)
+);
+CREATE TABLE IF NOT EXISTS marts.e_participations (
+    period VARCHAR NOT NULL,
+    title VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    target_group VARCHAR,
+    channel VARCHAR,
+    month VARCHAR NOT NULL,                 -- YYYY-MM
+    url VARCHAR,
+    sort_order INTEGER NOT NULL             -- the register's row order
+);
+CREATE TABLE IF NOT EXISTS marts.improvement_actions (
+    period VARCHAR NOT NULL,
+    action_no BIGINT NOT NULL,
+    title VARCHAR NOT NULL,
+    description VARCHAR,
+    plan_id VARCHAR,
+    PRIMARY KEY (period, action_no)
 );

@@ -18,33 +18,22 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest import HEX_AS_LETTERS, disk_stat, raw_table_ddl
-from assets.landing import CRM, EVENT_SOURCES, SOURCES
-from pipelines.config import Settings
-from pipelines.files import make_private, private_dir, share_with_bi, shared_dir
-from warehouse.dictionary import SCHEMA, apply_comments, sql_quote
+from vob.db import transaction
+from vob.ingest import HEX_AS_LETTERS, disk_stat, raw_table_ddl
+from vob.landing import CHANNEL_NAMES, CHANNELS, CRM, EVENT_SOURCES, SOURCES
+from vob.settings import Settings, memory_settings
+from vob.files import make_private, private_dir, share_with_bi, shared_dir
+from vob.text import sql_quote
+from warehouse.dictionary import SCHEMA, apply_comments
 from warehouse.writer_lock import holds_warehouse
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 log = logging.getLogger(__name__)
 
-CHANNEL_NAMES = (
-    # channel, Arabic name (as in the seed report), English name
-    ("calls", "الاتصال (المكالمات)", "Calls"),
-    ("email", "الاتصال (البريد الإلكتروني)", "E-mail"),
-    ("chat", "الاتصال (المحادثة المباشرة)", "Live chat"),
-    ("x", "منصة X", "X (Twitter)"),
-    ("sms", "رسائل SMS", "SMS"),
-    ("self_service", "الخدمة الذاتية", "Self-service"),
-)
-
 LOCK_WAIT_SECONDS = 60.0
 # The published file's storage format: DuckDB 1.4 LTS and every later client read it (WAREHOUSE.md,
 # docs/serving.md). The working database stays on the newest format.
 PUBLISHED_STORAGE_VERSION = "v1.4.0"
-MEMORY_LIMIT_ENV = "VOB_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB: the working database's DuckDB memory limit
-DEFAULT_MEMORY_LIMIT = "1GB"
-SPILL_DIR = "duckdb_spill"  # under the working directory
 
 
 def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
@@ -75,14 +64,6 @@ def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def memory_settings(work_dir: Path) -> dict[str, str]:
-    """DuckDB's memory cap and spill folder, for every connection to the working database
-    (ours, and the one Great Expectations opens): a run's memory does not grow with the files'
-    size (docs/benchmarks.md)."""
-    return {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
-            "temp_directory": str(work_dir / SPILL_DIR)}
-
-
 def bound_memory(con: duckdb.DuckDBPyConnection, work_dir: Path) -> None:
     for name, value in memory_settings(work_dir).items():
         con.execute(f"SET {name} = {sql_quote(value)}")
@@ -102,11 +83,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_dim_channel(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DELETE FROM marts.dim_channel")
-    con.executemany(
-        "INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
-        [(c, ar, en, i + 1) for i, (c, ar, en) in enumerate(CHANNEL_NAMES)],
-    )
+    with transaction(con):
+        con.execute("DELETE FROM marts.dim_channel")
+        con.executemany(
+            "INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
+            [(c, *CHANNEL_NAMES[c], i + 1) for i, c in enumerate(CHANNELS)],
+        )
 
 
 def published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -125,7 +107,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
 
     The new file is written in PUBLISHED_STORAGE_VERSION, complete, checkpointed (no
     `.wal` beside it), described (`COMMENT ON`, warehouse/dictionary.py), readable as
-    VOB_WAREHOUSE_MODE and VOB_BI_GROUP say (pipelines/files.py), and flushed to disk before the rename; the
+    VOB_WAREHOUSE_MODE and VOB_BI_GROUP say (vob/files.py), and flushed to disk before the rename; the
     rename is atomic, so a reader opens either the old file or the new one. On
     any failure the temporary file is removed and the published file is left as
     it was.
@@ -171,8 +153,8 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """What a publish would write, as one digest: every marts table's columns and rows (count,
     sum and XOR of whole-row hashes), the dictionary's text, the storage version and the file
     mode and group settings. Computed in DuckDB; the marts are small. Hex digits written g-p
-    (assets/ingest.py scan_file: a plain hex digest can look like a phone number to a scan)."""
-    from pipelines.files import BI_GROUP_ENV, WAREHOUSE_MODE_ENV
+    (vob/ingest.py scan_file: a plain hex digest can look like a phone number to a scan)."""
+    from vob.files import BI_GROUP_ENV, WAREHOUSE_MODE_ENV
 
     digest = hashlib.sha256()
     for setting in (PUBLISHED_STORAGE_VERSION, os.environ.get(WAREHOUSE_MODE_ENV, ""),

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from pipelines.files import shared_dir
+from vob.files import shared_dir
 
 TIMEOUT_ENV = "VOB_LOCK_TIMEOUT_SECONDS"  # unset or 0: wait as long as it takes
 POLL_SECONDS = 0.5
@@ -78,7 +78,7 @@ def hold_warehouse(warehouse: Path, command: str, say: Callable[[str], None] | N
         finally:
             _held[path] -= 1
         return
-    shared_dir(path.parent)  # the published file's folder: the BI group reaches it (pipelines/files.py)
+    shared_dir(path.parent)  # the published file's folder: the BI group reaches it (vob/files.py)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
     try:
         _acquire(fd, path, say or (lambda text: print(text, file=sys.stderr, flush=True)))

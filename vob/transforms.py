@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from assets.landing import CHANNELS, CLOSED_STATUSES, COUNT_SOURCES, EVENT_SOURCES, OPEN_STATUSES, Source, next_month
+from vob.landing import CHANNELS, CLOSED_STATUSES, EVENT_SOURCES, OPEN_STATUSES, Source, next_month
 
 RIYADH = ZoneInfo("Asia/Riyadh")
 

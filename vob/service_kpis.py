@@ -20,8 +20,8 @@ from datetime import date
 
 import duckdb
 
-from assets.landing import CLOSED_STATUSES, OPEN_STATUSES
-from assets.transforms import month_window
+from vob.landing import CLOSED_STATUSES, OPEN_STATUSES
+from vob.transforms import month_window
 
 SERVICE_LEVEL_SECONDS = 20  # a call answered within 20 s (20 s included) meets the service level
 ALL = "all"  # the row of every queue / entry point

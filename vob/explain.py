@@ -20,10 +20,10 @@ from pathlib import Path
 
 import duckdb
 
-from assets.figure_sources import CHANNEL_TABLE, EXPLAINED_TABLES, TICKET_MEASURES, TICKETS_TABLE
-from assets.landing import CHANNELS, CRM, SOURCES, Source, next_month
-from assets.transforms import month_window
-from pipelines.config import Settings
+from vob.figure_sources import CHANNEL_TABLE, EXPLAINED_TABLES, TICKET_MEASURES
+from vob.landing import CHANNELS, CRM, SOURCES, Source, next_month
+from vob.transforms import month_window
+from vob.settings import Settings
 
 MONTH_NAMES_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
                   "October", "November", "December")

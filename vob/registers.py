@@ -32,8 +32,9 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest import pii_hash, redact
-from pipelines.periods import half_year_bounds
+from vob.ingest import pii_hash, redact
+from vob.db import transaction
+from vob.periods import half_year_bounds
 
 SOURCE = "registers"  # quality.rejected_rows.source / meta.landing_files.source
 
@@ -371,26 +372,6 @@ def read_registers(landing_dir: Path, period: str, pii_key: bytes) -> Registers:
 
 # ---------------------------------------------------------------- storing
 
-STAGING_DDL = """
-CREATE TABLE IF NOT EXISTS staging.feedback_notes (
-    period VARCHAR NOT NULL, note_id VARCHAR NOT NULL, received_on DATE NOT NULL, source VARCHAR NOT NULL,
-    beneficiary_id_hmac VARCHAR, dimensions VARCHAR[] NOT NULL, summary VARCHAR,
-    file VARCHAR NOT NULL, line_no INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS staging.corrective_plans (
-    period VARCHAR NOT NULL, plan_id VARCHAR NOT NULL, title VARCHAR, dimension VARCHAR NOT NULL,
-    status VARCHAR NOT NULL, opened_on DATE NOT NULL, implemented_on DATE,
-    file VARCHAR NOT NULL, line_no INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS staging.e_participations (
-    period VARCHAR NOT NULL, title VARCHAR NOT NULL, kind VARCHAR NOT NULL, target_group VARCHAR,
-    channel VARCHAR, month VARCHAR NOT NULL, url VARCHAR, file VARCHAR NOT NULL, line_no INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS staging.improvement_actions (
-    period VARCHAR NOT NULL, action_no BIGINT NOT NULL, title VARCHAR NOT NULL, description VARCHAR,
-    plan_id VARCHAR, file VARCHAR NOT NULL, line_no INTEGER NOT NULL
-);
-"""
 
 STAGING_COLUMNS = {
     "feedback_notes": ("note_id", "received_on", "source", "beneficiary_id_hmac", "dimensions", "summary"),
@@ -398,10 +379,6 @@ STAGING_COLUMNS = {
     "e_participations": ("title", "kind", "target_group", "channel", "month", "url"),
     "improvement_actions": ("action_no", "title", "description", "plan_id"),
 }
-
-
-def ensure_staging(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(STAGING_DDL)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, records: list[dict]) -> None:
@@ -421,7 +398,6 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, records: list[dict]) -> 
 
 def store_registers(con: duckdb.DuckDBPyConnection, registers: Registers, run_id: str) -> None:
     """Replace the half-year's rows (a re-delivered workbook replaces the previous one)."""
-    ensure_staging(con)
     period, file = registers.period, registers.file
     now = datetime.now(timezone.utc)
     rows = {
@@ -430,8 +406,7 @@ def store_registers(con: duckdb.DuckDBPyConnection, registers: Registers, run_id
         "e_participations": registers.participations,
         "improvement_actions": registers.actions,
     }
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for table, columns in STAGING_COLUMNS.items():
             con.execute(f"DELETE FROM staging.{table} WHERE period = $p", {"p": period})
             _insert(con, f"staging.{table}", [
@@ -455,7 +430,3 @@ def store_registers(con: duckdb.DuckDBPyConnection, registers: Registers, run_id
              "size": registers.size_bytes, "read": read, "loaded": loaded, "rejected": len(registers.rejected),
              "run": run_id},
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise

@@ -20,7 +20,7 @@ expectations are evaluated again for their counts and sample values.
 Great Expectations is imported inside the functions that validate, never at
 module level: a run that validates nothing does not pay its import.
 
-Suites are built from the landing descriptions (assets/landing.py), so a field
+Suites are built from the landing descriptions (vob/landing.py), so a field
 added there is checked here without a second list.
 """
 
@@ -38,8 +38,8 @@ from urllib.parse import urlencode
 
 import duckdb
 
-from assets.landing import CLOSED_STATUSES, Source
-from warehouse.store import memory_settings
+from vob.landing import CLOSED_STATUSES, Source
+from vob.settings import memory_settings
 
 SAMPLE_VALUES = 5  # unexpected values shown per expectation
 

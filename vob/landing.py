@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -213,7 +213,17 @@ CRM = Source(
 EVENT_SOURCES = (CALLS, EMAIL, CHAT)
 COUNT_SOURCES = (X, SMS, SELF_SERVICE)
 SOURCES = {s.name: s for s in (*EVENT_SOURCES, *COUNT_SOURCES, CRM)}
-CHANNELS = tuple(s.channel for s in (*EVENT_SOURCES, *COUNT_SOURCES))
+CHANNELS = tuple(s.channel for s in (*EVENT_SOURCES, *COUNT_SOURCES))  # the one channel list, in the report's order
+CHANNEL_NAMES = {  # channel: (Arabic name as in the seed report, English name); published as marts.dim_channel
+    "calls": ("الاتصال (المكالمات)", "Calls"),
+    "email": ("الاتصال (البريد الإلكتروني)", "E-mail"),
+    "chat": ("الاتصال (المحادثة المباشرة)", "Live chat"),
+    "x": ("منصة X", "X (Twitter)"),
+    "sms": ("رسائل SMS", "SMS"),
+    "self_service": ("الخدمة الذاتية", "Self-service"),
+}
+assert tuple(CHANNEL_NAMES) == CHANNELS, "every channel has its names, in the same order"
+CHANNEL_LIST_SQL = ", ".join(f"'{c}'" for c in CHANNELS)  # for PIVOT ... ON channel IN (...)
 
 
 def month_start(day: date) -> date:
@@ -247,9 +257,3 @@ def files_for_month(source: Source, landing_dir: Path, month: date, lag_days: in
         if day is None or lo <= day <= hi:
             chosen.append(path)
     return chosen
-
-
-def owner_month(source: Source, path: Path) -> date | None:
-    """The month a file is accounted to (its export date's month)."""
-    day = source.file_date(path)
-    return month_start(day) if day else None

@@ -11,10 +11,13 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from assets.landing import SETTLED_TAG, settle_seconds
-from pipelines.config import Settings, load_settings
-from pipelines.files import restrict_new_files
+from vob.processes import PID_TAG, process_tags
+from vob.landing import SETTLED_TAG, settle_seconds
+from vob.settings import Settings, load_settings
+from vob.files import restrict_new_files
 from warehouse.store import open_work_db
+
+WRITER_POOL = "vob_warehouse_writer"  # one writer of the working DuckDB file at a time
 
 
 class VobWarehouse(dg.ConfigurableResource):
@@ -28,8 +31,6 @@ class VobWarehouse(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """In the process that executes a run: tag the run with this process (pipelines/recovery.py)
         and fix the run's settle cutoff (files modified after it are left for a later run)."""
-        from pipelines.recovery import tag_run_process
-
         run, instance = context.run, context.instance
         if run is None or instance is None:
             return
@@ -64,3 +65,10 @@ def settle_cutoff(instance: dg.DagsterInstance, run: dg.DagsterRun) -> float:
     record = instance.get_run_record_by_id(run.run_id)
     started = record.start_time if record is not None and record.start_time else time.time()
     return started - settle_seconds()
+
+
+def tag_run_process(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Record this process on the run (a run launched by the daemon: called in its run worker)."""
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.tags.get(PID_TAG) != str(os.getpid()):
+        instance.add_run_tags(run_id, process_tags())

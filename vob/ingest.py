@@ -49,7 +49,8 @@ from pathlib import Path
 
 import duckdb
 
-from assets.landing import Field, Source
+from vob.landing import Field, Source
+from vob.text import sql_quote
 
 CHUNK_BYTES = 1 << 20  # read from disk at once for the fingerprint
 HEADER_MAX_BYTES = 1 << 20  # a first line longer than this is cut (it cannot be a header)
@@ -238,7 +239,7 @@ REDACTIONS: tuple[tuple[str, str], ...] = (
 def redact_sql(value: str) -> str:
     """SQL: `value` with anything that looks like personal data masked (REDACTIONS)."""
     for pattern, replacement in REDACTIONS:
-        value = f"regexp_replace({value}, {_quote(pattern)}, {_quote(replacement)}, 'g')"
+        value = f"regexp_replace({value}, {sql_quote(pattern)}, {sql_quote(replacement)}, 'g')"
     return value
 
 
@@ -258,10 +259,6 @@ def redact(text: str | None) -> str | None:
     return text
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _raw_value(source: Source, f: Field) -> str:
     if source.fmt == "csv":
         return f"nullif(trim(fields[pos_{f.name}]), '')"
@@ -275,7 +272,7 @@ def _shown(value: str) -> str:
 def _field_reason(f: Field, v: str, c: str) -> str:
     """SQL giving why a field's raw text value `v` is invalid, or NULL; `c` is the
     value cast once (`_cast_value`), NULL when the cast failed."""
-    missing = _quote(f"missing {f.name}") if f.required else "NULL"
+    missing = sql_quote(f"missing {f.name}") if f.required else "NULL"
     checks: list[tuple[str, str]] = []
     if f.kind == "ts":
         checks = [
@@ -297,7 +294,7 @@ def _field_reason(f: Field, v: str, c: str) -> str:
             )
         ]
     elif f.kind == "enum" and f.values:
-        allowed = ", ".join(_quote(x) for x in f.values)
+        allowed = ", ".join(sql_quote(x) for x in f.values)
         checks = [(f"{c} NOT IN ({allowed})", f"'unknown {f.name} ' || {_shown(v)}")]
     whens = " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in checks)
     return f"CASE WHEN {v} IS NULL THEN {missing} {whens} END"
@@ -335,7 +332,7 @@ def validate_sql(source: Source, ctes: str, materialize: bool = True) -> str:
     the reason a row is rejected (NULL when valid). `line` is kept for rejected rows only.
     `materialize`: `typed` is costly to compute again (lines split in SQL), so it is kept
     once for the two reads that hashing makes of it."""
-    rules = ", ".join(f"CASE WHEN {cond} THEN {_quote(reason)} END" for cond, reason in source.rules)
+    rules = ", ".join(f"CASE WHEN {cond} THEN {sql_quote(reason)} END" for cond, reason in source.rules)
     rule_reason = f"nullif(concat_ws('; ', {rules}), '')" if rules else "NULL"
     casts = ", ".join(f"{_cast_value(f, f'v_{f.name}')} AS c_{f.name}" for f in source.fields)
     reasons = ", ".join(_field_reason(f, f"v_{f.name}", f"c_{f.name}") for f in source.fields)
@@ -390,7 +387,7 @@ def line_sql(source: Source) -> str:
         )
         first_data_line = 2
     else:
-        keys = ", ".join(_quote("$." + f.name) for f in source.fields)
+        keys = ", ".join(sql_quote("$." + f.name) for f in source.fields)
         split = f"CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN json_extract_string(line, [{keys}]) END"
         structure = (
             "CASE WHEN NOT json_valid(line) THEN 'invalid JSON' "
@@ -649,7 +646,7 @@ def read_csv_typed(con: duckdb.DuckDBPyConnection, source: Source, header: list[
     """Read CSV files sharing one header with one `read_csv` into _numbered; rejected
     lines go to _lines and to the files' bad lines. Returns the files to read line by line."""
     columns = "{" + ", ".join(
-        f"{_quote(reader_name(source, header, i))}: 'VARCHAR'" for i in range(len(header))) + "}"
+        f"{sql_quote(reader_name(source, header, i))}: 'VARCHAR'" for i in range(len(header))) + "}"
     # every column is selected: a column the query does not read is neither cast nor checked
     _scan_with_rejects(
         con,

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 # The documented demo key: accepted only for landing zones written by `vob sample`.
 SAMPLE_PII_KEY = "vob-sample-demo-key-not-for-production"
 SAMPLE_MARKER = ".vob_sample"  # written by `vob sample` into the landing root
+MEMORY_LIMIT_ENV = "VOB_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB: the working database's DuckDB memory limit
+DEFAULT_MEMORY_LIMIT = "1GB"
+SPILL_DIR = "duckdb_spill"  # under the working directory
 
 
 class ConfigError(RuntimeError):
@@ -107,3 +108,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         export_lag_days=int(env.get("VOB_EXPORT_LAG_DAYS", "1")),
         secret_key=read_secret(env, "VOB_PII_KEY"),
     )
+
+
+def memory_settings(work_dir: Path) -> dict[str, str]:
+    """DuckDB's memory cap and spill folder, for every connection to the working database
+    (ours, and the one Great Expectations opens): a run's memory does not grow with the files'
+    size (docs/benchmarks.md)."""
+    return {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+            "temp_directory": str(work_dir / SPILL_DIR)}

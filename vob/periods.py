@@ -21,7 +21,7 @@ def parse_period(text: str) -> Period:
     text = text.strip()
     if match := re.fullmatch(r"(\d{4})-H([12])", text):
         year, half = int(match[1]), int(match[2])
-        first = 1 if half == 1 else 7
+        first = 1 if half == 1 else 7  # the half-year's months: written here only
         return Period(text, tuple(f"{year:04d}-{m:02d}" for m in range(first, first + 6)))
     if match := re.fullmatch(r"(\d{4})-(\d{2})", text):
         if 1 <= int(match[2]) <= 12:
@@ -29,13 +29,23 @@ def parse_period(text: str) -> Period:
     raise ValueError(f"period {text!r}: expected a half-year like 2025-H1 or a month like 2025-03")
 
 
-def half_year_of(month_key: str) -> str:
-    year, month = month_key.split("-")
-    return f"{year}-H{1 if int(month) <= 6 else 2}"
-
-
 def half_year_bounds(key: str) -> tuple[date, date]:
     """First and last day of a half-year."""
     parse_period(key)  # validates the key
     year = int(key[:4])
     return (date(year, 1, 1), date(year, 6, 30)) if key.endswith("H1") else (date(year, 7, 1), date(year, 12, 31))
+
+
+def months_of_half(half_key: str) -> list[str]:
+    """The six monthly keys of a half-year key (2025-H1: 2025-01 .. 2025-06)."""
+    return list(parse_period(half_key).months)
+
+
+def month_of(month_key: str) -> date:
+    """The first day of a month key (2025-03: 2025-03-01)."""
+    year, month = month_key.split("-")
+    return date(int(year), int(month), 1)
+
+
+def month_key(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"

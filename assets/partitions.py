@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import dagster as dg
 
 TIMEZONE = "Asia/Riyadh"
@@ -16,26 +14,11 @@ monthly_partitions = dg.MonthlyPartitionsDefinition(
 )
 
 
-def month_of(partition_key: str) -> date:
-    year, month = partition_key.split("-")
-    return date(int(year), int(month), 1)
-
-
-def month_key(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 # Half-years are keyed 2025-H1, 2025-H2, ...: static keys (a time-window
 # definition cannot format a half), mapped to their six months explicitly.
 LAST_YEAR = 2035
 HALF_YEAR_KEYS = [f"{year}-H{half}" for year in range(2025, LAST_YEAR + 1) for half in (1, 2)]
 half_year_partitions = dg.StaticPartitionsDefinition(HALF_YEAR_KEYS)
-
-
-def months_of_half(half_key: str) -> list[str]:
-    year, half = half_key.split("-H")
-    first = 1 if half == "1" else 7
-    return [f"{year}-{m:02d}" for m in range(first, first + 6)]
 
 
 # How a half-year asset depends on a monthly one. Dagster has no built-in mapping
@@ -44,7 +27,7 @@ def months_of_half(half_key: str) -> list[str]:
 # and a custom PartitionMapping is dropped from what `dagster dev` sees, which then
 # infers IdentityPartitionMapping and rejects the asset graph
 # (`dagster definitions validate` exits 1). So a half-year depends on the monthly
-# asset as a whole; which six months it reads is its own SQL (`months_of_half`).
+# asset as a whole; which six months it reads is its own SQL (`vob.periods.months_of_half`).
 # An exact mapping in the UI would need half-years as a TimeWindowPartitionsDefinition
 # (cron "0 0 1 1,7 *"), whose keys cannot read "2025-H1".
 months_to_half_year = dg.AllPartitionMapping()

@@ -7,8 +7,8 @@ Each validation of a source's staged month is stored in the working database
 - the staged rows themselves: their count, and the sum and the XOR of DuckDB's
   hash of every whole row (all columns, file and line included), computed in
   one scan inside DuckDB (no GX, no rows in Python);
-- the suite's version: the text of checks/gx_suites.py, the source's landing
-  description (assets/landing.py) and the installed GX version, so that a
+- the suite's version: the text of vob/gx_suites.py, the source's landing
+  description (vob/landing.py) and the installed GX version, so that a
   changed rule or a GX upgrade validates again.
 
 Same fingerprint and a stored pass: the stored outcome is reused and the check
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.landing import Source
+from vob.landing import Source
 
 SUITES_FILE = Path(__file__).with_name("gx_suites.py")
 

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from pipelines.config import ConfigError
+from vob.settings import ConfigError
 
 FILE_GROUP_ENV = "VOB_FILE_GROUP"
 BI_GROUP_ENV = "VOB_BI_GROUP"

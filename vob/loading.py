@@ -11,10 +11,11 @@ from datetime import date
 
 import duckdb
 
-from assets.ingest import ingest
-from assets.landing import Source, files_for_month, split_settled
-from assets.transforms import stage_counts, stage_events, stage_tickets
-from pipelines.config import Settings
+from vob.db import transaction
+from vob.ingest import ingest
+from vob.landing import Source, files_for_month, split_settled
+from vob.transforms import stage_counts, stage_events, stage_tickets
+from vob.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,7 @@ def load_source_month(
     paths, unsettled = split_settled(files_for_month(source, settings.landing_dir, month, settings.export_lag_days),
                                      settled_before)
     files = [p.relative_to(settings.landing_dir).as_posix() for p in paths]
-    con.begin()
-    try:
+    with transaction(con):
         audits = ingest(con, source, settings.landing_dir, paths, pii_key, run_id)
         inputs = month_inputs(con, source, files)
         if inputs == staged_inputs(con, source, month):
@@ -74,17 +74,13 @@ def load_source_month(
             "INSERT INTO meta.month_files SELECT $m, $s, unnest($files), $run",
             {"m": month, "s": source.name, "files": files, "run": run_id},
         )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     left = tuple(p.relative_to(settings.landing_dir).as_posix() for p in unsettled)
     return MonthLoad(source.name, month, len(files), len(audits), staged, account_month(con, source, month, files), left)
 
 
 def month_inputs(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> str:
     """One fingerprint of the files a month reads and of their content (meta.landing_files),
-    digits written g-p like every digest of the working database (assets/ingest.py scan_file)."""
+    digits written g-p like every digest of the working database (vob/ingest.py scan_file)."""
     return con.execute(
         """SELECT translate(sha256(count(*) || ';' || coalesce(string_agg(path || ':' || sha256, ';' ORDER BY path), '')),
                             '0123456789', 'ghijklmnop')

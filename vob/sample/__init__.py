@@ -1,6 +1,6 @@
 """Seeded sample landing zone for 2025-H1 (see shared/contract/LANDING.md).
 
-    from pipelines.sample import write_sample, SampleSummary
+    from vob.sample import write_sample, SampleSummary
     summary = write_sample(Path("data/landing"), scale=1.0, seed=2025)
 
 At scale 1 the contract's rules applied to the files give every figure of

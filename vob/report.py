@@ -1,0 +1,725 @@
+"""The half-year VoB report: published marts in, one self-contained Arabic HTML page out.
+
+Two pure steps, so each is testable on its own:
+
+- `read_report_data(con, period)` reads the published warehouse (WAREHOUSE.md
+  tables only, opened read-only like a BI tool) into a `ReportData`. Nothing is
+  recomputed: each figure shown is a value of a mart row. Tickets are those of
+  the latest CRM snapshot of each month.
+- `render_html(data, formatter)` lays it out like the seed report: right-to-left,
+  Arabic, the fonts embedded as base64 @font-face, charts as inline SVG drawn
+  here. The page makes no request of any kind (no script, no remote font).
+
+Numbers are written for Arabic readers: thousands separators, and Arabic-Indic
+digits when asked (`VOB_REPORT_DIGITS=arabic`); Western digits by default so
+the report's figures read the same as in BI tools.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from vob.periods import month_of, months_of_half
+
+FONT_DIR = Path(__file__).with_name("fonts")
+FONTS = (  # family, weight, file: Arabic text in Noto Sans Arabic, Latin letters and signs in Noto Sans
+    ("VoB Arabic", 400, "NotoSansArabic-Regular.ttf"),
+    ("VoB Arabic", 700, "NotoSansArabic-Bold.ttf"),
+    ("VoB Latin", 400, "NotoSans-Latin-Regular.ttf"),
+    ("VoB Latin", 700, "NotoSans-Latin-Bold.ttf"),
+)
+
+DIGITS_ENV = "VOB_REPORT_DIGITS"  # "western" (default) or "arabic" (Arabic-Indic digits)
+
+REPORT_TITLE = "تقرير صوت المستفيد"
+HALF_NAMES = {"1": "النصف الأول", "2": "النصف الثاني"}
+MONTH_NAMES = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
+               "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")
+TICKET_ROWS = (  # (field, label) under the channels, as in the seed
+    ("tickets_total", "التذاكر في نظام إدارة علاقات العملاء CRM"),
+    ("tickets_open", "التذاكر المفتوحة"),
+    ("tickets_closed", "التذاكر المغلقة"),
+)
+HALF_YEAR_FIGURES = (
+    ("beneficiaries", "عدد المستفيدين"),
+    ("notes", "عدد الملاحظات"),
+    ("plans_total", "إجمالي الخطط التصحيحية"),
+    ("plans_in_progress", "الخطط الجاري العمل عليها"),
+    ("plans_implemented", "الخطط المنفذة"),
+)
+DIMENSION_ORDER = ("speed", "outputs", "procedures", "technology", "employees")
+KIND_NAMES = {"consultation": "استشارة عامة", "co_creation": "ابتكار مشترك وتطوير"}
+TARGET_GROUP_NAMES = {
+    "people_with_disabilities": "الأشخاص ذوي الإعاقة",
+    "all": "جميع الفئات",
+    "women": "المرأة",
+    "youth": "الشباب",
+}
+CHANNEL_COLOURS = ("#1b5e4a", "#b08d57", "#2f7fb5", "#6b4c9a", "#d0674f", "#5aa469")
+DIMENSION_COLOURS = ("#1b5e4a", "#2f7fb5", "#b08d57", "#6b4c9a", "#d0674f")
+
+
+class ReportDataError(RuntimeError):
+    """The published warehouse lacks what the report needs; the message says what."""
+
+
+# ---------------------------------------------------------------------------
+# Numbers
+
+
+WESTERN_TO_ARABIC = str.maketrans("0123456789,.%", "٠١٢٣٤٥٦٧٨٩٬٫٪")
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How figures are written: thousands separators always; Arabic-Indic digits optionally."""
+
+    arabic_digits: bool = False
+
+    @classmethod
+    def from_env(cls, env=None) -> "NumberFormat":
+        value = (os.environ if env is None else env).get(DIGITS_ENV, "western").strip().lower()
+        if value not in ("western", "arabic"):
+            raise ValueError(f"{DIGITS_ENV} must be 'western' or 'arabic', not {value!r}")
+        return cls(arabic_digits=value == "arabic")
+
+    def _digits(self, text: str) -> str:
+        return text.translate(WESTERN_TO_ARABIC) if self.arabic_digits else text
+
+    def integer(self, value: int | None) -> str:
+        return "—" if value is None else self._digits(f"{int(value):,}")
+
+    def percent(self, value: Decimal | float | None) -> str:
+        """54.80 -> '54.8%', 2.06 -> '2.06%' (as the seed writes shares)."""
+        if value is None:
+            return "—"
+        text = f"{Decimal(str(value)).quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
+        return self._digits(f"{text}%")
+
+    def decimal(self, value: Decimal | float | None, places: int = 1) -> str:
+        """A published DECIMAL as stored, e.g. 48.2 seconds or 4.31 of 5; '—' when NULL."""
+        if value is None:
+            return "—"
+        return self._digits(f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-places)):,f}")
+
+    def plain(self, value: int | str) -> str:
+        """A year or an ordinal: digits only, no separators."""
+        return self._digits(str(value))
+
+
+# ---------------------------------------------------------------------------
+# Reading the published warehouse
+
+
+@dataclass
+class ReportData:
+    period: str
+    months: list[date]
+    channels: list[tuple[str, str]]  # (channel, Arabic name), in the published sort order
+    contacts: dict[tuple[date, str], int]
+    tickets: dict[date, dict]  # month -> tickets_total/open/closed and snapshot_date (latest snapshot)
+    half_year: dict | None
+    dimensions: list[dict]  # dimension, name_ar, tags, share_pct
+    e_participations: list[dict] = field(default_factory=list)
+    improvement_actions: list[dict] = field(default_factory=list)
+    unpublished_tables: list[str] = field(default_factory=list)  # half-year marts absent from the warehouse
+    service: "ServiceKpis | None" = None  # the KPI page; None when the warehouse has no service KPI marts
+
+    @property
+    def year(self) -> str:
+        return self.period.split("-H")[0]
+
+    @property
+    def half_name(self) -> str:
+        return HALF_NAMES[self.period.split("-H")[1]]
+
+    @property
+    def title(self) -> str:
+        return f"{REPORT_TITLE} – {self.half_name} {self.year}"
+
+    @property
+    def snapshot_dates(self) -> list[date]:
+        return sorted({t["snapshot_date"] for t in self.tickets.values()})
+
+
+@dataclass
+class ServiceKpis:
+    """The KPI page: per month the `all` rows of calls and chat, tickets' hours to close at the latest
+    snapshot, and the backlog by age at the latest snapshot."""
+
+    calls: dict[date, dict]  # month -> fct_calls_service_monthly row (queue 'all')
+    chat: dict[date, dict]  # month -> fct_chat_service_monthly row (entry point 'all')
+    resolution: dict[date, dict]  # month -> fct_ticket_resolution_monthly row of the latest snapshot
+    backlog: list[dict]  # age_band, open_tickets of the latest snapshot, in band order
+    resolution_snapshot: date | None
+    backlog_snapshot: date | None
+
+
+SERVICE_TABLES = ("fct_calls_service_monthly", "fct_chat_service_monthly", "fct_ticket_resolution_monthly",
+                  "fct_ticket_backlog")
+BACKLOG_BANDS = ("0-7d", "8-30d", "31-90d", ">90d")
+
+
+def read_service_kpis(con, bounds: dict, present: set[str]) -> ServiceKpis | None:
+    """The service KPI marts of the period's months, or None when they are not all published."""
+    if any(t not in present for t in SERVICE_TABLES):
+        return None
+    calls = {r["month"]: r for r in _rows(
+        con, "SELECT * FROM marts.fct_calls_service_monthly WHERE queue = 'all' AND month BETWEEN $lo AND $hi", bounds)}
+    chat = {r["month"]: r for r in _rows(
+        con, "SELECT * FROM marts.fct_chat_service_monthly WHERE entry_point = 'all' AND month BETWEEN $lo AND $hi",
+        bounds)}
+    resolution = {r["month"]: r for r in _rows(
+        con, "SELECT * FROM marts.fct_ticket_resolution_monthly WHERE month BETWEEN $lo AND $hi "
+             "AND snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_ticket_resolution_monthly)", bounds)}
+    band_order = "CASE age_band " + " ".join(f"WHEN '{b}' THEN {i}" for i, b in enumerate(BACKLOG_BANDS)) + " END"
+    backlog = _rows(con, "SELECT snapshot_date, age_band, open_tickets FROM marts.fct_ticket_backlog "
+                         "WHERE snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_ticket_backlog) "
+                         f"ORDER BY {band_order}, age_band")
+    return ServiceKpis(
+        calls=calls, chat=chat, resolution=resolution, backlog=backlog,
+        resolution_snapshot=next(iter(resolution.values()))["snapshot_date"] if resolution else None,
+        backlog_snapshot=backlog[0]["snapshot_date"] if backlog else None,
+    )
+
+
+# Without these there is no report. The half-year tables come from the half-year facts: a
+# warehouse published without them still gives the channels part, and the report says, on the
+# page and in its metadata, which parts were not published.
+REQUIRED_TABLES = ("fct_channel_monthly", "fct_tickets_monthly", "dim_channel")
+HALF_YEAR_TABLES = (
+    "fct_vob_half_year", "fct_feedback_dimension_half_year", "dim_dimension", "e_participations",
+    "improvement_actions",
+)
+
+
+def _rows(con, sql: str, params: dict | None = None) -> list[dict]:
+    cursor = con.execute(sql, params or {})
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _columns(con, table: str) -> set[str]:
+    return {r["column_name"] for r in _rows(
+        con, "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = $t", {"t": table})}
+
+
+def read_report_data(con, period: str) -> ReportData:
+    """Everything the report shows, as published for `period` (e.g. '2025-H1')."""
+    present = {r["table_name"] for r in _rows(
+        con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'")}
+    missing = [t for t in REQUIRED_TABLES if t not in present]
+    if missing:
+        raise ReportDataError(
+            "the published warehouse lacks " + ", ".join(f"marts.{t}" for t in missing)
+            + " (WAREHOUSE.md); run and publish the period's facts before the report"
+        )
+    unpublished = [t for t in HALF_YEAR_TABLES if t not in present]
+    months = [month_of(key) for key in months_of_half(period)]
+    bounds = {"lo": months[0], "hi": months[-1]}
+
+    order = "sort_order, channel" if "sort_order" in _columns(con, "dim_channel") else "channel"
+    channels = [(r["channel"], r["name_ar"]) for r in _rows(
+        con, f"SELECT channel, name_ar FROM marts.dim_channel ORDER BY {order}")]
+
+    contacts = {
+        (r["month"], r["channel"]): r["contacts"]
+        for r in _rows(con, "SELECT month, channel, contacts FROM marts.fct_channel_monthly "
+                            "WHERE month BETWEEN $lo AND $hi", bounds)
+    }
+    tickets = {
+        r["month"]: r
+        for r in _rows(
+            con,
+            "SELECT month, snapshot_date, tickets_total, tickets_open, tickets_closed "
+            "FROM marts.fct_tickets_monthly WHERE month BETWEEN $lo AND $hi "
+            "QUALIFY row_number() OVER (PARTITION BY month ORDER BY snapshot_date DESC) = 1",
+            bounds,
+        )
+    }
+    def half_year_rows(tables: tuple[str, ...], sql: str) -> list[dict]:
+        if any(t in unpublished for t in tables):
+            return []
+        return _rows(con, sql, {"p": period})
+
+    half = half_year_rows(("fct_vob_half_year",), "SELECT * FROM marts.fct_vob_half_year WHERE period = $p")
+    order_sql = "CASE f.dimension " + " ".join(
+        f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_ORDER)) + f" ELSE {len(DIMENSION_ORDER)} END"
+    if "dim_dimension" in present and "sort_order" in _columns(con, "dim_dimension"):
+        order_sql = f"d.sort_order, {order_sql}"  # the published order, where the dimension says it
+    dimensions = half_year_rows(
+        ("fct_feedback_dimension_half_year", "dim_dimension"),
+        "SELECT f.dimension, coalesce(d.name_ar, f.dimension) AS name_ar, f.tags, f.share_pct "
+        "FROM marts.fct_feedback_dimension_half_year f "
+        "LEFT JOIN marts.dim_dimension d USING (dimension) "
+        f"WHERE f.period = $p ORDER BY {order_sql}, f.dimension",
+    )
+    participations = half_year_rows(
+        ("e_participations",),
+        "SELECT e.*, c.name_ar AS channel_name FROM marts.e_participations e "
+        "LEFT JOIN marts.dim_channel c USING (channel) WHERE e.period = $p",
+    )
+    # the register's order where published (sort_order), else by month and title
+    participations.sort(key=lambda r: (r.get("sort_order") is None, r.get("sort_order") or 0,
+                                       _month_sort_key(r.get("month")), r.get("title") or ""))
+    actions = half_year_rows(
+        ("improvement_actions",), "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no")
+    return ReportData(
+        period=period, months=months, channels=channels, contacts=contacts, tickets=tickets,
+        half_year=half[0] if half else None, dimensions=dimensions,
+        e_participations=participations, improvement_actions=actions, unpublished_tables=unpublished,
+        service=read_service_kpis(con, bounds, present),
+    )
+
+
+def _month_date(value) -> date | None:
+    """e_participations.month as a date, whether published as DATE, timestamp or 'YYYY-MM[-DD]' text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value)
+    try:
+        return date(int(text[0:4]), int(text[5:7]), 1)
+    except ValueError:
+        return None
+
+
+def _month_sort_key(value) -> date:
+    return _month_date(value) or date.max
+
+
+# ---------------------------------------------------------------------------
+# Charts (inline SVG)
+
+
+def nice_ticks(top: float, count: int = 5) -> list[float]:
+    """Round axis ticks from 0 to at least `top`."""
+    if top <= 0:
+        return [0, 1]
+    raw = top / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return [i * step for i in range(0, math.ceil(top / step) + 1)]
+
+
+def _esc(text) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def channel_volume_svg(data: ReportData, fmt: NumberFormat) -> str:
+    """Grouped bars: contacts per channel, one group per month (first month on the right, as read in Arabic)."""
+    width, height = 1000, 420
+    left, right, top, bottom = 90, 20, 20, 50
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for v in data.contacts.values() if v is not None]
+    ticks = nice_ticks(max(values, default=0))
+    y_max = ticks[-1] or 1
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="حجم التواصل الشهري حسب القناة" xmlns="http://www.w3.org/2000/svg">']
+    for tick in ticks:
+        y = top + plot_h - plot_h * tick / y_max
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" class="axis" text-anchor="end" direction="ltr">{fmt.integer(round(tick))}</text>')
+    group_w = plot_w / max(len(data.months), 1)
+    bar_w = group_w * 0.8 / max(len(data.channels), 1)
+    for m_index, month in enumerate(data.months):
+        group_right = width - right - m_index * group_w  # RTL: first month at the right
+        for c_index, (channel, name) in enumerate(data.channels):
+            value = data.contacts.get((month, channel))
+            if value is None:
+                continue
+            bar_h = plot_h * value / y_max
+            x = group_right - group_w * 0.1 - (c_index + 1) * bar_w
+            y = top + plot_h - bar_h
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{bar_h:.1f}" '
+                f'fill="{CHANNEL_COLOURS[c_index % len(CHANNEL_COLOURS)]}">'
+                f'<title>{_esc(name)} – {MONTH_NAMES[month.month - 1]}: {fmt.integer(value)}</title></rect>'
+            )
+        parts.append(f'<text x="{group_right - group_w / 2:.1f}" y="{height - bottom + 24}" class="label" '
+                     f'text-anchor="middle">{MONTH_NAMES[month.month - 1]}</text>')
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" class="baseline"/>')
+    parts.append("</svg>")
+    legend = "".join(
+        f'<li><span class="swatch" style="background:{CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)]}"></span>'
+        f"{_esc(name)}</li>"
+        for i, (channel, name) in enumerate(data.channels)
+    )
+    return f'<ul class="legend">{legend}</ul>' + "".join(parts)
+
+
+def dimension_shares_svg(data: ReportData, fmt: NumberFormat) -> str:
+    """Horizontal bars of the Adaa dimension shares, growing right to left."""
+    row_h, width = 56, 720
+    label_w, value_w, pad = 130, 90, 10
+    height = row_h * max(len(data.dimensions), 1) + 20
+    bar_space = width - label_w - value_w - 2 * pad
+    top_share = max((float(d["share_pct"] or 0) for d in data.dimensions), default=0) or 1
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="نسب أبعاد مركز أداء" xmlns="http://www.w3.org/2000/svg">']
+    for i, dim in enumerate(data.dimensions):
+        y = 10 + i * row_h
+        share = float(dim["share_pct"] or 0)
+        bar = bar_space * share / top_share
+        x_right = width - label_w - pad
+        parts.append(f'<text x="{width - pad}" y="{y + 30}" class="label" text-anchor="start" '
+                     f'direction="rtl">{_esc(dim["name_ar"])}</text>')
+        parts.append(f'<rect x="{x_right - bar:.1f}" y="{y + 10}" width="{bar:.1f}" height="30" rx="4" '
+                     f'fill="{DIMENSION_COLOURS[i % len(DIMENSION_COLOURS)]}">'
+                     f'<title>{_esc(dim["name_ar"])}: {fmt.percent(dim["share_pct"])}</title></rect>')
+        parts.append(f'<text x="{x_right - bar - 8:.1f}" y="{y + 31}" class="value" text-anchor="end" direction="ltr">'
+                     f'{fmt.percent(dim["share_pct"])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+SERVICE_COLOURS = {"abandon_rate_pct": "#d0674f", "service_level_20s_pct": "#1b5e4a"}
+SERVICE_RATE_NAMES = {"abandon_rate_pct": "نسبة المكالمات المتروكة",
+                      "service_level_20s_pct": "مستوى الخدمة (الرد خلال 20 ثانية)"}
+BACKLOG_BAND_NAMES = {"0-7d": "حتى 7 أيام", "8-30d": "من 8 إلى 30 يومًا", "31-90d": "من 31 إلى 90 يومًا",
+                      ">90d": "أكثر من 90 يومًا"}
+
+
+def service_rates_svg(data: ReportData, fmt: NumberFormat) -> str:
+    """Two lines over the months (first month on the right): abandonment rate and service level, 0–100 %."""
+    width, height = 1000, 300
+    left, right, top, bottom = 70, 30, 20, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(len(data.months), 1)
+    parts = [f'<svg class="kpi-chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="نسبة المكالمات المتروكة ومستوى الخدمة شهريًا" xmlns="http://www.w3.org/2000/svg">']
+    for tick in range(0, 101, 20):
+        y = top + plot_h - plot_h * tick / 100
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" class="axis" text-anchor="end" direction="ltr">'
+                     f'{fmt.percent(tick)}</text>')
+    x_of = {m: width - right - step * (i + 0.5) for i, m in enumerate(data.months)}  # RTL
+    for month, x in x_of.items():
+        parts.append(f'<text x="{x:.1f}" y="{height - bottom + 26}" class="label" text-anchor="middle">'
+                     f'{MONTH_NAMES[month.month - 1]}</text>')
+    for column, colour in SERVICE_COLOURS.items():
+        points = [(x_of[m], top + plot_h - plot_h * float(row[column]) / 100, m, row[column])
+                  for m in data.months if (row := data.service.calls.get(m)) and row[column] is not None]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="3"/>')
+        for x, y, month, value in points:
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>'
+                         f'{_esc(SERVICE_RATE_NAMES[column])} – {MONTH_NAMES[month.month - 1]}: '
+                         f'{fmt.percent(value)}</title></circle>')
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" class="baseline"/>')
+    parts.append("</svg>")
+    legend = "".join(f'<li><span class="swatch" style="background:{colour}"></span>{_esc(SERVICE_RATE_NAMES[c])}</li>'
+                     for c, colour in SERVICE_COLOURS.items())
+    return f'<ul class="legend">{legend}</ul>' + "".join(parts)
+
+
+def backlog_svg(data: ReportData, fmt: NumberFormat) -> str:
+    """Horizontal bars of the open tickets by age band at the latest snapshot, growing right to left."""
+    rows = data.service.backlog
+    row_h, width, label_w, value_w, pad = 46, 720, 170, 90, 10
+    height = row_h * max(len(rows), 1) + 20
+    bar_space = width - label_w - value_w - 2 * pad
+    top_value = max((r["open_tickets"] for r in rows), default=0) or 1
+    parts = [f'<svg class="kpi-chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="التذاكر المفتوحة حسب العمر" xmlns="http://www.w3.org/2000/svg">']
+    for i, row in enumerate(rows):
+        y = 10 + i * row_h
+        bar = bar_space * row["open_tickets"] / top_value
+        x_right = width - label_w - pad
+        name = BACKLOG_BAND_NAMES.get(row["age_band"], row["age_band"])
+        parts.append(f'<text x="{width - pad}" y="{y + 26}" class="label" text-anchor="start" direction="rtl">'
+                     f'{_esc(name)}</text>')
+        parts.append(f'<rect x="{x_right - bar:.1f}" y="{y + 8}" width="{bar:.1f}" height="26" rx="4" '
+                     f'fill="{DIMENSION_COLOURS[i % len(DIMENSION_COLOURS)]}"><title>{_esc(name)}: '
+                     f'{fmt.integer(row["open_tickets"])}</title></rect>')
+        parts.append(f'<text x="{x_right - bar - 8:.1f}" y="{y + 27}" class="value" text-anchor="end" '
+                     f'direction="ltr">{fmt.integer(row["open_tickets"])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# The page
+
+
+@lru_cache(maxsize=1)
+def font_face_css() -> str:
+    rules = []
+    for family, weight, name in FONTS:
+        encoded = base64.b64encode((FONT_DIR / name).read_bytes()).decode("ascii")
+        rules.append(
+            f"@font-face{{font-family:'{family}';font-weight:{weight};font-style:normal;"
+            f"src:url(data:font/ttf;base64,{encoded}) format('truetype');}}"
+        )
+    return "\n".join(rules)
+
+
+STYLE = """
+@page { size: A4 landscape; margin: 10mm; }
+* { box-sizing: border-box; }
+html { font-family: 'VoB Arabic', 'VoB Latin', sans-serif; color: #1f2a2a; background: #eef1ef; }
+body { margin: 0; padding: 24px; }
+.num, .ltr { font-family: 'VoB Latin', 'VoB Arabic', sans-serif; direction: ltr; unicode-bidi: isolate; }
+.arabic-digits .num, .arabic-digits svg .axis, .arabic-digits svg .value { font-family: 'VoB Arabic', sans-serif; }
+section.page { background: #fff; max-width: 1120px; margin: 0 auto 24px; padding: 28px 36px 36px;
+  border-top: 10px solid #1b5e4a; box-shadow: 0 1px 4px rgba(0,0,0,.12); }
+header.running { display: flex; justify-content: space-between; align-items: baseline; color: #1b5e4a;
+  border-bottom: 2px solid #b08d57; padding-bottom: 8px; margin-bottom: 20px; font-weight: 700; font-size: 15px; }
+body { counter-reset: page-no; }
+section.page { counter-increment: page-no; }
+header.running .page-no::before { content: "  |  " counter(page-no); white-space: pre; color: #1b5e4a; font-weight: 700; }
+.arabic-digits header.running .page-no::before { content: "  |  " counter(page-no, arabic-indic); }
+header.running .period { color: #7a6a4f; font-weight: 400; }
+h1 { font-size: 34px; margin: 4px 0 8px; color: #1b5e4a; }
+h2 { font-size: 24px; margin: 0 0 16px; color: #1b5e4a; }
+h2 small { color: #7a6a4f; font-size: 16px; font-weight: 400; margin-inline-start: 12px; }
+p.lead { color: #56615f; margin: 0 0 18px; }
+table { border-collapse: collapse; width: 100%; font-size: 15px; }
+th, td { border: 1px solid #d5dcd9; padding: 7px 10px; }
+thead th { background: #1b5e4a; color: #fff; font-weight: 700; }
+tbody th { text-align: right; background: #f5f7f6; font-weight: 700; }
+td.n { text-align: center; }
+tr.tickets th, tr.tickets td { background: #fbf7ef; }
+tr.tickets-total th, tr.tickets-total td { border-top: 2px solid #b08d57; }
+.kpis { display: grid; grid-template-columns: repeat(5, 1fr); gap: 14px; margin-bottom: 26px; }
+.kpi { background: #f5f7f6; border-inline-start: 6px solid #1b5e4a; padding: 14px 16px; }
+.kpi .value { display: block; font-size: 30px; font-weight: 700; color: #1b5e4a; }
+.kpi .label { color: #56615f; font-size: 15px; }
+.two { display: grid; grid-template-columns: 3fr 2fr; gap: 26px; align-items: start; }
+svg.chart, svg.kpi-chart { width: 100%; height: auto; display: block; }
+svg text { font-family: 'VoB Arabic', 'VoB Latin', sans-serif; fill: #1f2a2a; }
+svg .axis, svg .value { direction: ltr; font-family: 'VoB Latin', 'VoB Arabic', sans-serif; font-size: 13px; fill: #56615f; }
+svg .value { font-size: 16px; font-weight: 700; fill: #1f2a2a; }
+svg .label { font-size: 16px; }
+ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 8px 22px; margin: 0 0 10px; padding: 0; font-size: 14px; }
+ul.legend .swatch { display: inline-block; width: 13px; height: 13px; margin-inline-end: 6px; vertical-align: -1px; }
+svg .grid { stroke: #e3e8e6; stroke-width: 1; }
+svg .baseline { stroke: #56615f; stroke-width: 1.5; }
+td.url a { color: #1b5e4a; font-weight: 700; }
+td.url .ltr { display: block; font-size: 10.5px; color: #56615f; word-break: break-all; margin-top: 4px; }
+ol.actions { margin: 0; padding-inline-start: 28px; font-size: 17px; line-height: 1.9; }
+ol.actions li { margin-bottom: 14px; }
+ol.actions .description { display: block; color: #56615f; font-size: 15px; }
+.note { color: #56615f; font-size: 13px; margin-top: 14px; }
+.empty { color: #8a5a44; }
+section.thanks { text-align: center; padding: 90px 0; }
+section.thanks h2 { font-size: 44px; }
+@media print {
+  html, body { background: #fff; padding: 0; }
+  section.page { box-shadow: none; margin: 0; max-width: none; break-after: page; padding: 14px 6mm 0;
+    border-top-width: 6px; }
+  header.running { margin-bottom: 10px; padding-bottom: 5px; font-size: 12px; }
+  h1 { font-size: 26px; margin: 0 0 4px; }
+  h2 { font-size: 20px; margin: 0 0 10px; }
+  h2 small { font-size: 13px; }
+  table { font-size: 13px; line-height: 1.45; }
+  th, td { padding: 4px 8px; }
+  table.participations { font-size: 12px; }
+  table.channels { font-size: 15px; }
+  table.channels th, table.channels td { padding: 6px 10px; }
+  td.url .ltr { font-size: 9px; }
+  .kpis { margin-bottom: 14px; gap: 10px; }
+  .kpi { padding: 8px 12px; }
+  .kpi .value { font-size: 24px; }
+  .kpi .label { font-size: 13px; }
+  .note { margin-top: 6px; font-size: 11px; }
+  section.volume svg.chart { max-height: 150mm; }
+  section.service svg.kpi-chart { max-height: 60mm; }
+  section.service table { font-size: 12px; }
+  section.plans .two { grid-template-columns: 3fr 2fr; gap: 16px; }
+  ol.actions { font-size: 15px; line-height: 1.7; }
+  tr, .kpi, li { break-inside: avoid; }
+  section.page:last-child { break-after: auto; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+
+def _num(text: str) -> str:
+    return f'<span class="num">{text}</span>'
+
+
+def _running_header(data: ReportData, fmt: NumberFormat) -> str:
+    return (f'<header class="running"><span>{_esc(REPORT_TITLE)} – {_esc(data.half_name)} '
+            f'{_num(fmt.plain(data.year))}</span><span class="period">{_esc(data.half_name)} من العام<span class="page-no"></span></span></header>')
+
+
+def _month_name(value) -> str:
+    month = _month_date(value)
+    return MONTH_NAMES[month.month - 1] if month else "—"
+
+
+def _channels_section(data: ReportData, fmt: NumberFormat) -> str:
+    head = "".join(f"<th>{MONTH_NAMES[m.month - 1]}</th>" for m in data.months)
+    rows = []
+    for channel, name in data.channels:
+        cells = "".join(f'<td class="n">{_num(fmt.integer(data.contacts.get((m, channel))))}</td>' for m in data.months)
+        rows.append(f"<tr><th>{_esc(name)}</th>{cells}</tr>")
+    for i, (key, label) in enumerate(TICKET_ROWS):
+        cells = "".join(
+            f'<td class="n">{_num(fmt.integer(data.tickets[m][key] if m in data.tickets else None))}</td>'
+            for m in data.months
+        )
+        css = "tickets tickets-total" if i == 0 else "tickets"
+        rows.append(f'<tr class="{css}"><th>{_esc(label)}</th>{cells}</tr>')
+    snapshots = "، ".join(
+        f"{_num(fmt.plain(d.day))} {MONTH_NAMES[d.month - 1]} {_num(fmt.plain(d.year))}" for d in data.snapshot_dates
+    ) or "—"
+    return (
+        f'<table class="channels"><thead><tr><th>القناة / الأشهر</th>{head}</tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>'
+        f'<p class="note">أعداد التذاكر وفق آخر لقطة من نظام إدارة علاقات العملاء: {snapshots}</p>'
+    )
+
+
+SERVICE_ROWS = (  # (part of ServiceKpis, column, Arabic label, how it is written)
+    ("calls", "abandon_rate_pct", "نسبة المكالمات المتروكة", "percent"),
+    ("calls", "service_level_20s_pct", "مستوى الخدمة (الرد خلال 20 ثانية)", "percent"),
+    ("calls", "p90_wait_s", "زمن الانتظار للمكالمات – المئين التسعون (ثانية)", "seconds"),
+    ("chat", "avg_rating", "متوسط تقييم المحادثة المباشرة (من 5)", "rating"),
+    ("resolution", "p50_hours_to_close", "ساعات إغلاق التذاكر – الوسيط", "hours"),
+    ("resolution", "p90_hours_to_close", "ساعات إغلاق التذاكر – المئين التسعون", "hours"),
+)
+
+
+def _service_value(fmt: NumberFormat, how: str, value) -> str:
+    if how == "percent":
+        return fmt.percent(value)
+    return fmt.decimal(value, 2 if how == "rating" else 1)
+
+
+def _date_words(fmt: NumberFormat, day: date | None) -> str:
+    if day is None:
+        return "—"
+    return f"{_num(fmt.plain(day.day))} {MONTH_NAMES[day.month - 1]} {_num(fmt.plain(day.year))}"
+
+
+def _service_section(data: ReportData, fmt: NumberFormat) -> str:
+    kpis = data.service
+    if kpis is None:
+        return ('<p class="empty">لم تُنشر مؤشرات الخدمة في المستودع بعد: '
+                + "، ".join(f'<span class="ltr">marts.{t}</span>' for t in SERVICE_TABLES) + "</p>")
+    head = "".join(f"<th>{MONTH_NAMES[m.month - 1]}</th>" for m in data.months)
+    rows = []
+    for part, column, label, how in SERVICE_ROWS:
+        by_month = getattr(kpis, part)
+        cells = "".join(
+            f'<td class="n">{_num(_service_value(fmt, how, by_month[m][column] if m in by_month else None))}</td>'
+            for m in data.months)
+        rows.append(f'<tr class="{column}"><th>{_esc(label)}</th>{cells}</tr>')
+    backlog = "".join(f'<tr><th>{_esc(BACKLOG_BAND_NAMES.get(r["age_band"], r["age_band"]))}</th>'
+                      f'<td class="n">{_num(fmt.integer(r["open_tickets"]))}</td></tr>' for r in kpis.backlog)
+    return (
+        f'<table class="service"><thead><tr><th>المؤشر / الأشهر</th>{head}</tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>'
+        '<p class="note">النسب وزمن الانتظار لجميع المكالمات، والتقييم لجميع جلسات المحادثة؛ ساعات الإغلاق للتذاكر '
+        f'المغلقة في كل شهر وفق لقطة {_date_words(fmt, kpis.resolution_snapshot)}.</p>'
+        + service_rates_svg(data, fmt)
+        + f'<h2>التذاكر المفتوحة حسب العمر <small>وفق لقطة {_date_words(fmt, kpis.backlog_snapshot)}</small></h2>'
+        + '<div class="two"><div>' + backlog_svg(data, fmt) + "</div>"
+        + f'<table class="backlog"><thead><tr><th>عمر التذكرة</th><th>التذاكر المفتوحة</th></tr></thead>'
+        + f"<tbody>{backlog}</tbody></table></div>"
+    )
+
+
+def _half_year_section(data: ReportData, fmt: NumberFormat) -> str:
+    if data.half_year is None:
+        kpis = '<p class="empty">لا توجد أرقام منشورة لهذه الفترة.</p>'
+    else:
+        kpis = '<div class="kpis">' + "".join(
+            f'<div class="kpi"><span class="value">{_num(fmt.integer(data.half_year.get(key)))}</span>'
+            f'<span class="label">{_esc(label)}</span></div>'
+            for key, label in HALF_YEAR_FIGURES
+        ) + "</div>"
+    if not data.dimensions:
+        kpis += '<p class="empty">لا توجد نسب معايير منشورة لهذه الفترة.</p>'
+    shares = "".join(
+        f'<tr><th>{_esc(d["name_ar"])}</th><td class="n">{_num(fmt.percent(d["share_pct"]))}</td></tr>'
+        for d in data.dimensions
+    )
+    return (
+        kpis
+        + '<h2>تحليل صوت المستفيد وفق معايير مركز أداء <small>(تذاكر ناجز، الاستبيانات، التفاعل في منصة X)</small></h2>'
+        + '<div class="two"><div>' + dimension_shares_svg(data, fmt) + "</div>"
+        + f'<table class="shares"><thead><tr><th>المعيار</th><th>النسبة – {_esc(data.half_name)} من العام</th>'
+        + f"</tr></thead><tbody>{shares}</tbody></table></div>"
+    )
+
+
+def _participations_section(data: ReportData) -> str:
+    if not data.e_participations:
+        return '<p class="empty">لا توجد مشاركات إلكترونية منشورة لهذه الفترة.</p>'
+    rows = []
+    for p in data.e_participations:
+        url = p.get("url") or ""
+        link = (f'<a href="{_esc(url)}" rel="noopener">اضغط هنا</a><span class="ltr">{_esc(url)}</span>'
+                if url else "—")
+        rows.append(
+            f"<tr><td>{_esc(_month_name(p.get('month')))}</td><td>{_esc(p.get('title'))}</td>"
+            f"<td>{_esc(KIND_NAMES.get(p.get('kind'), p.get('kind')))}</td>"
+            f"<td>{_esc(TARGET_GROUP_NAMES.get(p.get('target_group'), p.get('target_group')))}</td>"
+            f"<td>{_esc(p.get('channel_name') or p.get('channel'))}</td><td class=\"url\">{link}</td></tr>"
+        )
+    return (
+        '<table class="participations"><thead><tr><th>الشهر</th><th>عنوان المشاركة</th>'
+        "<th>التصنيف (استشارة / مبادرة تطوير مشترك)</th><th>الفئات المستهدفة</th><th>القناة المستخدمة</th>"
+        f"<th>رابط الوصول للمشاركة في منصة تفاعل</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _actions_section(data: ReportData, fmt: NumberFormat) -> str:
+    if not data.improvement_actions:
+        return '<p class="empty">لا توجد إجراءات تحسين منشورة لهذه الفترة.</p>'
+    items = []
+    for a in data.improvement_actions:
+        description = a.get("description")
+        extra = (f'<span class="description">{_esc(description)}</span>'
+                 if description and description != a.get("title") else "")
+        items.append(f'<li value="{int(a["action_no"])}">{_esc(a.get("title"))}{extra}</li>')
+    return f'<ol class="actions">{"".join(items)}</ol>'
+
+
+def render_html(data: ReportData, fmt: NumberFormat | None = None) -> str:
+    """The whole report as one self-contained HTML document."""
+    fmt = fmt or NumberFormat()
+    header = _running_header(data, fmt)
+    body_class = "arabic-digits" if fmt.arabic_digits else "western-digits"
+    sections = [
+        ("channels", f'<h1>{_esc(REPORT_TITLE)} – {_esc(data.half_name)} {_num(fmt.plain(data.year))}</h1>'
+                     '<h2>قنوات التواصل الموحد</h2>' + _channels_section(data, fmt)),
+        ("volume", "<h2>حجم التواصل الشهري حسب القناة</h2>" + channel_volume_svg(data, fmt)),
+        ("service", "<h2>مؤشرات الخدمة</h2>" + _service_section(data, fmt)),
+        ("plans", f'<h2>الخطط التصحيحية <small>{_esc(data.half_name)} من العام</small></h2>'
+                  + _half_year_section(data, fmt)),
+        ("participations", "<h2>المشاركات الإلكترونية</h2>" + _participations_section(data)),
+        ("actions", f'<h2>الإجراءات المتخذة للتحسين <small>{_esc(data.half_name)} من العام</small></h2>'
+                    + _actions_section(data, fmt)),
+    ]
+    if data.unpublished_tables:
+        names = "، ".join(f'<span class="ltr">marts.{_esc(t)}</span>' for t in data.unpublished_tables)
+        sections[0] = (sections[0][0], sections[0][1] + f'<p class="empty unpublished">جداول لم تُنشر بعد في '
+                       f"المستودع، فبعض أقسام التقرير فارغة: {names}</p>")
+    pages = "".join(f'<section class="page {name}" id="{name}">{header}{content}</section>'
+                    for name, content in sections)
+    pages += f'<section class="page thanks" id="thanks">{header}<h2>شكرًا لكم</h2></section>'
+    return (
+        '<!DOCTYPE html>\n<html lang="ar" dir="rtl"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # no request of any kind: everything is inline, and the policy forbids the rest
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; font-src data:; img-src data:\">"
+        f"<title>{_esc(data.title)}</title><style>{font_face_css()}\n{STYLE}</style></head>"
+        f'<body class="{body_class}">{pages}</body></html>'
+    )
