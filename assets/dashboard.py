@@ -31,7 +31,7 @@ def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Sett
         return metadata
     metadata["charts_in_error"] = dg.MetadataValue.text("\n".join(build.charts_in_error) or "none")
     metadata["screenshot"] = dg.MetadataValue.path(str(build.screenshot))
-    image = build.preview.read_bytes()
+    image = build.preview.read_bytes() if build.preview else b""
     preview_md = f"Screenshot: `{build.screenshot}`"
     if len(image) <= INLINE_PREVIEW_MAX_BYTES:
         preview_md = f"![dashboard](data:image/jpeg;base64,{base64.b64encode(image).decode('ascii')})\n\n" + preview_md

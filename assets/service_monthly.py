@@ -31,7 +31,7 @@ MONTHLY = {
 }
 
 
-def monthly_kpi_asset(name: str, staging: str, build, description: str) -> dg.AssetsDefinition:
+def monthly_kpi_asset(name: str, staging: str, build, description: str):
     """A monthly KPI fact over one staging asset: `build(con, month)` for each month of the run."""
 
     @dg.asset(name=name, deps=[dg.AssetKey(["staging", staging])], description=description, **MONTHLY)

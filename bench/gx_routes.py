@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def measure(route: str, work_db: str, source_name: str, month: date) -> dict:
     from vob.landing import SOURCES
-    from vob.gx_suites import batch_query, expectations, read_batch, validate_query
+    from vob.gx_suites import batch_query, expectations, validate_query
 
     source = SOURCES[source_name]
     import great_expectations as gx  # import cost is not part of either route
@@ -84,3 +84,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def read_batch(con, source, months):
+    """The batch as a pandas DataFrame: the pandas route this benchmark compares with SQL pushdown."""
+    from vob.gx_suites import batch_sql
+
+    params = {"months": months, **({"source": source.name} if source.kind == "counts" else {})}
+    return con.sql(batch_sql(source), params=params).to_arrow_table().to_pandas()

@@ -122,7 +122,7 @@ def check_expectations(plan: ValidationPlan, now: Validated | None) -> CheckOutc
     if reused:
         summaries.append(f"{', '.join(f'{v.month:%Y-%m}' for v in reused)} unchanged, not re-validated")
         tables += list(dict.fromkeys(v.details for v in reused))
-    metadata = {"expectations": dg.MetadataValue.md("\n\n".join(tables))}
+    metadata: dict[str, dg.MetadataValue] = {"expectations": dg.MetadataValue.md("\n\n".join(tables))}
     if reused:
         metadata["unchanged"] = dg.MetadataValue.text("\n".join(
             f"{v.month:%Y-%m}: unchanged since run {v.run_id} (validated {v.validated_at:%Y-%m-%d %H:%M %Z}), "

@@ -45,7 +45,7 @@ def _launcher_pid(instance: dg.DagsterInstance, run: dg.DagsterRun) -> int | Non
         data = record.dagster_event.engine_event_data if record.dagster_event else None
         pid = data.metadata.get("pid") if data and data.metadata else None
         if pid is not None and "Started process for run" in (record.message or ""):
-            return int(pid.value)
+            return int(str(pid.value))
     return None
 
 

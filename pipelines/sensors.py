@@ -184,7 +184,7 @@ def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition
         landing = settings.landing_dir
         if not landing.is_dir():
             return dg.SkipReason(f"landing zone {landing} does not exist (VOB_LANDING_DIR)")
-        partition_keys = monthly_partitions.get_partition_keys(current_time=datetime.now())
+        partition_keys = list(monthly_partitions.get_partition_keys(current_time=datetime.now()))
         cursor = json.loads(context.cursor) if context.cursor else {}
         changes, new_cursor = scan(landing, cursor, settings.export_lag_days, partition_keys)
         for change in changes:

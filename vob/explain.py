@@ -213,7 +213,7 @@ def render(figure: Figure, value: int, sources: list[dict], detail: dict, reason
                      "`counted` is what each gives to the figure:")
         header = ["file", "rows read", "rejected", "other months", "duplicates dropped", "rows kept", "counted"]
         numbers = [_file_numbers(s, detail.get(s["file"])) for s in sources]
-        totals = [None if any(n[i] is None for n in numbers) else sum(n[i] for n in numbers)
+        totals = [None if any(n[i] is None for n in numbers) else sum(n[i] or 0 for n in numbers)
                   for i in range(len(header) - 1)]
         table = [header] + [[s["file"], *map(_n, n)] for s, n in zip(sources, numbers)] + [["total", *map(_n, totals)]]
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]

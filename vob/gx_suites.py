@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import duckdb
 
 from vob.landing import CLOSED_STATUSES, Source
 from vob.settings import memory_settings
@@ -102,12 +101,6 @@ def batch_query(source: Source, months: list[date]) -> str:
     """`batch_sql` with its parameters written in (GX query assets take plain SQL)."""
     month_list = "[" + ", ".join(f"DATE '{m:%Y-%m-%d}'" for m in months) + "]"
     return batch_sql(source).replace("$months", month_list).replace("$source", f"'{source.name}'")
-
-
-def read_batch(con: duckdb.DuckDBPyConnection, source: Source, months: list[date]):
-    """The batch as a pandas DataFrame (the pandas route, kept for bench/gx_routes.py)."""
-    params = {"months": months, **({"source": source.name} if source.kind == "counts" else {})}
-    return con.sql(batch_sql(source), params=params).to_arrow_table().to_pandas()
 
 
 # ---------------------------------------------------------------- suites

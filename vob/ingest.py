@@ -847,4 +847,4 @@ def ingest(
         return []
     forget_files(con, source, [f.path for f in files])
     counts = read_files(con, source, files, pii_key, run_id)
-    return [_store_file(con, source, f, *counts[f.path], run_id) for f in files]
+    return [_store_file(con, source, f, counts[f.path][0], counts[f.path][1], run_id) for f in files]

@@ -73,7 +73,8 @@ class Source:
     # Rules across fields: (SQL over the typed columns, true when broken; reason).
     rules: tuple[tuple[str, str], ...] = ()
 
-    def field(self, name: str) -> Field:
+    def field(self, name: str | None) -> Field:
+        """The field called `name` (a role such as `id_field` that the source lacks is an error)."""
         return next(f for f in self.fields if f.name == name)
 
     @property
@@ -213,7 +214,7 @@ CRM = Source(
 EVENT_SOURCES = (CALLS, EMAIL, CHAT)
 COUNT_SOURCES = (X, SMS, SELF_SERVICE)
 SOURCES = {s.name: s for s in (*EVENT_SOURCES, *COUNT_SOURCES, CRM)}
-CHANNELS = tuple(s.channel for s in (*EVENT_SOURCES, *COUNT_SOURCES))  # the one channel list, in the report's order
+CHANNELS = tuple(str(s.channel) for s in (*EVENT_SOURCES, *COUNT_SOURCES))  # the one channel list, in the report's order
 CHANNEL_NAMES = {  # channel: (Arabic name as in the seed report, English name); published as marts.dim_channel
     "calls": ("الاتصال (المكالمات)", "Calls"),
     "email": ("الاتصال (البريد الإلكتروني)", "E-mail"),

@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ from pathlib import Path
 import yaml
 
 from vob.browser import find_chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 from vob.settings import Settings
 
 SUPERSET_DIR = Path(__file__).resolve().parents[1] / "bi" / "superset"
@@ -249,7 +253,7 @@ def wait_for_charts(page, charts: int = DASHBOARD_CHARTS) -> list[str]:
 
 
 @contextmanager
-def chromium_browser() -> Iterator[object]:
+def chromium_browser() -> Iterator["Browser"]:
     """Debian's chromium driven by Playwright, off the network like vob/browser.py."""
     from playwright.sync_api import sync_playwright
 

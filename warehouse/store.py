@@ -173,7 +173,7 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _file_stat(path: Path) -> tuple[int, int, int, int] | None:
-    """The landing files' stat (assets/ingest.disk_stat) less the device: meta.publications keeps
+    """The landing files' stat (vob/ingest.disk_stat) less the device: meta.publications keeps
     size, mtime, ctime and inode."""
     try:
         return disk_stat(path)[:4]
@@ -203,9 +203,10 @@ def publish_if_changed(settings: Settings, con: duckdb.DuckDBPyConnection,
                 for table in published_tables(con)}, False
     counts = publish(settings, con)
     target = settings.warehouse_path.absolute()
+    size, mtime, ctime, inode = disk_stat(target)[:4]  # just written: it exists
     con.execute("INSERT OR REPLACE INTO meta.publications VALUES ($w, $f, $size, $mtime, $ctime, $inode, $run, now())",
                 {"w": str(target), "f": fingerprint, "run": run_id,
-                 **dict(zip(("size", "mtime", "ctime", "inode"), _file_stat(target)))})
+                 "size": size, "mtime": mtime, "ctime": ctime, "inode": inode})
     return counts, True
 
 
