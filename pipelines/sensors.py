@@ -1,6 +1,6 @@
 """The landing sensor: a new or re-delivered landing file refreshes the months it feeds.
 
-Cursor: JSON {relative path: [size, mtime_ns, sha256]}. A file is hashed only
+Cursor: JSON {relative path: [size, mtime_ns, fingerprint]} (vob/ingest.file_fingerprint). A file is hashed only
 when its size or mtime changed since the cursor saw it, so a tick over an
 unchanged landing zone reads no file content. A file triggers when its SHA-256
 is new for its path: the same file seen twice (or touched, or copied over
@@ -41,6 +41,7 @@ import dagster as dg
 
 from assets.dashboard import dashboard_job
 from assets.publish import published_warehouse
+from vob.ingest import HEX_AS_LETTERS, file_fingerprint
 from vob.superset import INSTALL_COMMAND, VENV, superset_installed
 
 from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month, settle_seconds
@@ -61,14 +62,6 @@ class Change:
     sha256: str
     months: tuple[str, ...]  # monthly partition keys it feeds
     half_year: str | None = None  # half-year partition key (registers)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def months_fed(source: Source, path: Path, landing: Path, lag_days: int, partition_keys: list[str]) -> list[str]:
@@ -114,9 +107,10 @@ def scan(landing: Path, cursor: dict, lag_days: int, partition_keys: list[str]) 
         if seen and seen[0] == stat.st_size and seen[1] == stat.st_mtime_ns:
             new_cursor[rel] = seen  # unchanged: not even read
             continue
-        digest = sha256_of(path)
+        digest = file_fingerprint(path)
         new_cursor[rel] = [stat.st_size, stat.st_mtime_ns, digest]
-        if seen and seen[2] == digest:
+        # a cursor written before the digits were letters holds plain hex: the same fingerprint
+        if seen and seen[2].translate(HEX_AS_LETTERS) == digest:
             continue  # touched or copied again, same content
         if source is None:
             changes.append(Change(rel, digest, (), half_year_of(path)))

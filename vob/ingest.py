@@ -117,6 +117,21 @@ class LandingFile:
 HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 
 
+def fingerprint(digest: "hashlib._Hash") -> str:
+    """A SHA-256 as the project writes it, in the working database and in the sensor's cursor:
+    hex with the digits written g-p (scan_file says why)."""
+    return digest.hexdigest().translate(HEX_AS_LETTERS)
+
+
+def file_fingerprint(path: Path) -> str:
+    """A file's fingerprint, read in chunks (the landing sensor's, without scan_file's line count)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        while chunk := data.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return fingerprint(digest)
+
+
 def scan_file(path: Path) -> FileScan:
     """SHA-256, size, line count and first line of a file, read in chunks.
 
@@ -139,7 +154,7 @@ def scan_file(path: Path) -> FileScan:
                 rest = bool(chunk.strip())
     first = (bytes(head) if first is None else first).removeprefix(BOM).rstrip(b"\r")
     lines = newlines + (1 if size and last != b"\n" else 0)
-    return FileScan(digest.hexdigest().translate(HEX_AS_LETTERS), size, lines, first,
+    return FileScan(fingerprint(digest), size, lines, first,
                     bool(first.strip()) or rest, rest)
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from vob.ingest import pii_hash, redact
+from vob.ingest import fingerprint, pii_hash, redact
 from vob.db import transaction
 from vob.periods import half_year_bounds
 
@@ -335,7 +335,7 @@ def read_registers(landing_dir: Path, period: str, pii_key: bytes) -> Registers:
     data = path.read_bytes()  # once: what is checked is what is fingerprinted
     sheets = read_sheets(data, rel)
     first, last = half_year_bounds(period)
-    registers = Registers(period, rel, hashlib.sha256(data).hexdigest(), len(data))
+    registers = Registers(period, rel, fingerprint(hashlib.sha256(data)), len(data))
     valid: dict[str, list[dict]] = {}
     for sheet, (check, id_column) in CHECKS.items():
         checked = []

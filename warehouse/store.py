@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from vob.db import transaction
-from vob.ingest import HEX_AS_LETTERS, disk_stat, raw_table_ddl
+from vob.ingest import disk_stat, fingerprint, raw_table_ddl
 from vob.landing import CHANNEL_NAMES, CHANNELS, CRM, EVENT_SOURCES, SOURCES
 from vob.settings import Settings, memory_settings
 from vob.files import make_private, private_dir, share_with_bi, shared_dir
@@ -169,7 +169,7 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
         rows = con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0) "
                            f"FROM marts.{table} AS t").fetchall()[0]
         digest.update(f"{table}({columns}):{rows};".encode())
-    return digest.hexdigest().translate(HEX_AS_LETTERS)  # digits as g-p, like every digest stored
+    return fingerprint(digest)  # digits as g-p, like every digest stored
 
 
 def _file_stat(path: Path) -> tuple[int, int, int, int] | None:
