@@ -5,6 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 TIMEZONE = "Asia/Riyadh"
+# The tags that make one run cover a range of months (BackfillPolicy.single_run); Dagster's own names
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
 FIRST_MONTH = "2025-01"
 
 # end_offset=1: the month in progress is a partition too, so the nightly run

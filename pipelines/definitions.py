@@ -14,7 +14,7 @@ from assets.service_monthly import SERVICE_ASSETS
 from checks.monthly_checks import monthly_checks
 from checks.service_checks import service_checks
 from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
-from assets.partitions import TIMEZONE
+from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
 from vob.periods import month_key
 from pipelines.recovery import dead_runs_sensor, wait_without_spinning
 from assets.resources import VobWarehouse
@@ -77,8 +77,8 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=f"nightly-{context.scheduled_execution_time:%Y-%m-%d}",
         tags={
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
+            RANGE_START: first,
+            RANGE_END: last,
         },
     )
 

@@ -14,6 +14,8 @@ from typing import Callable
 
 import dagster as dg
 
+from assets.partitions import RANGE_END, RANGE_START
+
 from vob.landing import SETTLED_TAG, settle_seconds
 from vob.settings import Settings, export_secret_files
 from vob.files import private_dir
@@ -29,8 +31,6 @@ from warehouse.store import (
 from warehouse.writer_lock import WarehouseBusy, hold_warehouse
 
 INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 PROBE_SECONDS = 3.0  # how long `vob run` watches recently modified landing files for uploads in progress
 
 

@@ -39,6 +39,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.partitions import RANGE_END, RANGE_START
+
 from assets.dashboard import dashboard_job
 from assets.publish import published_warehouse
 from vob.ingest import HEX_AS_LETTERS, file_fingerprint
@@ -49,8 +51,6 @@ from vob.settings import load_settings
 from assets.partitions import monthly_partitions
 from vob.periods import month_key, month_of
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 REGISTERS_PATTERN = "registers/vob_registers_*.xlsx"
 REGISTERS_REGEX = r"vob_registers_(\d{4})-H([12])\.xlsx"
 SENSOR_INTERVAL_SECONDS = 60

@@ -7,8 +7,7 @@ import pytest
 
 from vob.settings import Settings, load_settings
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
+from assets.partitions import RANGE_END, RANGE_START  # noqa: F401 (tests import them from here)
 
 
 @pytest.fixture
