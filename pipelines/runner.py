@@ -21,6 +21,7 @@ from vob.settings import Settings, export_secret_files
 from vob.files import private_dir
 from vob.periods import Period
 from pipelines.failures import run_failures
+from vob.ingest import disk_stat_if_any
 from vob.landing import CHANNEL_LIST_SQL
 from pipelines.recovery import reap_dead_runs
 from vob.processes import process_tags
@@ -152,7 +153,7 @@ def settle_landing(settings: Settings, probe_seconds: float = PROBE_SECONDS) -> 
     window, now = settle_seconds(), time.time()
     if not settings.landing_dir.is_dir():
         return now - window
-    seen_now = {path: _size_mtime(path) for _, path in landing_files(settings.landing_dir)}
+    seen_now = {path: disk_stat_if_any(path) for _, path in landing_files(settings.landing_dir)}
     recent = {path: seen for path, seen in seen_now.items() if seen and now - seen[1] / 1e9 < window}
     if not recent:
         return now - window
@@ -161,18 +162,10 @@ def settle_landing(settings: Settings, probe_seconds: float = PROBE_SECONDS) -> 
           "for uploads in progress")
     time.sleep(probe_seconds)
     for path, seen in sorted(recent.items()):
-        if _size_mtime(path) != seen:
+        if disk_stat_if_any(path) != seen:
             print(f"  {path.relative_to(settings.landing_dir).as_posix()} is still being written: "
                   "left for a later run")
     return started
-
-
-def _size_mtime(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_size, stat.st_mtime_ns
 
 
 def month_spans(months: list[str]) -> list[tuple[str, str]]:

@@ -43,7 +43,7 @@ from assets.partitions import RANGE_END, RANGE_START
 
 from assets.dashboard import dashboard_job
 from assets.publish import published_warehouse
-from vob.ingest import HEX_AS_LETTERS, file_fingerprint
+from vob.ingest import HEX_AS_LETTERS, disk_stat, file_fingerprint
 from vob.superset import INSTALL_COMMAND, VENV, superset_installed
 
 from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month, settle_seconds
@@ -98,17 +98,17 @@ def scan(landing: Path, cursor: dict, lag_days: int, partition_keys: list[str]) 
     settled_before = time.time() - settle_seconds()  # newer files: uploads in progress, seen on a later tick
     for source, path in landing_files(landing):
         rel = path.relative_to(landing).as_posix()
-        stat = path.stat()
+        size, mtime_ns = disk_stat(path)[:2]
         seen = cursor.get(rel)
-        if stat.st_mtime > settled_before:
+        if mtime_ns / 1e9 > settled_before:
             if seen:  # an upload in progress: not marked seen, so a later tick picks it up once settled
                 new_cursor[rel] = seen
             continue
-        if seen and seen[0] == stat.st_size and seen[1] == stat.st_mtime_ns:
+        if seen and seen[0] == size and seen[1] == mtime_ns:
             new_cursor[rel] = seen  # unchanged: not even read
             continue
         digest = file_fingerprint(path)
-        new_cursor[rel] = [stat.st_size, stat.st_mtime_ns, digest]
+        new_cursor[rel] = [size, mtime_ns, digest]
         # a cursor written before the digits were letters holds plain hex: the same fingerprint
         if seen and seen[2].translate(HEX_AS_LETTERS) == digest:
             continue  # touched or copied again, same content

@@ -501,6 +501,14 @@ def disk_stat(path: Path) -> DiskStat:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
+def disk_stat_if_any(path: Path) -> DiskStat | None:
+    """`disk_stat`, or None when the file is gone (deleted or renamed since it was listed)."""
+    try:
+        return disk_stat(path)
+    except FileNotFoundError:
+        return None
+
+
 def fingerprinted_stats(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[DiskStat, str]]:
     """Each file's stat when its content was last fingerprinted, with that fingerprint."""
     rows = con.execute("SELECT path, size_bytes, mtime_ns, ctime_ns, inode, device, sha256 "

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from vob.db import transaction
-from vob.ingest import disk_stat, fingerprint, raw_table_ddl
+from vob.ingest import disk_stat, disk_stat_if_any, fingerprint, raw_table_ddl
 from vob.landing import CHANNEL_NAMES, CHANNELS, CRM, EVENT_SOURCES, SOURCES
 from vob.settings import Settings, memory_settings
 from vob.files import make_private, private_dir, share_with_bi, shared_dir
@@ -172,23 +172,14 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return fingerprint(digest)  # digits as g-p, like every digest stored
 
 
-def _file_stat(path: Path) -> tuple[int, int, int, int] | None:
-    """The landing files' stat (vob/ingest.disk_stat) less the device: meta.publications keeps
-    size, mtime, ctime and inode."""
-    try:
-        return disk_stat(path)[:4]
-    except FileNotFoundError:
-        return None
-
-
 def published_unchanged(settings: Settings, con: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
     """The published file is the one the last publish wrote (same size, mtime, ctime, inode) and
     it was written from marts with this fingerprint."""
     target = settings.warehouse_path.absolute()
     rows = con.execute("SELECT fingerprint, size_bytes, mtime_ns, ctime_ns, inode FROM meta.publications "
                        "WHERE warehouse = $w", {"w": str(target)}).fetchall()
-    now = _file_stat(target)
-    return bool(rows) and now is not None and rows[0] == (fingerprint, *now)
+    now = disk_stat_if_any(target)  # the landing files' stat; meta.publications keeps all but the device
+    return bool(rows) and now is not None and rows[0] == (fingerprint, *now[:4])
 
 
 def publish_if_changed(settings: Settings, con: duckdb.DuckDBPyConnection,
