@@ -91,3 +91,13 @@ def test_the_example_queries_of_the_docs_run_read_only_on_the_published_file(vob
         assert ran >= 4
     finally:
         con.close()
+
+
+def test_the_dictionarys_types_are_the_schemas(con):
+    """The schema is written once (warehouse/schema.sql); the dictionary's types, the contract's words
+    shown in docs/warehouse.md, may not drift from it."""
+    types = {(t, c): d for t, c, d in con.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'").fetchall()}
+    described = [(t.name, c.name, c.type.upper()) for t in dictionary.TABLES for c in t.columns if c.type]
+    assert len(described) > 40
+    assert [(t, c, d) for t, c, d in described if types.get((t, c)) != d] == []
