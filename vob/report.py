@@ -218,30 +218,37 @@ def _columns(con, table: str) -> set[str]:
         con, "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = $t", {"t": table})}
 
 
-def read_report_data(con, period: str) -> ReportData:
-    """Everything the report shows, as published for `period` (e.g. '2025-H1')."""
-    present = {r["table_name"] for r in _rows(
-        con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'")}
+def _published_tables(con) -> set[str]:
+    return {r["table_name"] for r in _rows(con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'")}
+
+
+def _require_monthly_facts(present: set[str]) -> None:
     missing = [t for t in REQUIRED_TABLES if t not in present]
     if missing:
         raise ReportDataError(
             "the published warehouse lacks " + ", ".join(f"marts.{t}" for t in missing)
             + " (WAREHOUSE.md); run and publish the period's facts before the report"
         )
-    unpublished = [t for t in HALF_YEAR_TABLES if t not in present]
-    months = [month_of(key) for key in months_of_half(period)]
-    bounds = {"lo": months[0], "hi": months[-1]}
 
+
+def _read_channels(con) -> list[tuple[str, str]]:
+    """(channel, Arabic name) in the published sort order, where dim_channel has one."""
     order = "sort_order, channel" if "sort_order" in _columns(con, "dim_channel") else "channel"
-    channels = [(r["channel"], r["name_ar"]) for r in _rows(
+    return [(r["channel"], r["name_ar"]) for r in _rows(
         con, f"SELECT channel, name_ar FROM marts.dim_channel ORDER BY {order}")]
 
-    contacts = {
+
+def _read_contacts(con, bounds: dict) -> dict[tuple[date, str], int]:
+    return {
         (r["month"], r["channel"]): r["contacts"]
         for r in _rows(con, "SELECT month, channel, contacts FROM marts.fct_channel_monthly "
                             "WHERE month BETWEEN $lo AND $hi", bounds)
     }
-    tickets = {
+
+
+def _read_latest_tickets(con, bounds: dict) -> dict[date, dict]:
+    """Per month, the tickets of its latest CRM snapshot."""
+    return {
         r["month"]: r
         for r in _rows(
             con,
@@ -251,37 +258,70 @@ def read_report_data(con, period: str) -> ReportData:
             bounds,
         )
     }
-    def half_year_rows(tables: tuple[str, ...], sql: str) -> list[dict]:
-        if any(t in unpublished for t in tables):
-            return []
-        return _rows(con, sql, {"p": period})
 
-    half = half_year_rows(("fct_vob_half_year",), "SELECT * FROM marts.fct_vob_half_year WHERE period = $p")
-    order_sql = "CASE f.dimension " + " ".join(
-        f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_ORDER)) + f" ELSE {len(DIMENSION_ORDER)} END"
-    if "dim_dimension" in present and "sort_order" in _columns(con, "dim_dimension"):
-        order_sql = f"d.sort_order, {order_sql}"  # the published order, where the dimension says it
-    dimensions = half_year_rows(
-        ("fct_feedback_dimension_half_year", "dim_dimension"),
-        "SELECT f.dimension, coalesce(d.name_ar, f.dimension) AS name_ar, f.tags, f.share_pct "
-        "FROM marts.fct_feedback_dimension_half_year f "
-        "LEFT JOIN marts.dim_dimension d USING (dimension) "
-        f"WHERE f.period = $p ORDER BY {order_sql}, f.dimension",
-    )
-    participations = half_year_rows(
-        ("e_participations",),
-        "SELECT e.*, c.name_ar AS channel_name FROM marts.e_participations e "
-        "LEFT JOIN marts.dim_channel c USING (channel) WHERE e.period = $p",
-    )
-    # the register's order where published (sort_order), else by month and title
-    participations.sort(key=lambda r: (r.get("sort_order") is None, r.get("sort_order") or 0,
-                                       _month_sort_key(r.get("month")), r.get("title") or ""))
-    actions = half_year_rows(
-        ("improvement_actions",), "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no")
+
+@dataclass(frozen=True)
+class _HalfYearMarts:
+    """The period's rows of the half-year marts; none from a mart the warehouse was published without."""
+
+    con: object
+    period: str
+    present: set[str]
+    unpublished: list[str]
+
+    def rows(self, tables: tuple[str, ...], sql: str) -> list[dict]:
+        if any(t in self.unpublished for t in tables):
+            return []
+        return _rows(self.con, sql, {"p": self.period})
+
+    def figures(self) -> dict | None:
+        half = self.rows(("fct_vob_half_year",), "SELECT * FROM marts.fct_vob_half_year WHERE period = $p")
+        return half[0] if half else None
+
+    def dimension_shares(self) -> list[dict]:
+        return self.rows(
+            ("fct_feedback_dimension_half_year", "dim_dimension"),
+            "SELECT f.dimension, coalesce(d.name_ar, f.dimension) AS name_ar, f.tags, f.share_pct "
+            "FROM marts.fct_feedback_dimension_half_year f "
+            "LEFT JOIN marts.dim_dimension d USING (dimension) "
+            f"WHERE f.period = $p ORDER BY {self._dimension_order()}, f.dimension",
+        )
+
+    def _dimension_order(self) -> str:
+        order_sql = "CASE f.dimension " + " ".join(
+            f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_ORDER)) + f" ELSE {len(DIMENSION_ORDER)} END"
+        if "dim_dimension" in self.present and "sort_order" in _columns(self.con, "dim_dimension"):
+            order_sql = f"d.sort_order, {order_sql}"  # the published order, where the dimension says it
+        return order_sql
+
+    def e_participations(self) -> list[dict]:
+        participations = self.rows(
+            ("e_participations",),
+            "SELECT e.*, c.name_ar AS channel_name FROM marts.e_participations e "
+            "LEFT JOIN marts.dim_channel c USING (channel) WHERE e.period = $p",
+        )
+        # the register's order where published (sort_order), else by month and title
+        participations.sort(key=lambda r: (r.get("sort_order") is None, r.get("sort_order") or 0,
+                                           _month_sort_key(r.get("month")), r.get("title") or ""))
+        return participations
+
+    def improvement_actions(self) -> list[dict]:
+        return self.rows(
+            ("improvement_actions",), "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no")
+
+
+def read_report_data(con, period: str) -> ReportData:
+    """Everything the report shows, as published for `period` (e.g. '2025-H1')."""
+    present = _published_tables(con)
+    _require_monthly_facts(present)
+    months = [month_of(key) for key in months_of_half(period)]
+    bounds = {"lo": months[0], "hi": months[-1]}
+    half_year = _HalfYearMarts(con, period, present, [t for t in HALF_YEAR_TABLES if t not in present])
     return ReportData(
-        period=period, months=months, channels=channels, contacts=contacts, tickets=tickets,
-        half_year=half[0] if half else None, dimensions=dimensions,
-        e_participations=participations, improvement_actions=actions, unpublished_tables=unpublished,
+        period=period, months=months, channels=_read_channels(con), contacts=_read_contacts(con, bounds),
+        tickets=_read_latest_tickets(con, bounds), half_year=half_year.figures(),
+        dimensions=half_year.dimension_shares(), e_participations=half_year.e_participations(),
+        improvement_actions=half_year.improvement_actions(), unpublished_tables=half_year.unpublished,
         service=read_service_kpis(con, bounds, present),
     )
 
