@@ -363,6 +363,13 @@ def _esc(text) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
+def _legend(entries) -> str:
+    """A chart's legend: a colour swatch and a name per (colour, name)."""
+    items = "".join(f'<li><span class="swatch" style="background:{colour}"></span>{_esc(name)}</li>'
+                    for colour, name in entries)
+    return f'<ul class="legend">{items}</ul>'
+
+
 def channel_volume_svg(data: ReportData, fmt: NumberFormat) -> str:
     """Grouped bars: contacts per channel, one group per month (first month on the right, as read in Arabic)."""
     width, height = 1000, 420
@@ -397,12 +404,8 @@ def channel_volume_svg(data: ReportData, fmt: NumberFormat) -> str:
                      f'text-anchor="middle">{MONTH_NAMES[month.month - 1]}</text>')
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" class="baseline"/>')
     parts.append("</svg>")
-    legend = "".join(
-        f'<li><span class="swatch" style="background:{CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)]}"></span>'
-        f"{_esc(name)}</li>"
-        for i, (channel, name) in enumerate(data.channels)
-    )
-    return f'<ul class="legend">{legend}</ul>' + "".join(parts)
+    legend = _legend((CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)], name) for i, (_, name) in enumerate(data.channels))
+    return legend + "".join(parts)
 
 
 def dimension_shares_svg(data: ReportData, fmt: NumberFormat) -> str:
@@ -466,9 +469,7 @@ def service_rates_svg(data: ReportData, fmt: NumberFormat) -> str:
                          f'{fmt.percent(value)}</title></circle>')
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" class="baseline"/>')
     parts.append("</svg>")
-    legend = "".join(f'<li><span class="swatch" style="background:{colour}"></span>{_esc(SERVICE_RATE_NAMES[c])}</li>'
-                     for c, colour in SERVICE_COLOURS.items())
-    return f'<ul class="legend">{legend}</ul>' + "".join(parts)
+    return _legend((colour, SERVICE_RATE_NAMES[c]) for c, colour in SERVICE_COLOURS.items()) + "".join(parts)
 
 
 def backlog_svg(data: ReportData, fmt: NumberFormat) -> str:
