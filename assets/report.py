@@ -7,18 +7,108 @@ preview screenshot with headless Chromium (vob/browser.py), and writes
 """
 
 import base64
+from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
 from vob.browser import find_chromium, print_pdf, screenshot
 from assets.publish import published_warehouse
-from vob.report import NumberFormat, ReportDataError, read_report_data, render_html
+from vob.report import NumberFormat, ReportData, ReportDataError, read_report_data, render_html
 from vob.files import share_with_bi, shared_dir
 from assets.partitions import half_year_partitions
 from assets.resources import VobWarehouse
 from warehouse.store import connect
 
 INLINE_PREVIEW_MAX_BYTES = 400_000  # larger thumbnails are only linked by path
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where a period's report goes: `<report_dir>/vob_report_<period>.html|.pdf|.png` and a thumbnail."""
+
+    html: Path
+    pdf: Path
+    preview: Path
+    thumbnail: Path
+
+    @classmethod
+    def of(cls, report_dir: Path, period: str) -> "ReportFiles":
+        stem = report_dir / f"vob_report_{period}"
+        return cls(html=stem.with_suffix(".html"), pdf=stem.with_suffix(".pdf"), preview=stem.with_suffix(".png"),
+                   thumbnail=stem.parent / f"{stem.name}_thumb.png")
+
+
+def read_published_report_data(warehouse_path: Path, period: str) -> ReportData:
+    """The period's report data from the published warehouse, opened read-only as a BI tool does."""
+    if not warehouse_path.exists():
+        raise dg.Failure(f"no published warehouse at {warehouse_path}: run and publish {period} first")
+    con = connect(warehouse_path, read_only=True)
+    try:
+        return read_report_data(con, period)
+    except ReportDataError as err:
+        raise dg.Failure(str(err)) from err
+    finally:
+        con.close()
+
+
+def warn_of_unpublished_marts(context: dg.AssetExecutionContext, data: ReportData) -> None:
+    if data.unpublished_tables:
+        context.log.warning(
+            "the published warehouse lacks the half-year marts "
+            + ", ".join(f"marts.{t}" for t in data.unpublished_tables)
+            + ": their parts of the report are empty (run the half-year facts, then publish)"
+        )
+
+
+def print_pdf_and_previews(files: ReportFiles) -> None:
+    """The PDF, the full-page preview and its thumbnail, by headless Chromium, shared like the HTML."""
+    print_pdf(files.html, files.pdf)
+    screenshot(files.html, files.preview)
+    screenshot(files.html, files.thumbnail, width=1200, height=1500, scale=0.5)
+    for path in (files.pdf, files.preview, files.thumbnail):
+        share_with_bi(path)
+
+
+def preview_markdown(files: ReportFiles) -> str:
+    """The preview's path, with the thumbnail inline when it is small enough for the run's metadata."""
+    thumb = files.thumbnail.read_bytes()
+    preview_md = f"Preview: `{files.preview}`"
+    if len(thumb) <= INLINE_PREVIEW_MAX_BYTES:
+        preview_md = f"![report preview](data:image/png;base64,{base64.b64encode(thumb).decode('ascii')})\n\n" + preview_md
+    return preview_md
+
+
+def months_without_contacts(data: ReportData) -> list[str]:
+    return [m.strftime("%Y-%m") for m in data.months if not any((m, c) in data.contacts for c, _ in data.channels)]
+
+
+def html_only_metadata(files: ReportFiles, data: ReportData, warehouse_path: Path) -> dict:
+    return {
+        "html": dg.MetadataValue.path(str(files.html)),
+        "pdf": dg.MetadataValue.text("not rendered: headless Chromium not found"),
+        "title": dg.MetadataValue.text(data.title),
+        "warehouse": dg.MetadataValue.path(str(warehouse_path)),
+    }
+
+
+def report_metadata(files: ReportFiles, data: ReportData, fmt: NumberFormat, warehouse_path: Path) -> dict:
+    return {
+        "html": dg.MetadataValue.path(str(files.html)),
+        "pdf": dg.MetadataValue.path(str(files.pdf)),
+        "preview_png": dg.MetadataValue.path(str(files.preview)),
+        "preview": dg.MetadataValue.md(preview_markdown(files)),
+        "title": dg.MetadataValue.text(data.title),
+        "digits": dg.MetadataValue.text("arabic" if fmt.arabic_digits else "western"),
+        "warehouse": dg.MetadataValue.path(str(warehouse_path)),
+        "ticket_snapshots": dg.MetadataValue.text(", ".join(d.isoformat() for d in data.snapshot_dates)),
+        "unpublished_tables": dg.MetadataValue.text(", ".join(data.unpublished_tables) or "none"),
+        "months_without_contacts": dg.MetadataValue.text(", ".join(months_without_contacts(data)) or "none"),
+        "e_participations": dg.MetadataValue.int(len(data.e_participations)),
+        "improvement_actions": dg.MetadataValue.int(len(data.improvement_actions)),
+        "html_bytes": dg.MetadataValue.int(files.html.stat().st_size),
+        "pdf_bytes": dg.MetadataValue.int(files.pdf.stat().st_size),
+    }
 
 
 @dg.asset(
@@ -34,72 +124,25 @@ INLINE_PREVIEW_MAX_BYTES = 400_000  # larger thumbnails are only linked by path
 def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     settings = vob.settings()
     period = context.partition_key
-    if not settings.warehouse_path.exists():
-        raise dg.Failure(f"no published warehouse at {settings.warehouse_path}: run and publish {period} first")
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
-        data = read_report_data(con, period)
-    except ReportDataError as err:
-        raise dg.Failure(str(err)) from err
-    finally:
-        con.close()
+    data = read_published_report_data(settings.warehouse_path, period)
     fmt = NumberFormat.from_env()
-    if data.unpublished_tables:
-        context.log.warning(
-            "the published warehouse lacks the half-year marts "
-            + ", ".join(f"marts.{t}" for t in data.unpublished_tables)
-            + ": their parts of the report are empty (run the half-year facts, then publish)"
-        )
+    warn_of_unpublished_marts(context, data)
 
     shared_dir(settings.report_dir)
-    stem = settings.report_dir / f"vob_report_{period}"
-    html_path, pdf_path = stem.with_suffix(".html"), stem.with_suffix(".pdf")
-    preview_path, thumb_path = stem.with_suffix(".png"), stem.parent / f"{stem.name}_thumb.png"
-    html_path.write_text(render_html(data, fmt), encoding="utf-8")
-    share_with_bi(html_path)  # aggregates, like the warehouse: VOB_WAREHOUSE_MODE, VOB_BI_GROUP
+    files = ReportFiles.of(settings.report_dir, period)
+    files.html.write_text(render_html(data, fmt), encoding="utf-8")
+    share_with_bi(files.html)  # aggregates, like the warehouse: VOB_WAREHOUSE_MODE, VOB_BI_GROUP
     if find_chromium() is None:
         # A machine without a browser still gets the HTML report; the PDF and the
         # preview need headless Chromium (README, `.ci/run` installs it).
         context.log.warning(
-            f"report {period}: {html_path} written; no PDF or preview: headless Chromium not found "
+            f"report {period}: {files.html} written; no PDF or preview: headless Chromium not found "
             "(`apt-get install chromium`, or set VOB_CHROMIUM)"
         )
-        return dg.MaterializeResult(metadata={
-            "html": dg.MetadataValue.path(str(html_path)),
-            "pdf": dg.MetadataValue.text("not rendered: headless Chromium not found"),
-            "title": dg.MetadataValue.text(data.title),
-            "warehouse": dg.MetadataValue.path(str(settings.warehouse_path)),
-        })
-    print_pdf(html_path, pdf_path)
-    screenshot(html_path, preview_path)
-    screenshot(html_path, thumb_path, width=1200, height=1500, scale=0.5)
-    for path in (pdf_path, preview_path, thumb_path):
-        share_with_bi(path)
-    context.log.info(f"report {period}: {html_path}, {pdf_path}")
-
-    missing = [m.strftime("%Y-%m") for m in data.months if not any((m, c) in data.contacts for c, _ in data.channels)]
-    thumb = thumb_path.read_bytes()
-    preview_md = f"Preview: `{preview_path}`"
-    if len(thumb) <= INLINE_PREVIEW_MAX_BYTES:
-        preview_md = f"![report preview](data:image/png;base64,{base64.b64encode(thumb).decode('ascii')})\n\n" + preview_md
-    return dg.MaterializeResult(
-        metadata={
-            "html": dg.MetadataValue.path(str(html_path)),
-            "pdf": dg.MetadataValue.path(str(pdf_path)),
-            "preview_png": dg.MetadataValue.path(str(preview_path)),
-            "preview": dg.MetadataValue.md(preview_md),
-            "title": dg.MetadataValue.text(data.title),
-            "digits": dg.MetadataValue.text("arabic" if fmt.arabic_digits else "western"),
-            "warehouse": dg.MetadataValue.path(str(settings.warehouse_path)),
-            "ticket_snapshots": dg.MetadataValue.text(", ".join(d.isoformat() for d in data.snapshot_dates)),
-            "unpublished_tables": dg.MetadataValue.text(", ".join(data.unpublished_tables) or "none"),
-            "months_without_contacts": dg.MetadataValue.text(", ".join(missing) or "none"),
-            "e_participations": dg.MetadataValue.int(len(data.e_participations)),
-            "improvement_actions": dg.MetadataValue.int(len(data.improvement_actions)),
-            "html_bytes": dg.MetadataValue.int(html_path.stat().st_size),
-            "pdf_bytes": dg.MetadataValue.int(pdf_path.stat().st_size),
-        }
-    )
+        return dg.MaterializeResult(metadata=html_only_metadata(files, data, settings.warehouse_path))
+    print_pdf_and_previews(files)
+    context.log.info(f"report {period}: {files.html}, {files.pdf}")
+    return dg.MaterializeResult(metadata=report_metadata(files, data, fmt, settings.warehouse_path))
 
 
 report_job = dg.define_asset_job(

@@ -274,6 +274,17 @@ def test_a_warehouse_without_a_half_year_mart_says_so_on_the_page(tmp_path):
     assert "328,816" in page and "54.8%" in page  # what is published is still shown
 
 
+def test_register_text_is_escaped_not_markup(tmp_path):
+    """Titles and links come from a hand-kept workbook: the templates escape them (select_autoescape)."""
+    data = _read_without(tmp_path, None)
+    data.improvement_actions[0]["title"] = "<script>alert(1)</script> & co"
+    data.e_participations[0]["url"] = 'https://example.org/?a=1&b="x"'
+    page = render_html(data)
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
+    assert 'href="https://example.org/?a=1&amp;b=&#34;x&#34;"' in page
+
+
 def test_the_report_job_is_defined_over_half_years():
     from pipelines.definitions import defs
     from assets.partitions import half_year_partitions

@@ -120,6 +120,13 @@ def read_sheets(data: bytes, rel: str) -> dict[str, list[tuple[int, dict[str, st
     Raises RegisterStructureError naming the workbook, sheet and column when
     the workbook is not the contract's.
     """
+    by_name = _workbook_frames(data, rel)
+    _require_sheets(by_name, rel)
+    return {sheet: _sheet_rows(by_name[sheet], sheet, columns, rel) for sheet, columns in SHEETS.items()}
+
+
+def _workbook_frames(data: bytes, rel: str) -> dict:
+    """Every sheet of the workbook as a frame of text cells, by its name trimmed and lower-case."""
     import polars as pl  # here: a run without a registers workbook does not pay for its import
 
     try:
@@ -128,30 +135,33 @@ def read_sheets(data: bytes, rel: str) -> dict[str, list[tuple[int, dict[str, st
         )
     except Exception as err:  # calamine's errors name neither the file nor the fix
         raise RegisterStructureError(f"register workbook {rel} cannot be read as an Excel workbook: {err}") from err
-    by_name = {name.strip().lower(): frame for name, frame in frames.items()}
+    return {name.strip().lower(): frame for name, frame in frames.items()}
+
+
+def _require_sheets(by_name: dict, rel: str) -> None:
     missing_sheets = [sheet for sheet in SHEETS if sheet not in by_name]
     if missing_sheets:
         raise RegisterStructureError(
             f"register workbook {rel}: missing sheet(s) {', '.join(missing_sheets)}; "
             f"the workbook has {', '.join(by_name) or 'no sheets'}"
         )
-    sheets = {}
-    for sheet, columns in SHEETS.items():
-        frame = by_name[sheet]
-        frame = frame.rename({name: (_text(name) or name).lower() for name in frame.columns})
-        missing = [column for column in columns if column not in frame.columns]
-        if missing:
-            raise RegisterStructureError(
-                f"register workbook {rel}, sheet {sheet}: missing column(s) {', '.join(missing)}; "
-                f"the header row has {', '.join(frame.columns) or 'no columns'}"
-            )
-        rows = []
-        for index, row in enumerate(frame.select(columns).iter_rows(named=True)):
-            values = {name: _text(value) for name, value in row.items()}
-            if any(value is not None for value in values.values()):
-                rows.append((index + 2, values))  # row 1 is the header
-        sheets[sheet] = rows
-    return sheets
+
+
+def _sheet_rows(frame, sheet: str, columns: tuple[str, ...], rel: str) -> list[tuple[int, dict[str, str | None]]]:
+    """The contract's columns of one sheet, row by row with the Excel row number; blank rows skipped."""
+    frame = frame.rename({name: (_text(name) or name).lower() for name in frame.columns})
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise RegisterStructureError(
+            f"register workbook {rel}, sheet {sheet}: missing column(s) {', '.join(missing)}; "
+            f"the header row has {', '.join(frame.columns) or 'no columns'}"
+        )
+    rows = []
+    for index, row in enumerate(frame.select(columns).iter_rows(named=True)):
+        values = {name: _text(value) for name, value in row.items()}
+        if any(value is not None for value in values.values()):
+            rows.append((index + 2, values))  # row 1 is the header
+    return rows
 
 
 EDGE_SPACE = re.compile(r"^[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+|"
@@ -323,8 +333,45 @@ CHECKS = {
 }
 
 
+@dataclass
+class CheckedRow:
+    """A sheet's row after the checks: the cells as read, what is wrong with it, the row it gives."""
+
+    line_no: int
+    values: dict[str, str | None]
+    problems: list[str]
+    row: dict
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
 def read_registers(landing_dir: Path, period: str, pii_key: bytes) -> Registers:
     """Read and check the workbook of a half-year (pure: touches no database)."""
+    rel, data = _workbook_bytes(landing_dir, period)
+    sheets = read_sheets(data, rel)
+    first, last = half_year_bounds(period)
+    registers = Registers(period, rel, fingerprint(hashlib.sha256(data)), len(data))
+    valid: dict[str, list[dict]] = {}
+    for sheet, (check, id_column) in CHECKS.items():
+        checked = [CheckedRow(line_no, values, *check(values, first, last)) for line_no, values in sheets[sheet]]
+        if id_column:
+            _reject_duplicate_ids(checked, sheet, id_column)
+        if sheet == "improvement_actions":
+            _reject_unknown_plans(checked, {plan["plan_id"] for plan in valid["corrective_plans"]})
+        valid[sheet] = _keep_valid(registers, sheet, checked)
+        registers.rows_read[sheet] = len(checked)
+    _hash_beneficiaries(valid["feedback_notes"], pii_key)
+    registers.notes = valid["feedback_notes"]
+    registers.plans = valid["corrective_plans"]
+    registers.participations = valid["e_participations"]
+    registers.actions = valid["improvement_actions"]
+    return registers
+
+
+def _workbook_bytes(landing_dir: Path, period: str) -> tuple[str, bytes]:
+    """The half-year's workbook, its path relative to the landing root and its content."""
     path = workbook_path(landing_dir, period)
     rel = path.relative_to(landing_dir).as_posix()
     if not path.exists():
@@ -332,42 +379,41 @@ def read_registers(landing_dir: Path, period: str, pii_key: bytes) -> Registers:
             f"register workbook {rel} not found under the landing root {landing_dir} "
             "(LANDING.md: registers/vob_registers_YYYY-HN.xlsx, one per half-year)"
         )
-    data = path.read_bytes()  # once: what is checked is what is fingerprinted
-    sheets = read_sheets(data, rel)
-    first, last = half_year_bounds(period)
-    registers = Registers(period, rel, fingerprint(hashlib.sha256(data)), len(data))
-    valid: dict[str, list[dict]] = {}
-    for sheet, (check, id_column) in CHECKS.items():
-        checked = []
-        for line_no, values in sheets[sheet]:
-            problems, row = check(values, first, last)
-            checked.append((line_no, values, problems, row))
-        if id_column:  # an id on two rows: which one is right cannot be told, so neither counts
-            ids = Counter(row[id_column] for _, _, problems, row in checked if not problems)
-            for _, _, problems, row in checked:
-                if not problems and ids[row[id_column]] > 1:
-                    problems.append(f"duplicate {id_column} {_shown(str(row[id_column]))} in sheet {sheet}")
-        if sheet == "improvement_actions":  # an action names a plan of this workbook
-            plans = {plan["plan_id"] for plan in valid["corrective_plans"]}
-            for _, _, problems, row in checked:
-                if not problems and row["plan_id"] is not None and row["plan_id"] not in plans:
-                    problems.append(f"plan_id {_shown(row['plan_id'])} is not a valid plan of sheet corrective_plans")
-        valid[sheet] = []
-        for line_no, values, problems, row in checked:
-            if problems:
-                reason = f"sheet {sheet}, row {line_no}: " + "; ".join(problems)
-                registers.rejected.append(Rejected(sheet, line_no, masked_record(sheet, values), redact(reason)))
-            else:
-                valid[sheet].append({"line_no": line_no, **row})
-        registers.rows_read[sheet] = len(checked)
-    for note in valid["feedback_notes"]:
+    return rel, path.read_bytes()  # once: what is checked is what is fingerprinted
+
+
+def _reject_duplicate_ids(checked: list[CheckedRow], sheet: str, id_column: str) -> None:
+    """An id on two rows: which one is right cannot be told, so neither counts."""
+    ids = Counter(c.row[id_column] for c in checked if c.valid)
+    for c in checked:
+        if c.valid and ids[c.row[id_column]] > 1:
+            c.problems.append(f"duplicate {id_column} {_shown(str(c.row[id_column]))} in sheet {sheet}")
+
+
+def _reject_unknown_plans(checked: list[CheckedRow], plans: set[str]) -> None:
+    """An action names a plan of this workbook, or none."""
+    for c in checked:
+        if c.valid and c.row["plan_id"] is not None and c.row["plan_id"] not in plans:
+            c.problems.append(f"plan_id {_shown(c.row['plan_id'])} is not a valid plan of sheet corrective_plans")
+
+
+def _keep_valid(registers: Registers, sheet: str, checked: list[CheckedRow]) -> list[dict]:
+    """The valid rows with their Excel row number; the others go to `registers.rejected`, masked."""
+    valid = []
+    for c in checked:
+        if c.problems:
+            reason = f"sheet {sheet}, row {c.line_no}: " + "; ".join(c.problems)
+            registers.rejected.append(Rejected(sheet, c.line_no, masked_record(sheet, c.values), redact(reason)))
+        else:
+            valid.append({"line_no": c.line_no, **c.row})
+    return valid
+
+
+def _hash_beneficiaries(notes: list[dict], pii_key: bytes) -> None:
+    """Each note's beneficiary_id becomes its keyed hash, the CRM tickets' beneficiary_id_hmac."""
+    for note in notes:
         beneficiary = note.pop("beneficiary_id")
         note["beneficiary_id_hmac"] = pii_hash(beneficiary, pii_key) if beneficiary else None
-    registers.notes = valid["feedback_notes"]
-    registers.plans = valid["corrective_plans"]
-    registers.participations = valid["e_participations"]
-    registers.actions = valid["improvement_actions"]
-    return registers
 
 
 # ---------------------------------------------------------------- storing

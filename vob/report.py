@@ -8,7 +8,10 @@ Two pure steps, so each is testable on its own:
   the latest CRM snapshot of each month.
 - `render_html(data, formatter)` lays it out like the seed report: right-to-left,
   Arabic, the fonts embedded as base64 @font-face, charts as inline SVG drawn
-  here. The page makes no request of any kind (no script, no remote font).
+  here. The page is the Jinja2 template vob/templates/report.html.j2 (a partial
+  per section, the style sheet report.css); Python writes every figure
+  (`NumberFormat`) and draws the charts, the templates only place them. The
+  page makes no request of any kind (no script, no remote font).
 
 Numbers are written for Arabic readers: thousands separators, and Arabic-Indic
 digits when asked (`VOB_REPORT_DIGITS=arabic`); Western digits by default so
@@ -26,6 +29,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
 
 from vob.periods import month_of, months_of_half
 
@@ -212,30 +218,37 @@ def _columns(con, table: str) -> set[str]:
         con, "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = $t", {"t": table})}
 
 
-def read_report_data(con, period: str) -> ReportData:
-    """Everything the report shows, as published for `period` (e.g. '2025-H1')."""
-    present = {r["table_name"] for r in _rows(
-        con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'")}
+def _published_tables(con) -> set[str]:
+    return {r["table_name"] for r in _rows(con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'")}
+
+
+def _require_monthly_facts(present: set[str]) -> None:
     missing = [t for t in REQUIRED_TABLES if t not in present]
     if missing:
         raise ReportDataError(
             "the published warehouse lacks " + ", ".join(f"marts.{t}" for t in missing)
             + " (WAREHOUSE.md); run and publish the period's facts before the report"
         )
-    unpublished = [t for t in HALF_YEAR_TABLES if t not in present]
-    months = [month_of(key) for key in months_of_half(period)]
-    bounds = {"lo": months[0], "hi": months[-1]}
 
+
+def _read_channels(con) -> list[tuple[str, str]]:
+    """(channel, Arabic name) in the published sort order, where dim_channel has one."""
     order = "sort_order, channel" if "sort_order" in _columns(con, "dim_channel") else "channel"
-    channels = [(r["channel"], r["name_ar"]) for r in _rows(
+    return [(r["channel"], r["name_ar"]) for r in _rows(
         con, f"SELECT channel, name_ar FROM marts.dim_channel ORDER BY {order}")]
 
-    contacts = {
+
+def _read_contacts(con, bounds: dict) -> dict[tuple[date, str], int]:
+    return {
         (r["month"], r["channel"]): r["contacts"]
         for r in _rows(con, "SELECT month, channel, contacts FROM marts.fct_channel_monthly "
                             "WHERE month BETWEEN $lo AND $hi", bounds)
     }
-    tickets = {
+
+
+def _read_latest_tickets(con, bounds: dict) -> dict[date, dict]:
+    """Per month, the tickets of its latest CRM snapshot."""
+    return {
         r["month"]: r
         for r in _rows(
             con,
@@ -245,37 +258,70 @@ def read_report_data(con, period: str) -> ReportData:
             bounds,
         )
     }
-    def half_year_rows(tables: tuple[str, ...], sql: str) -> list[dict]:
-        if any(t in unpublished for t in tables):
-            return []
-        return _rows(con, sql, {"p": period})
 
-    half = half_year_rows(("fct_vob_half_year",), "SELECT * FROM marts.fct_vob_half_year WHERE period = $p")
-    order_sql = "CASE f.dimension " + " ".join(
-        f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_ORDER)) + f" ELSE {len(DIMENSION_ORDER)} END"
-    if "dim_dimension" in present and "sort_order" in _columns(con, "dim_dimension"):
-        order_sql = f"d.sort_order, {order_sql}"  # the published order, where the dimension says it
-    dimensions = half_year_rows(
-        ("fct_feedback_dimension_half_year", "dim_dimension"),
-        "SELECT f.dimension, coalesce(d.name_ar, f.dimension) AS name_ar, f.tags, f.share_pct "
-        "FROM marts.fct_feedback_dimension_half_year f "
-        "LEFT JOIN marts.dim_dimension d USING (dimension) "
-        f"WHERE f.period = $p ORDER BY {order_sql}, f.dimension",
-    )
-    participations = half_year_rows(
-        ("e_participations",),
-        "SELECT e.*, c.name_ar AS channel_name FROM marts.e_participations e "
-        "LEFT JOIN marts.dim_channel c USING (channel) WHERE e.period = $p",
-    )
-    # the register's order where published (sort_order), else by month and title
-    participations.sort(key=lambda r: (r.get("sort_order") is None, r.get("sort_order") or 0,
-                                       _month_sort_key(r.get("month")), r.get("title") or ""))
-    actions = half_year_rows(
-        ("improvement_actions",), "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no")
+
+@dataclass(frozen=True)
+class _HalfYearMarts:
+    """The period's rows of the half-year marts; none from a mart the warehouse was published without."""
+
+    con: object
+    period: str
+    present: set[str]
+    unpublished: list[str]
+
+    def rows(self, tables: tuple[str, ...], sql: str) -> list[dict]:
+        if any(t in self.unpublished for t in tables):
+            return []
+        return _rows(self.con, sql, {"p": self.period})
+
+    def figures(self) -> dict | None:
+        half = self.rows(("fct_vob_half_year",), "SELECT * FROM marts.fct_vob_half_year WHERE period = $p")
+        return half[0] if half else None
+
+    def dimension_shares(self) -> list[dict]:
+        return self.rows(
+            ("fct_feedback_dimension_half_year", "dim_dimension"),
+            "SELECT f.dimension, coalesce(d.name_ar, f.dimension) AS name_ar, f.tags, f.share_pct "
+            "FROM marts.fct_feedback_dimension_half_year f "
+            "LEFT JOIN marts.dim_dimension d USING (dimension) "
+            f"WHERE f.period = $p ORDER BY {self._dimension_order()}, f.dimension",
+        )
+
+    def _dimension_order(self) -> str:
+        order_sql = "CASE f.dimension " + " ".join(
+            f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_ORDER)) + f" ELSE {len(DIMENSION_ORDER)} END"
+        if "dim_dimension" in self.present and "sort_order" in _columns(self.con, "dim_dimension"):
+            order_sql = f"d.sort_order, {order_sql}"  # the published order, where the dimension says it
+        return order_sql
+
+    def e_participations(self) -> list[dict]:
+        participations = self.rows(
+            ("e_participations",),
+            "SELECT e.*, c.name_ar AS channel_name FROM marts.e_participations e "
+            "LEFT JOIN marts.dim_channel c USING (channel) WHERE e.period = $p",
+        )
+        # the register's order where published (sort_order), else by month and title
+        participations.sort(key=lambda r: (r.get("sort_order") is None, r.get("sort_order") or 0,
+                                           _month_sort_key(r.get("month")), r.get("title") or ""))
+        return participations
+
+    def improvement_actions(self) -> list[dict]:
+        return self.rows(
+            ("improvement_actions",), "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no")
+
+
+def read_report_data(con, period: str) -> ReportData:
+    """Everything the report shows, as published for `period` (e.g. '2025-H1')."""
+    present = _published_tables(con)
+    _require_monthly_facts(present)
+    months = [month_of(key) for key in months_of_half(period)]
+    bounds = {"lo": months[0], "hi": months[-1]}
+    half_year = _HalfYearMarts(con, period, present, [t for t in HALF_YEAR_TABLES if t not in present])
     return ReportData(
-        period=period, months=months, channels=channels, contacts=contacts, tickets=tickets,
-        half_year=half[0] if half else None, dimensions=dimensions,
-        e_participations=participations, improvement_actions=actions, unpublished_tables=unpublished,
+        period=period, months=months, channels=_read_channels(con), contacts=_read_contacts(con, bounds),
+        tickets=_read_latest_tickets(con, bounds), half_year=half_year.figures(),
+        dimensions=half_year.dimension_shares(), e_participations=half_year.e_participations(),
+        improvement_actions=half_year.improvement_actions(), unpublished_tables=half_year.unpublished,
         service=read_service_kpis(con, bounds, present),
     )
 
@@ -317,6 +363,13 @@ def _esc(text) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
+def _legend(entries) -> str:
+    """A chart's legend: a colour swatch and a name per (colour, name)."""
+    items = "".join(f'<li><span class="swatch" style="background:{colour}"></span>{_esc(name)}</li>'
+                    for colour, name in entries)
+    return f'<ul class="legend">{items}</ul>'
+
+
 def channel_volume_svg(data: ReportData, fmt: NumberFormat) -> str:
     """Grouped bars: contacts per channel, one group per month (first month on the right, as read in Arabic)."""
     width, height = 1000, 420
@@ -351,12 +404,8 @@ def channel_volume_svg(data: ReportData, fmt: NumberFormat) -> str:
                      f'text-anchor="middle">{MONTH_NAMES[month.month - 1]}</text>')
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" class="baseline"/>')
     parts.append("</svg>")
-    legend = "".join(
-        f'<li><span class="swatch" style="background:{CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)]}"></span>'
-        f"{_esc(name)}</li>"
-        for i, (channel, name) in enumerate(data.channels)
-    )
-    return f'<ul class="legend">{legend}</ul>' + "".join(parts)
+    legend = _legend((CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)], name) for i, (_, name) in enumerate(data.channels))
+    return legend + "".join(parts)
 
 
 def dimension_shares_svg(data: ReportData, fmt: NumberFormat) -> str:
@@ -420,9 +469,7 @@ def service_rates_svg(data: ReportData, fmt: NumberFormat) -> str:
                          f'{fmt.percent(value)}</title></circle>')
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" class="baseline"/>')
     parts.append("</svg>")
-    legend = "".join(f'<li><span class="swatch" style="background:{colour}"></span>{_esc(SERVICE_RATE_NAMES[c])}</li>'
-                     for c, colour in SERVICE_COLOURS.items())
-    return f'<ul class="legend">{legend}</ul>' + "".join(parts)
+    return _legend((colour, SERVICE_RATE_NAMES[c]) for c, colour in SERVICE_COLOURS.items()) + "".join(parts)
 
 
 def backlog_svg(data: ReportData, fmt: NumberFormat) -> str:
@@ -466,94 +513,59 @@ def font_face_css() -> str:
     return "\n".join(rules)
 
 
-STYLE = """
-@page { size: A4 landscape; margin: 10mm; }
-* { box-sizing: border-box; }
-html { font-family: 'VoB Arabic', 'VoB Latin', sans-serif; color: #1f2a2a; background: #eef1ef; }
-body { margin: 0; padding: 24px; }
-.num, .ltr { font-family: 'VoB Latin', 'VoB Arabic', sans-serif; direction: ltr; unicode-bidi: isolate; }
-.arabic-digits .num, .arabic-digits svg .axis, .arabic-digits svg .value { font-family: 'VoB Arabic', sans-serif; }
-section.page { background: #fff; max-width: 1120px; margin: 0 auto 24px; padding: 28px 36px 36px;
-  border-top: 10px solid #1b5e4a; box-shadow: 0 1px 4px rgba(0,0,0,.12); }
-header.running { display: flex; justify-content: space-between; align-items: baseline; color: #1b5e4a;
-  border-bottom: 2px solid #b08d57; padding-bottom: 8px; margin-bottom: 20px; font-weight: 700; font-size: 15px; }
-body { counter-reset: page-no; }
-section.page { counter-increment: page-no; }
-header.running .page-no::before { content: "  |  " counter(page-no); white-space: pre; color: #1b5e4a; font-weight: 700; }
-.arabic-digits header.running .page-no::before { content: "  |  " counter(page-no, arabic-indic); }
-header.running .period { color: #7a6a4f; font-weight: 400; }
-h1 { font-size: 34px; margin: 4px 0 8px; color: #1b5e4a; }
-h2 { font-size: 24px; margin: 0 0 16px; color: #1b5e4a; }
-h2 small { color: #7a6a4f; font-size: 16px; font-weight: 400; margin-inline-start: 12px; }
-p.lead { color: #56615f; margin: 0 0 18px; }
-table { border-collapse: collapse; width: 100%; font-size: 15px; }
-th, td { border: 1px solid #d5dcd9; padding: 7px 10px; }
-thead th { background: #1b5e4a; color: #fff; font-weight: 700; }
-tbody th { text-align: right; background: #f5f7f6; font-weight: 700; }
-td.n { text-align: center; }
-tr.tickets th, tr.tickets td { background: #fbf7ef; }
-tr.tickets-total th, tr.tickets-total td { border-top: 2px solid #b08d57; }
-.kpis { display: grid; grid-template-columns: repeat(5, 1fr); gap: 14px; margin-bottom: 26px; }
-.kpi { background: #f5f7f6; border-inline-start: 6px solid #1b5e4a; padding: 14px 16px; }
-.kpi .value { display: block; font-size: 30px; font-weight: 700; color: #1b5e4a; }
-.kpi .label { color: #56615f; font-size: 15px; }
-.two { display: grid; grid-template-columns: 3fr 2fr; gap: 26px; align-items: start; }
-svg.chart, svg.kpi-chart { width: 100%; height: auto; display: block; }
-svg text { font-family: 'VoB Arabic', 'VoB Latin', sans-serif; fill: #1f2a2a; }
-svg .axis, svg .value { direction: ltr; font-family: 'VoB Latin', 'VoB Arabic', sans-serif; font-size: 13px; fill: #56615f; }
-svg .value { font-size: 16px; font-weight: 700; fill: #1f2a2a; }
-svg .label { font-size: 16px; }
-ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 8px 22px; margin: 0 0 10px; padding: 0; font-size: 14px; }
-ul.legend .swatch { display: inline-block; width: 13px; height: 13px; margin-inline-end: 6px; vertical-align: -1px; }
-svg .grid { stroke: #e3e8e6; stroke-width: 1; }
-svg .baseline { stroke: #56615f; stroke-width: 1.5; }
-td.url a { color: #1b5e4a; font-weight: 700; }
-td.url .ltr { display: block; font-size: 10.5px; color: #56615f; word-break: break-all; margin-top: 4px; }
-ol.actions { margin: 0; padding-inline-start: 28px; font-size: 17px; line-height: 1.9; }
-ol.actions li { margin-bottom: 14px; }
-ol.actions .description { display: block; color: #56615f; font-size: 15px; }
-.note { color: #56615f; font-size: 13px; margin-top: 14px; }
-.empty { color: #8a5a44; }
-section.thanks { text-align: center; padding: 90px 0; }
-section.thanks h2 { font-size: 44px; }
-@media print {
-  html, body { background: #fff; padding: 0; }
-  section.page { box-shadow: none; margin: 0; max-width: none; break-after: page; padding: 14px 6mm 0;
-    border-top-width: 6px; }
-  header.running { margin-bottom: 10px; padding-bottom: 5px; font-size: 12px; }
-  h1 { font-size: 26px; margin: 0 0 4px; }
-  h2 { font-size: 20px; margin: 0 0 10px; }
-  h2 small { font-size: 13px; }
-  table { font-size: 13px; line-height: 1.45; }
-  th, td { padding: 4px 8px; }
-  table.participations { font-size: 12px; }
-  table.channels { font-size: 15px; }
-  table.channels th, table.channels td { padding: 6px 10px; }
-  td.url .ltr { font-size: 9px; }
-  .kpis { margin-bottom: 14px; gap: 10px; }
-  .kpi { padding: 8px 12px; }
-  .kpi .value { font-size: 24px; }
-  .kpi .label { font-size: 13px; }
-  .note { margin-top: 6px; font-size: 11px; }
-  section.volume svg.chart { max-height: 150mm; }
-  section.service svg.kpi-chart { max-height: 60mm; }
-  section.service table { font-size: 12px; }
-  section.plans .two { grid-template-columns: 3fr 2fr; gap: 16px; }
-  ol.actions { font-size: 15px; line-height: 1.7; }
-  tr, .kpi, li { break-inside: avoid; }
-  section.page:last-child { break-after: auto; }
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-}
-"""
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    """The report's templates (vob/templates): HTML escaped, the style sheet included as it is."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("vob", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
-def _num(text: str) -> str:
-    return f'<span class="num">{text}</span>'
+@dataclass(frozen=True)
+class DateWords:
+    """A day as the report writes it: day and year as digits, the month by its Arabic name."""
+
+    day: str
+    month: str
+    year: str
 
 
-def _running_header(data: ReportData, fmt: NumberFormat) -> str:
-    return (f'<header class="running"><span>{_esc(REPORT_TITLE)} – {_esc(data.half_name)} '
-            f'{_num(fmt.plain(data.year))}</span><span class="period">{_esc(data.half_name)} من العام<span class="page-no"></span></span></header>')
+@dataclass(frozen=True)
+class FigureRow:
+    """One labelled row of written figures: one per month, or a single one."""
+
+    label: str
+    cells: list[str]
+    css: str = ""
+
+    @property
+    def value(self) -> str:
+        return self.cells[0]
+
+
+@dataclass(frozen=True)
+class ParticipationRow:
+    month: str
+    title: str
+    kind: str
+    target_group: str
+    channel: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    number: int
+    title: str
+    description: str  # empty when the register repeats the title
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
 
 
 def _month_name(value) -> str:
@@ -561,27 +573,20 @@ def _month_name(value) -> str:
     return MONTH_NAMES[month.month - 1] if month else "—"
 
 
-def _channels_section(data: ReportData, fmt: NumberFormat) -> str:
-    head = "".join(f"<th>{MONTH_NAMES[m.month - 1]}</th>" for m in data.months)
-    rows = []
-    for channel, name in data.channels:
-        cells = "".join(f'<td class="n">{_num(fmt.integer(data.contacts.get((m, channel))))}</td>' for m in data.months)
-        rows.append(f"<tr><th>{_esc(name)}</th>{cells}</tr>")
+def _date_words(fmt: NumberFormat, day: date | None) -> DateWords | None:
+    if day is None:
+        return None
+    return DateWords(day=fmt.plain(day.day), month=MONTH_NAMES[day.month - 1], year=fmt.plain(day.year))
+
+
+def _channel_rows(data: ReportData, fmt: NumberFormat) -> list[FigureRow]:
+    """Contacts per channel and month, then the tickets of the latest snapshot of each month."""
+    rows = [FigureRow(name, [fmt.integer(data.contacts.get((m, channel))) for m in data.months])
+            for channel, name in data.channels]
     for i, (key, label) in enumerate(TICKET_ROWS):
-        cells = "".join(
-            f'<td class="n">{_num(fmt.integer(data.tickets[m][key] if m in data.tickets else None))}</td>'
-            for m in data.months
-        )
-        css = "tickets tickets-total" if i == 0 else "tickets"
-        rows.append(f'<tr class="{css}"><th>{_esc(label)}</th>{cells}</tr>')
-    snapshots = "، ".join(
-        f"{_num(fmt.plain(d.day))} {MONTH_NAMES[d.month - 1]} {_num(fmt.plain(d.year))}" for d in data.snapshot_dates
-    ) or "—"
-    return (
-        f'<table class="channels"><thead><tr><th>القناة / الأشهر</th>{head}</tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody></table>'
-        f'<p class="note">أعداد التذاكر وفق آخر لقطة من نظام إدارة علاقات العملاء: {snapshots}</p>'
-    )
+        cells = [fmt.integer(data.tickets[m][key] if m in data.tickets else None) for m in data.months]
+        rows.append(FigureRow(label, cells, "tickets tickets-total" if i == 0 else "tickets"))
+    return rows
 
 
 SERVICE_ROWS = (  # (part of ServiceKpis, column, Arabic label, how it is written)
@@ -600,126 +605,78 @@ def _service_value(fmt: NumberFormat, how: str, value) -> str:
     return fmt.decimal(value, 2 if how == "rating" else 1)
 
 
-def _date_words(fmt: NumberFormat, day: date | None) -> str:
-    if day is None:
-        return "—"
-    return f"{_num(fmt.plain(day.day))} {MONTH_NAMES[day.month - 1]} {_num(fmt.plain(day.year))}"
-
-
-def _service_section(data: ReportData, fmt: NumberFormat) -> str:
+def _service_view(data: ReportData, fmt: NumberFormat) -> dict | None:
+    """The KPI page's rows, snapshots and charts; None when the service marts are not published."""
     kpis = data.service
     if kpis is None:
-        return ('<p class="empty">لم تُنشر مؤشرات الخدمة في المستودع بعد: '
-                + "، ".join(f'<span class="ltr">marts.{t}</span>' for t in SERVICE_TABLES) + "</p>")
-    head = "".join(f"<th>{MONTH_NAMES[m.month - 1]}</th>" for m in data.months)
+        return None
     rows = []
     for part, column, label, how in SERVICE_ROWS:
         by_month = getattr(kpis, part)
-        cells = "".join(
-            f'<td class="n">{_num(_service_value(fmt, how, by_month[m][column] if m in by_month else None))}</td>'
-            for m in data.months)
-        rows.append(f'<tr class="{column}"><th>{_esc(label)}</th>{cells}</tr>')
-    backlog = "".join(f'<tr><th>{_esc(BACKLOG_BAND_NAMES.get(r["age_band"], r["age_band"]))}</th>'
-                      f'<td class="n">{_num(fmt.integer(r["open_tickets"]))}</td></tr>' for r in kpis.backlog)
-    return (
-        f'<table class="service"><thead><tr><th>المؤشر / الأشهر</th>{head}</tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody></table>'
-        '<p class="note">النسب وزمن الانتظار لجميع المكالمات، والتقييم لجميع جلسات المحادثة؛ ساعات الإغلاق للتذاكر '
-        f'المغلقة في كل شهر وفق لقطة {_date_words(fmt, kpis.resolution_snapshot)}.</p>'
-        + service_rates_svg(data, fmt)
-        + f'<h2>التذاكر المفتوحة حسب العمر <small>وفق لقطة {_date_words(fmt, kpis.backlog_snapshot)}</small></h2>'
-        + '<div class="two"><div>' + backlog_svg(data, fmt) + "</div>"
-        + f'<table class="backlog"><thead><tr><th>عمر التذكرة</th><th>التذاكر المفتوحة</th></tr></thead>'
-        + f"<tbody>{backlog}</tbody></table></div>"
-    )
+        cells = [_service_value(fmt, how, by_month[m][column] if m in by_month else None) for m in data.months]
+        rows.append(FigureRow(label, cells, column))
+    backlog = [FigureRow(BACKLOG_BAND_NAMES.get(r["age_band"], r["age_band"]), [fmt.integer(r["open_tickets"])])
+               for r in kpis.backlog]
+    return {
+        "rows": rows,
+        "backlog": backlog,
+        "resolution_snapshot": _date_words(fmt, kpis.resolution_snapshot),
+        "backlog_snapshot": _date_words(fmt, kpis.backlog_snapshot),
+        "rates_svg": Markup(service_rates_svg(data, fmt)),
+        "backlog_svg": Markup(backlog_svg(data, fmt)),
+    }
 
 
-def _half_year_section(data: ReportData, fmt: NumberFormat) -> str:
+def _half_year_figures(data: ReportData, fmt: NumberFormat) -> list[FigureRow] | None:
     if data.half_year is None:
-        kpis = '<p class="empty">لا توجد أرقام منشورة لهذه الفترة.</p>'
-    else:
-        kpis = '<div class="kpis">' + "".join(
-            f'<div class="kpi"><span class="value">{_num(fmt.integer(data.half_year.get(key)))}</span>'
-            f'<span class="label">{_esc(label)}</span></div>'
-            for key, label in HALF_YEAR_FIGURES
-        ) + "</div>"
-    if not data.dimensions:
-        kpis += '<p class="empty">لا توجد نسب معايير منشورة لهذه الفترة.</p>'
-    shares = "".join(
-        f'<tr><th>{_esc(d["name_ar"])}</th><td class="n">{_num(fmt.percent(d["share_pct"]))}</td></tr>'
-        for d in data.dimensions
-    )
-    return (
-        kpis
-        + '<h2>تحليل صوت المستفيد وفق معايير مركز أداء <small>(تذاكر ناجز، الاستبيانات، التفاعل في منصة X)</small></h2>'
-        + '<div class="two"><div>' + dimension_shares_svg(data, fmt) + "</div>"
-        + f'<table class="shares"><thead><tr><th>المعيار</th><th>النسبة – {_esc(data.half_name)} من العام</th>'
-        + f"</tr></thead><tbody>{shares}</tbody></table></div>"
+        return None
+    return [FigureRow(label, [fmt.integer(data.half_year.get(key))]) for key, label in HALF_YEAR_FIGURES]
+
+
+def _participation_row(p: dict) -> ParticipationRow:
+    return ParticipationRow(
+        month=_month_name(p.get("month")),
+        title=_text(p.get("title")),
+        kind=_text(KIND_NAMES.get(p.get("kind"), p.get("kind"))),
+        target_group=_text(TARGET_GROUP_NAMES.get(p.get("target_group"), p.get("target_group"))),
+        channel=_text(p.get("channel_name") or p.get("channel")),
+        url=p.get("url") or "",
     )
 
 
-def _participations_section(data: ReportData) -> str:
-    if not data.e_participations:
-        return '<p class="empty">لا توجد مشاركات إلكترونية منشورة لهذه الفترة.</p>'
-    rows = []
-    for p in data.e_participations:
-        url = p.get("url") or ""
-        link = (f'<a href="{_esc(url)}" rel="noopener">اضغط هنا</a><span class="ltr">{_esc(url)}</span>'
-                if url else "—")
-        rows.append(
-            f"<tr><td>{_esc(_month_name(p.get('month')))}</td><td>{_esc(p.get('title'))}</td>"
-            f"<td>{_esc(KIND_NAMES.get(p.get('kind'), p.get('kind')))}</td>"
-            f"<td>{_esc(TARGET_GROUP_NAMES.get(p.get('target_group'), p.get('target_group')))}</td>"
-            f"<td>{_esc(p.get('channel_name') or p.get('channel'))}</td><td class=\"url\">{link}</td></tr>"
-        )
-    return (
-        '<table class="participations"><thead><tr><th>الشهر</th><th>عنوان المشاركة</th>'
-        "<th>التصنيف (استشارة / مبادرة تطوير مشترك)</th><th>الفئات المستهدفة</th><th>القناة المستخدمة</th>"
-        f"<th>رابط الوصول للمشاركة في منصة تفاعل</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+def _action_item(a: dict) -> ActionItem:
+    description = a.get("description")
+    return ActionItem(
+        number=int(a["action_no"]),
+        title=_text(a.get("title")),
+        description=description if description and description != a.get("title") else "",
     )
 
 
-def _actions_section(data: ReportData, fmt: NumberFormat) -> str:
-    if not data.improvement_actions:
-        return '<p class="empty">لا توجد إجراءات تحسين منشورة لهذه الفترة.</p>'
-    items = []
-    for a in data.improvement_actions:
-        description = a.get("description")
-        extra = (f'<span class="description">{_esc(description)}</span>'
-                 if description and description != a.get("title") else "")
-        items.append(f'<li value="{int(a["action_no"])}">{_esc(a.get("title"))}{extra}</li>')
-    return f'<ol class="actions">{"".join(items)}</ol>'
+def report_context(data: ReportData, fmt: NumberFormat) -> dict:
+    """What the templates show, every figure already written by `fmt`; charts as ready SVG markup."""
+    return {
+        "title": data.title,
+        "report_title": REPORT_TITLE,
+        "half_name": data.half_name,
+        "year": fmt.plain(data.year),
+        "body_class": "arabic-digits" if fmt.arabic_digits else "western-digits",
+        "font_faces": Markup(font_face_css()),
+        "month_names": [MONTH_NAMES[m.month - 1] for m in data.months],
+        "channel_rows": _channel_rows(data, fmt),
+        "ticket_snapshots": [_date_words(fmt, d) for d in data.snapshot_dates],
+        "unpublished_tables": data.unpublished_tables,
+        "volume_svg": Markup(channel_volume_svg(data, fmt)),
+        "service": _service_view(data, fmt),
+        "service_tables": SERVICE_TABLES,
+        "half_year_figures": _half_year_figures(data, fmt),
+        "dimension_shares": [FigureRow(d["name_ar"], [fmt.percent(d["share_pct"])]) for d in data.dimensions],
+        "shares_svg": Markup(dimension_shares_svg(data, fmt)),
+        "participations": [_participation_row(p) for p in data.e_participations],
+        "actions": [_action_item(a) for a in data.improvement_actions],
+    }
 
 
 def render_html(data: ReportData, fmt: NumberFormat | None = None) -> str:
-    """The whole report as one self-contained HTML document."""
-    fmt = fmt or NumberFormat()
-    header = _running_header(data, fmt)
-    body_class = "arabic-digits" if fmt.arabic_digits else "western-digits"
-    sections = [
-        ("channels", f'<h1>{_esc(REPORT_TITLE)} – {_esc(data.half_name)} {_num(fmt.plain(data.year))}</h1>'
-                     '<h2>قنوات التواصل الموحد</h2>' + _channels_section(data, fmt)),
-        ("volume", "<h2>حجم التواصل الشهري حسب القناة</h2>" + channel_volume_svg(data, fmt)),
-        ("service", "<h2>مؤشرات الخدمة</h2>" + _service_section(data, fmt)),
-        ("plans", f'<h2>الخطط التصحيحية <small>{_esc(data.half_name)} من العام</small></h2>'
-                  + _half_year_section(data, fmt)),
-        ("participations", "<h2>المشاركات الإلكترونية</h2>" + _participations_section(data)),
-        ("actions", f'<h2>الإجراءات المتخذة للتحسين <small>{_esc(data.half_name)} من العام</small></h2>'
-                    + _actions_section(data, fmt)),
-    ]
-    if data.unpublished_tables:
-        names = "، ".join(f'<span class="ltr">marts.{_esc(t)}</span>' for t in data.unpublished_tables)
-        sections[0] = (sections[0][0], sections[0][1] + f'<p class="empty unpublished">جداول لم تُنشر بعد في '
-                       f"المستودع، فبعض أقسام التقرير فارغة: {names}</p>")
-    pages = "".join(f'<section class="page {name}" id="{name}">{header}{content}</section>'
-                    for name, content in sections)
-    pages += f'<section class="page thanks" id="thanks">{header}<h2>شكرًا لكم</h2></section>'
-    return (
-        '<!DOCTYPE html>\n<html lang="ar" dir="rtl"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        # no request of any kind: everything is inline, and the policy forbids the rest
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; font-src data:; img-src data:\">"
-        f"<title>{_esc(data.title)}</title><style>{font_face_css()}\n{STYLE}</style></head>"
-        f'<body class="{body_class}">{pages}</body></html>'
-    )
+    """The whole report as one self-contained HTML document (vob/templates/report.html.j2)."""
+    return _templates().get_template("report.html.j2").render(report_context(data, fmt or NumberFormat()))

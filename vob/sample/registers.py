@@ -109,13 +109,9 @@ def _summaries(rng: np.random.Generator, primary: np.ndarray, secondary: np.ndar
     ).to_series()
 
 
-def feedback_notes(
-    rng: np.random.Generator, figures: PublishedFigures, plan: BeneficiaryPlan
-) -> tuple[pl.DataFrame, tuple[str, ...]]:
-    sets = note_dimension_sets(figures)
-    n = figures.notes
-    combo = rng.permutation(np.repeat(np.arange(len(sets)), [k for _, k in sets]))
-    reverse = rng.random(n) < 0.5  # the order codes were typed in varies
+def _typed_dimensions(sets: list[tuple[tuple[str, ...], int]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Each combination as typed in the sheet, in its order then reversed (the order codes were typed in
+    varies), with the index of its first and second dimension (-1: none) for the note's summary."""
     written = [",".join(dims) for dims, _ in sets] + [",".join(dims[::-1]) for dims, _ in sets]
     dims_index = {d: i for i, d in enumerate(vocab.DIMENSIONS)}
     first_dim = np.array([dims_index[d[0]] for d, _ in sets] + [dims_index[d[-1]] for d, _ in sets])
@@ -123,12 +119,26 @@ def feedback_notes(
         [dims_index[d[1]] if len(d) > 1 else -1 for d, _ in sets]
         + [dims_index[d[-2]] if len(d) > 1 else -1 for d, _ in sets]
     )
-    pick = combo + len(sets) * reverse
+    return written, first_dim, second_dim
 
+
+def _note_picks(rng: np.random.Generator, sets: list[tuple[tuple[str, ...], int]], n: int) -> np.ndarray:
+    """Per note, which typed combination it carries (an index into `_typed_dimensions`' lists)."""
+    combo = rng.permutation(np.repeat(np.arange(len(sets)), [k for _, k in sets]))
+    reverse = rng.random(n) < 0.5  # the order codes were typed in varies
+    return combo + len(sets) * reverse
+
+
+def _note_sources(rng: np.random.Generator, n: int) -> np.ndarray:
     sources = np.array([s for s, k in NOTE_SOURCES for _ in range(k)])
     assert len(sources) == n, "NOTE_SOURCES must add up to the published notes"
-    sources = rng.permutation(sources)
-    person = np.full(n, -1, dtype=np.int64)  # -1: no beneficiary id
+    return rng.permutation(sources)
+
+
+def _note_people(rng: np.random.Generator, sources: np.ndarray, plan: BeneficiaryPlan) -> np.ndarray:
+    """Per note, the planned beneficiary who signed it (-1: no beneficiary id): Najiz notes by ticket
+    people, survey notes by new people then by some ticket people, X notes by nobody known."""
+    person = np.full(len(sources), -1, dtype=np.int64)
     najiz = np.flatnonzero(sources == "najiz_ticket")
     person[najiz] = rng.integers(0, plan.ticket_people, len(najiz))
     survey = rng.permutation(np.flatnonzero(sources == "survey"))
@@ -136,17 +146,12 @@ def feedback_notes(
     person[survey[:new_people]] = plan.survey_person(new_people)
     returning = survey[new_people : new_people + SURVEY_TICKET_PEOPLE]
     person[returning] = rng.integers(0, plan.ticket_people, len(returning))
+    return person
 
-    received = _spread_dates(rng, n, PERIOD_START, PERIOD_END)
-    order = rng.permutation(n)  # notes arrive in no particular order of source or dimension
-    before = _spread_dates(rng, NOTES_BEFORE_PERIOD, date(2024, 12, 28), date(2024, 12, 31))
-    n_all = NOTES_BEFORE_PERIOD + n
-    before_person = rng.integers(0, plan.ticket_people, NOTES_BEFORE_PERIOD)
-    beneficiary = np.concatenate([before_person, person[order]])
-    ids = np.where(beneficiary >= 0, plan.ids[np.maximum(beneficiary, 0)], 0)
-    before_pick = rng.integers(0, len(written), NOTES_BEFORE_PERIOD)
-    picks = np.concatenate([before_pick, pick[order]])
-    note_ids = pl.select(
+
+def _note_ids(n: int) -> pl.Series:
+    """FB-2024-01481.. for the notes received before the period, then FB-2025-00001.."""
+    return pl.select(
         pl.concat_str(
             pl.lit("FB-"),
             pl.Series(np.r_[np.full(NOTES_BEFORE_PERIOD, 2024), np.full(n, 2025)]).cast(pl.String),
@@ -156,6 +161,27 @@ def feedback_notes(
             .str.zfill(5),
         )
     ).to_series()
+
+
+def feedback_notes(
+    rng: np.random.Generator, figures: PublishedFigures, plan: BeneficiaryPlan
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    sets = note_dimension_sets(figures)
+    n = figures.notes
+    written, first_dim, second_dim = _typed_dimensions(sets)
+    pick = _note_picks(rng, sets, n)
+    sources = _note_sources(rng, n)
+    person = _note_people(rng, sources, plan)
+
+    received = _spread_dates(rng, n, PERIOD_START, PERIOD_END)
+    order = rng.permutation(n)  # notes arrive in no particular order of source or dimension
+    before = _spread_dates(rng, NOTES_BEFORE_PERIOD, date(2024, 12, 28), date(2024, 12, 31))
+    before_person = rng.integers(0, plan.ticket_people, NOTES_BEFORE_PERIOD)
+    beneficiary = np.concatenate([before_person, person[order]])
+    ids = np.where(beneficiary >= 0, plan.ids[np.maximum(beneficiary, 0)], 0)
+    before_pick = rng.integers(0, len(written), NOTES_BEFORE_PERIOD)
+    picks = np.concatenate([before_pick, pick[order]])
+    note_ids = _note_ids(n)
     notes = pl.DataFrame(
         {
             "note_id": note_ids,
@@ -166,47 +192,52 @@ def feedback_notes(
             "summary": _summaries(rng, first_dim[picks], second_dim[picks]),
         }
     )
-    assert notes.height == n_all
+    assert notes.height == NOTES_BEFORE_PERIOD + n
     return notes, tuple(note_ids[:NOTES_BEFORE_PERIOD].to_list())
 
 
-def corrective_plans(
-    rng: np.random.Generator, figures: PublishedFigures
-) -> tuple[pl.DataFrame, list[str], tuple[str, ...]]:
-    """The plans, the plan_ids of the four improvement actions, and those after the period."""
+def _drawn_plans(rng: np.random.Generator) -> list[dict]:
+    """Plans beyond the actions' four: per dimension, titles drawn from its vocabulary and units."""
     rows = []  # small hand-kept sheet: one dict per plan is fine here
     for dim, count in PLAN_DIMENSIONS.items():
         titles = [f"{t} - {u}" for t in vocab.PLAN_TITLES[dim] for u in vocab.PLAN_UNITS]
         for title in rng.choice(titles, count, replace=False):
             rows.append({"title": str(title), "dimension": dim, "action": None})
-    n_generated = len(rows)
-    n_after = len(PLANS_AFTER_PERIOD)
-    n_counted = n_generated - n_after + len(vocab.ACTION_PLANS)
-    assert n_counted == figures.plans_total, "PLAN_DIMENSIONS must match plans_total"
+    return rows
 
-    order = rng.permutation(n_generated)
-    opened = np.empty(n_generated, dtype=np.int64)
+
+def _opening_days(rng: np.random.Generator, n_plans: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Day numbers the drawn plans were opened: a few in late 2024, two after the period, the rest inside;
+    with the indices of the plans after and inside the period."""
+    n_after = len(PLANS_AFTER_PERIOD)
+    order = rng.permutation(n_plans)
+    opened = np.empty(n_plans, dtype=np.int64)
     early = order[:PLANS_BEFORE_2025]
     after = order[PLANS_BEFORE_2025 : PLANS_BEFORE_2025 + n_after]
     inside = order[PLANS_BEFORE_2025 + n_after :]
     opened[early] = _spread_dates(rng, len(early), date(2024, 10, 12), date(2024, 12, 29))
     opened[after] = [clock.day_number(d) for d in PLANS_AFTER_PERIOD]
     opened[inside] = _spread_dates(rng, len(inside), PERIOD_START, date(2025, 6, 26))
+    return opened, after, inside
 
+
+def _in_progress(
+    rng: np.random.Generator, opened: np.ndarray, after: np.ndarray, inside: np.ndarray, plans_in_progress: int
+) -> np.ndarray:
+    """The plans after the period and the published number of the period's, mostly the most recent."""
     end = clock.day_number(PERIOD_END)
-    in_progress = np.zeros(n_generated, dtype=bool)
+    in_progress = np.zeros(len(opened), dtype=bool)
     in_progress[after] = True
     # the most recent plans are the ones still in progress (with some randomness)
     keys = rng.random(len(inside)) ** (1.0 / np.exp(-(end - opened[inside]) / 45.0))
-    in_progress[inside[np.argsort(-keys, kind="stable")[: figures.plans_in_progress]]] = True
-    took = rng.integers(14, 121, n_generated)
-    implemented = np.minimum(opened + took, end)
+    in_progress[inside[np.argsort(-keys, kind="stable")[:plans_in_progress]]] = True
+    return in_progress
 
-    for i, row in enumerate(rows):
-        row["opened_on"] = int(opened[i])
-        row["implemented_on"] = None if in_progress[i] else int(max(implemented[i], opened[i]))
-        row["status"] = "in_progress" if in_progress[i] else "implemented"
-    for k, (dim, title) in enumerate(vocab.ACTION_PLANS):  # opened in winter, done by spring
+
+def _action_plans() -> list[dict]:
+    """The four plans behind the improvement actions: opened in winter, done by spring."""
+    rows = []
+    for k, (dim, title) in enumerate(vocab.ACTION_PLANS):
         opened_on = clock.day_number(date(2025, 1, 12)) + 17 * k
         rows.append(
             {
@@ -218,14 +249,39 @@ def corrective_plans(
                 "action": k,
             }
         )
+    return rows
+
+
+def _numbered_plans(rows: list[dict]) -> pl.DataFrame:
+    """The plans by opening day and title, numbered CP-001.., with real dates."""
     plans = pl.DataFrame(rows, infer_schema_length=None).sort("opened_on", "title")
-    plans = plans.with_columns(
+    return plans.with_columns(
         pl.concat_str(
             pl.lit("CP-"), pl.int_range(1, plans.height + 1).cast(pl.String).str.zfill(3)
         ).alias("plan_id"),
         pl.col("opened_on").cast(pl.Date),
         pl.col("implemented_on").cast(pl.Date),
     )
+
+
+def corrective_plans(
+    rng: np.random.Generator, figures: PublishedFigures
+) -> tuple[pl.DataFrame, list[str], tuple[str, ...]]:
+    """The plans, the plan_ids of the four improvement actions, and those after the period."""
+    rows = _drawn_plans(rng)
+    n_generated = len(rows)
+    n_counted = n_generated - len(PLANS_AFTER_PERIOD) + len(vocab.ACTION_PLANS)
+    assert n_counted == figures.plans_total, "PLAN_DIMENSIONS must match plans_total"
+
+    opened, after, inside = _opening_days(rng, n_generated)
+    in_progress = _in_progress(rng, opened, after, inside, figures.plans_in_progress)
+    took = rng.integers(14, 121, n_generated)
+    implemented = np.minimum(opened + took, clock.day_number(PERIOD_END))
+    for i, row in enumerate(rows):
+        row["opened_on"] = int(opened[i])
+        row["implemented_on"] = None if in_progress[i] else int(max(implemented[i], opened[i]))
+        row["status"] = "in_progress" if in_progress[i] else "implemented"
+    plans = _numbered_plans(rows + _action_plans())
     action_plans = (
         plans.filter(pl.col("action").is_not_null()).sort("action").get_column("plan_id").to_list()
     )

@@ -86,6 +86,70 @@ def _tickets_by_month(tickets: pl.DataFrame, period: tuple[int, int]) -> dict[st
     return {r["month"]: (r["total"], r["open"], r["total"] - r["open"]) for r in table.iter_rows(named=True)}
 
 
+def _write_event_sources(out: Path, figures: PublishedFigures, scale: float, seed: int) -> dict:
+    """calls, email, chat: daily files of single records; source -> its report."""
+    reports = {}
+    for source in events.EVENT_SOURCES:
+        months = [(*m.year_month, clock.scaled(m.contacts[source.name], scale)) for m in figures.months]
+        reports[source.name] = events.write_event_source(source, out, months, seed)
+    return reports
+
+
+def _write_count_sources(out: Path, figures: PublishedFigures, scale: float, seed: int) -> dict:
+    """x, sms, self_service: monthly files of daily counts; source -> its report."""
+    reports = {}
+    for source in counts.COUNT_SOURCES:
+        months = [(*m.year_month, clock.scaled(m.contacts[source.name], scale)) for m in figures.months]
+        reports[source.name] = counts.write_count_source(source, out, months, seed)
+    return reports
+
+
+def _plan_beneficiaries(figures: PublishedFigures, ticket_months: list, scale: float, seed: int):
+    """Who raises the period's tickets and who answers surveys, so the distinct count is the published one."""
+    period_tickets = sum(t for y, m, t, _ in ticket_months if (y, m) >= figures.months[0].year_month)
+    return people.plan_beneficiaries(
+        np.random.default_rng([seed, PEOPLE_STREAM]),
+        ticket_people=clock.scaled(figures.beneficiaries - registers.SURVEY_NEW_PEOPLE, scale),
+        survey_people=registers.SURVEY_NEW_PEOPLE,
+        period_tickets=period_tickets,
+    )
+
+
+def _period_beneficiaries(tickets: pl.DataFrame, period: tuple[int, int], note_beneficiary_ids) -> int:
+    """Distinct beneficiaries of the period: on its tickets and on its notes."""
+    period_ticket_people = (
+        tickets.filter(pl.col("created_s").is_between(period[0], period[1], closed="left"))
+        .get_column("beneficiary_id")
+        .unique()
+    )
+    return pl.concat([period_ticket_people, note_beneficiary_ids]).n_unique()
+
+
+def _files_written(event_reports: dict, count_reports: dict, crm_report) -> dict[str, int]:
+    return {
+        **{k: r.files for k, r in event_reports.items()},
+        **{k: r.files for k, r in count_reports.items()},
+        "crm": crm_report.files,
+        "registers": 1,
+    }
+
+
+def _rows_written(event_reports: dict, count_reports: dict, crm_report, register_report) -> dict[str, int]:
+    return {
+        **{k: r.rows for k, r in event_reports.items()},
+        **{k: r.rows for k, r in count_reports.items()},
+        "crm": sum(crm_report.snapshots.values()),
+        **{f"registers.{k}": v for k, v in register_report.rows.items()},
+    }
+
+
+def _contacts_by_rule(event_reports: dict, count_reports: dict) -> dict[str, dict[str, int]]:
+    return {
+        **{k: dict(r.records) for k, r in event_reports.items()},
+        **{k: dict(r.totals) for k, r in count_reports.items()},
+    }
+
+
 def write_sample(out: Path, scale: float = 1.0, seed: int = 2025) -> SampleSummary:
     """Write the 2025-H1 sample landing zone under `out` (see LANDING.md).
 
@@ -102,33 +166,13 @@ def write_sample(out: Path, scale: float = 1.0, seed: int = 2025) -> SampleSumma
     _clear(out)
     period = _period_seconds(figures)
 
-    event_reports = {}
-    for source in events.EVENT_SOURCES:
-        months = [(*m.year_month, clock.scaled(m.contacts[source.name], scale)) for m in figures.months]
-        event_reports[source.name] = events.write_event_source(source, out, months, seed)
-    count_reports = {}
-    for source in counts.COUNT_SOURCES:
-        months = [(*m.year_month, clock.scaled(m.contacts[source.name], scale)) for m in figures.months]
-        count_reports[source.name] = counts.write_count_source(source, out, months, seed)
-
+    event_reports = _write_event_sources(out, figures, scale, seed)
+    count_reports = _write_count_sources(out, figures, scale, seed)
     ticket_months = _ticket_months(figures, scale)
-    period_tickets = sum(t for y, m, t, _ in ticket_months if (y, m) >= figures.months[0].year_month)
-    plan = people.plan_beneficiaries(
-        np.random.default_rng([seed, PEOPLE_STREAM]),
-        ticket_people=clock.scaled(figures.beneficiaries - registers.SURVEY_NEW_PEOPLE, scale),
-        survey_people=registers.SURVEY_NEW_PEOPLE,
-        period_tickets=period_tickets,
-    )
+    plan = _plan_beneficiaries(figures, ticket_months, scale, seed)
     tickets = crm.generate_tickets(ticket_months, plan, seed, period)
     crm_report = crm.write_snapshots(tickets, out, period)
     register_report = registers.write_registers(out, figures, plan, seed)
-
-    period_ticket_people = (
-        tickets.filter(pl.col("created_s").is_between(period[0], period[1], closed="left"))
-        .get_column("beneficiary_id")
-        .unique()
-    )
-    beneficiaries = pl.concat([period_ticket_people, register_report.note_beneficiary_ids]).n_unique()
 
     calls = event_reports["calls"]
     assert calls.redelivery is not None
@@ -137,24 +181,11 @@ def write_sample(out: Path, scale: float = 1.0, seed: int = 2025) -> SampleSumma
         period=figures.period,
         scale=scale,
         seed=seed,
-        files={
-            **{k: r.files for k, r in event_reports.items()},
-            **{k: r.files for k, r in count_reports.items()},
-            "crm": crm_report.files,
-            "registers": 1,
-        },
-        rows={
-            **{k: r.rows for k, r in event_reports.items()},
-            **{k: r.rows for k, r in count_reports.items()},
-            "crm": sum(crm_report.snapshots.values()),
-            **{f"registers.{k}": v for k, v in register_report.rows.items()},
-        },
-        contacts={
-            **{k: dict(r.records) for k, r in event_reports.items()},
-            **{k: dict(r.totals) for k, r in count_reports.items()},
-        },
+        files=_files_written(event_reports, count_reports, crm_report),
+        rows=_rows_written(event_reports, count_reports, crm_report, register_report),
+        contacts=_contacts_by_rule(event_reports, count_reports),
         tickets=_tickets_by_month(tickets, period),
-        beneficiaries=beneficiaries,
+        beneficiaries=_period_beneficiaries(tickets, period, register_report.note_beneficiary_ids),
         repeated_ids={k: tuple(r.repeated_ids) for k, r in event_reports.items()},
         next_day_rows={k: r.next_day_rows for k, r in event_reports.items()},
         next_month_rows={k: r.next_month_rows for k, r in event_reports.items()},
