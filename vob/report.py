@@ -33,6 +33,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from vob.registers import DIMENSION_CODES
 from vob.periods import month_of, months_of_half
 
 FONT_DIR = Path(__file__).with_name("fonts")
@@ -61,7 +62,6 @@ HALF_YEAR_FIGURES = (
     ("plans_in_progress", "الخطط الجاري العمل عليها"),
     ("plans_implemented", "الخطط المنفذة"),
 )
-DIMENSION_ORDER = ("speed", "outputs", "procedures", "technology", "employees")
 KIND_NAMES = {"consultation": "استشارة عامة", "co_creation": "ابتكار مشترك وتطوير"}
 TARGET_GROUP_NAMES = {
     "people_with_disabilities": "الأشخاص ذوي الإعاقة",
@@ -289,7 +289,7 @@ class _HalfYearMarts:
 
     def _dimension_order(self) -> str:
         order_sql = "CASE f.dimension " + " ".join(
-            f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_ORDER)) + f" ELSE {len(DIMENSION_ORDER)} END"
+            f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_CODES)) + f" ELSE {len(DIMENSION_CODES)} END"
         if "dim_dimension" in self.present and "sort_order" in _columns(self.con, "dim_dimension"):
             order_sql = f"d.sort_order, {order_sql}"  # the published order, where the dimension says it
         return order_sql

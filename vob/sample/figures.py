@@ -13,10 +13,12 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
+from vob.landing import COUNT_SOURCES, EVENT_SOURCES
+
 FIGURES_FILE = "published_figures.json"
 
-EVENT_CHANNELS = ("calls", "email", "chat")
-COUNT_CHANNELS = ("x", "sms", "self_service")
+EVENT_CHANNELS = tuple(str(s.channel) for s in EVENT_SOURCES)  # the landing contract's channels
+COUNT_CHANNELS = tuple(str(s.channel) for s in COUNT_SOURCES)
 
 # The report's month cannot be read for the e-participations (see the JSON's
 # notes); these are the months the sample uses, in the JSON's order.

@@ -5,6 +5,8 @@ Weights are relative and normalised where they are used.
 
 from __future__ import annotations
 
+from vob.registers import DIMENSION_CODES
+
 # --- calls ---------------------------------------------------------------
 CALL_QUEUES = (
     "najiz_support",
@@ -115,7 +117,7 @@ TICKET_CATEGORIES = (
 TICKET_CATEGORY_WEIGHTS = (0.38, 0.26, 0.16, 0.12, 0.05, 0.03)
 
 # --- registers -----------------------------------------------------------
-DIMENSIONS = ("speed", "outputs", "procedures", "technology", "employees")
+DIMENSIONS = DIMENSION_CODES  # the Adaa dimensions, owned by the registers reader
 
 NOTE_SUMMARIES = {
     "speed": (
