@@ -43,7 +43,7 @@ def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Mater
         raise dg.Failure(str(err)) from err
     finally:
         con.close()
-    fmt = NumberFormat.from_env()
+    fmt = NumberFormat.from_settings(settings)
     if data.unpublished_tables:
         context.log.warning(
             "the published warehouse lacks the half-year marts "
@@ -51,13 +51,13 @@ def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Mater
             + ": their parts of the report are empty (run the half-year facts, then publish)"
         )
 
-    shared_dir(settings.report_dir)
+    shared_dir(settings.report_dir, settings)
     stem = settings.report_dir / f"vob_report_{period}"
     html_path, pdf_path = stem.with_suffix(".html"), stem.with_suffix(".pdf")
     preview_path, thumb_path = stem.with_suffix(".png"), stem.parent / f"{stem.name}_thumb.png"
     html_path.write_text(render_html(data, fmt), encoding="utf-8")
-    share_with_bi(html_path)  # aggregates, like the warehouse: VOB_WAREHOUSE_MODE, VOB_BI_GROUP
-    if find_chromium() is None:
+    share_with_bi(html_path, settings)  # aggregates, like the warehouse: VOB_WAREHOUSE_MODE, VOB_BI_GROUP
+    if find_chromium(settings.chromium) is None:
         # A machine without a browser still gets the HTML report; the PDF and the
         # preview need headless Chromium (README, `.ci/run` installs it).
         context.log.warning(
@@ -70,11 +70,11 @@ def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Mater
             "title": dg.MetadataValue.text(data.title),
             "warehouse": dg.MetadataValue.path(str(settings.warehouse_path)),
         })
-    print_pdf(html_path, pdf_path)
-    screenshot(html_path, preview_path)
-    screenshot(html_path, thumb_path, width=1200, height=1500, scale=0.5)
+    print_pdf(html_path, pdf_path, settings.chromium)
+    screenshot(html_path, preview_path, chromium=settings.chromium)
+    screenshot(html_path, thumb_path, width=1200, height=1500, scale=0.5, chromium=settings.chromium)
     for path in (pdf_path, preview_path, thumb_path):
-        share_with_bi(path)
+        share_with_bi(path, settings)
     context.log.info(f"report {period}: {html_path}, {pdf_path}")
 
     missing = [m.strftime("%Y-%m") for m in data.months if not any((m, c) in data.contacts for c, _ in data.channels)]
