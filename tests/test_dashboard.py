@@ -50,11 +50,9 @@ def materialise(env: dict[str, str]):
     from assets.resources import VobWarehouse
     from pipelines.definitions import defs
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
-        return defs.resolve_job_def("dashboard").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-            resources={"vob": VobWarehouse.from_variables(env)})
+    return defs.resolve_job_def("dashboard").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        resources={"vob": VobWarehouse.from_variables(env)})
 
 
 @pytest.fixture(scope="module")

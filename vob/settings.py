@@ -22,8 +22,8 @@ SAMPLE_MARKER = ".vob_sample"  # written by `vob sample` into the landing root
 SPILL_DIR = "duckdb_spill"  # under the working directory
 SUPERSET_DIR = Path(__file__).resolve().parents[1] / "bi" / "superset"
 
-# Every variable the pipeline reads, by the `Settings` field (and resource field) it fills.
-# A secret (VOB_PII_KEY, VOB_ALERT_WEBHOOK_URL) comes from the variable or from the file named by
+# Every variable the pipeline reads (README, Configuration), by the name of its field on the Dagster
+# resource (assets/resources.py VobWarehouse: the variable's text, parsed by load_settings). A secret (VOB_PII_KEY, VOB_ALERT_WEBHOOK_URL) comes from the variable or from the file named by
 # its _FILE variable (read_secret).
 VARIABLES = {
     "landing_dir": "VOB_LANDING_DIR",
@@ -49,7 +49,6 @@ VARIABLES = {
     "alert_webhook_url_file": "VOB_ALERT_WEBHOOK_URL_FILE",
     "dagster_ui_url": "VOB_DAGSTER_UI_URL",
 }
-MEMORY_LIMIT_ENV = VARIABLES["duckdb_memory_limit"]
 DEFAULT_MEMORY_LIMIT = "1GB"
 DEFAULT_SETTLE_SECONDS = 60.0
 DEFAULT_KPI_BAND_PCT = 50.0  # a KPI further than 50 % from the median of the previous months is flagged
@@ -163,7 +162,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         export_lag_days=_number(env, "VOB_EXPORT_LAG_DAYS", 1, int),
         secret_key=read_secret(env, "VOB_PII_KEY"),
         settle_seconds=_number(env, "VOB_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS),
-        duckdb_memory_limit=env.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+        duckdb_memory_limit=env.get("VOB_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT,
         kpi_band_pct=_kpi_band_pct(env.get("VOB_KPI_BAND_PCT", "")),
         report_digits=_report_digits(env.get("VOB_REPORT_DIGITS", "")),
         chromium=Path(env["VOB_CHROMIUM"]) if env.get("VOB_CHROMIUM") else None,
