@@ -9,7 +9,7 @@ from assets.resources import VobWarehouse
 from vob.settings import Settings
 from vob.superset import (
     DASHBOARD_PATH, DASHBOARD_USER, DEFAULT_PORT, INLINE_PREVIEW_MAX_BYTES, DashboardBuild, DashboardError, Superset,
-    build_dashboard, superset_home,
+    build_dashboard,
 )
 
 
@@ -52,7 +52,7 @@ def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Sett
 )
 def bi_dashboard(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     settings = vob.settings()
-    superset = Superset(superset_home())
+    superset = Superset(settings.superset_home)
     try:
         build = build_dashboard(settings, superset)
     except DashboardError as err:

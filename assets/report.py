@@ -16,6 +16,7 @@ from vob.browser import find_chromium, print_pdf, screenshot
 from assets.publish import published_warehouse
 from vob.report import NumberFormat, ReportData, ReportDataError, read_report_data, render_html
 from vob.files import share_with_bi, shared_dir
+from vob.settings import Settings
 from assets.partitions import half_year_partitions
 from assets.resources import VobWarehouse
 from warehouse.store import connect
@@ -61,13 +62,13 @@ def warn_of_unpublished_marts(context: dg.AssetExecutionContext, data: ReportDat
         )
 
 
-def print_pdf_and_previews(files: ReportFiles) -> None:
+def print_pdf_and_previews(files: ReportFiles, settings: Settings) -> None:
     """The PDF, the full-page preview and its thumbnail, by headless Chromium, shared like the HTML."""
-    print_pdf(files.html, files.pdf)
-    screenshot(files.html, files.preview)
-    screenshot(files.html, files.thumbnail, width=1200, height=1500, scale=0.5)
+    print_pdf(files.html, files.pdf, settings.chromium)
+    screenshot(files.html, files.preview, chromium=settings.chromium)
+    screenshot(files.html, files.thumbnail, width=1200, height=1500, scale=0.5, chromium=settings.chromium)
     for path in (files.pdf, files.preview, files.thumbnail):
-        share_with_bi(path)
+        share_with_bi(path, settings)
 
 
 def preview_markdown(files: ReportFiles) -> str:
@@ -125,14 +126,14 @@ def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Mater
     settings = vob.settings()
     period = context.partition_key
     data = read_published_report_data(settings.warehouse_path, period)
-    fmt = NumberFormat.from_env()
+    fmt = NumberFormat.from_settings(settings)
     warn_of_unpublished_marts(context, data)
 
-    shared_dir(settings.report_dir)
+    shared_dir(settings.report_dir, settings)
     files = ReportFiles.of(settings.report_dir, period)
     files.html.write_text(render_html(data, fmt), encoding="utf-8")
-    share_with_bi(files.html)  # aggregates, like the warehouse: VOB_WAREHOUSE_MODE, VOB_BI_GROUP
-    if find_chromium() is None:
+    share_with_bi(files.html, settings)  # aggregates, like the warehouse: VOB_WAREHOUSE_MODE, VOB_BI_GROUP
+    if find_chromium(settings.chromium) is None:
         # A machine without a browser still gets the HTML report; the PDF and the
         # preview need headless Chromium (README, `.ci/run` installs it).
         context.log.warning(
@@ -140,7 +141,7 @@ def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Mater
             "(`apt-get install chromium`, or set VOB_CHROMIUM)"
         )
         return dg.MaterializeResult(metadata=html_only_metadata(files, data, settings.warehouse_path))
-    print_pdf_and_previews(files)
+    print_pdf_and_previews(files, settings)
     context.log.info(f"report {period}: {files.html}, {files.pdf}")
     return dg.MaterializeResult(metadata=report_metadata(files, data, fmt, settings.warehouse_path))
 

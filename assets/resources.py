@@ -5,66 +5,108 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
 from vob.processes import PID_TAG, process_tags
-from vob.landing import SETTLED_TAG, settle_seconds
-from vob.settings import Settings, load_settings
+from vob.landing import SETTLED_TAG
+from vob.settings import VARIABLES, Settings, load_settings
 from vob.files import restrict_new_files
-from warehouse.store import open_work_db
+from warehouse.store import ANY_REBUILD, REBUILD_TAG, open_work_db
 
 WRITER_POOL = "vob_warehouse_writer"  # one writer of the working DuckDB file at a time
 
 
 class VobWarehouse(dg.ConfigurableResource):
-    """Paths come from the environment at run time (see README, Configuration);
-    a test or an operator may override them here."""
+    """Every VOB_* setting (README, Configuration), as the variable's text: a field per variable
+    (vob/settings.py VARIABLES), None for "not set" (the default of vob/settings.py). The code location
+    fills the fields from the environment with `dg.EnvVar` (`from_environment`, pipelines/definitions.py);
+    a test passes values. `settings()` parses them with `load_settings`, as `vob` parses its environment."""
 
     landing_dir: str | None = None
     warehouse: str | None = None
+    work_dir: str | None = None
+    report_dir: str | None = None
+    pii_key: str | None = None
+    pii_key_file: str | None = None
+    reject_threshold_pct: str | None = None
+    export_lag_days: str | None = None
+    settle_seconds: str | None = None
+    duckdb_memory_limit: str | None = None
+    kpi_band_pct: str | None = None
+    report_digits: str | None = None
+    chromium: str | None = None
+    file_group: str | None = None
+    bi_group: str | None = None
+    warehouse_mode: str | None = None
+    lock_timeout_seconds: str | None = None
+    superset_home: str | None = None
+    dashboard_dir: str | None = None
+    alert_webhook_url: str | None = None
+    alert_webhook_url_file: str | None = None
+    dagster_ui_url: str | None = None
     _settled_before: float | None = PrivateAttr(default=None)
+    _rebuild: str = PrivateAttr(default=ANY_REBUILD)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> "VobWarehouse":
+        """Each field whose variable is set in `environ` as a `dg.EnvVar`: Dagster reads its value when
+        the resource is initialised (a run, a sensor tick) and never shows it; an unset variable stays
+        None (Dagster's EnvVar has no default, and fails on an unset variable)."""
+        return cls(**{name: dg.EnvVar(variable) for name, variable in VARIABLES.items() if environ.get(variable)})
+
+    @classmethod
+    def from_variables(cls, variables: Mapping[str, str]) -> "VobWarehouse":
+        """The fields from the values in `variables` (by variable name, as `load_settings` takes them):
+        a test's or a script's settings, without the environment."""
+        return cls(**{name: variables[variable] for name, variable in VARIABLES.items() if variables.get(variable)})
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """In the process that executes a run: tag the run with this process (pipelines/recovery.py)
-        and fix the run's settle cutoff (files modified after it are left for a later run)."""
+        """In the process that executes a run: tag the run with this process (pipelines/recovery.py),
+        fix the run's settle cutoff (files modified after it are left for a later run) and the rebuild
+        command a damaged working database names (set by `vob run`)."""
         run, instance = context.run, context.instance
         if run is None or instance is None:
             return
         tag_run_process(instance, run.run_id)
-        self._settled_before = settle_cutoff(instance, run)
+        self._settled_before = settle_cutoff(instance, run, self.settings().settle_seconds)
+        self._rebuild = run.tags.get(REBUILD_TAG, ANY_REBUILD)
 
     @property
     def settled_before(self) -> float | None:
         """Epoch seconds: landing files modified after it are left for a later run (None outside a run)."""
         return self._settled_before
 
+    def variables(self) -> dict[str, str]:
+        """The fields that are set, by their variable's name."""
+        return {variable: value for name, variable in VARIABLES.items() if (value := getattr(self, name)) is not None}
+
     def settings(self) -> Settings:
-        overrides = {"VOB_LANDING_DIR": self.landing_dir, "VOB_WAREHOUSE": self.warehouse}
-        return load_settings({**os.environ, **{k: v for k, v in overrides.items() if v}})
+        return load_settings(self.variables())
 
     @contextmanager
     def work_db(self) -> Iterator[duckdb.DuckDBPyConnection]:
         # No warehouse lock here (warehouse/writer_lock.py): a step holds its pool slot, and taking the
         # lock too while `vob run` of the same instance holds it and waits for that slot would deadlock.
-        restrict_new_files()  # a run started without vob-service (`dagster dev`) too
-        con = open_work_db(self.settings())
+        settings = self.settings()
+        restrict_new_files(settings)  # a run started without vob-service (`dagster dev`) too
+        con = open_work_db(settings, self._rebuild)
         try:
             yield con
         finally:
             con.close()
 
 
-def settle_cutoff(instance: dg.DagsterInstance, run: dg.DagsterRun) -> float:
+def settle_cutoff(instance: dg.DagsterInstance, run: dg.DagsterRun, settle_seconds: float) -> float:
     """The run's tag `vob/settled_before` (set by `vob run`), else the run's start minus VOB_SETTLE_SECONDS."""
     if run.tags.get(SETTLED_TAG):
         return float(run.tags[SETTLED_TAG])
     record = instance.get_run_record_by_id(run.run_id)
     started = record.start_time if record is not None and record.start_time else time.time()
-    return started - settle_seconds()
+    return started - settle_seconds
 
 
 def tag_run_process(instance: dg.DagsterInstance, run_id: str) -> None:

@@ -261,7 +261,7 @@ def gate_outcomes(vob: VobWarehouse, months: list[date], run_id: str | None) -> 
         plans = {source: plan_validation(con, source, months) for source in GATED_SOURCES}
     to_validate = {source: plan.changed for source, plan in plans.items() if plan.changed}
     # GX opens the file itself: no other connection of this process may hold it meanwhile.
-    suites = validate_sources(settings.work_db, to_validate) if to_validate else {}
+    suites = validate_sources(settings.work_db, to_validate, settings.duckdb_memory_limit) if to_validate else {}
     outcomes = {}
     with vob.work_db() as con:
         for source, plan in plans.items():

@@ -16,7 +16,6 @@ A failed blocking check stops the run before the publish step.
 """
 
 
-import os
 import statistics
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,29 +28,15 @@ from vob.landing import next_month
 from assets.resources import WRITER_POOL
 from checks.monthly_checks import CheckOutcome, _result
 from vob.periods import month_of
+from vob.settings import DEFAULT_KPI_BAND_PCT
 from assets.resources import VobWarehouse
 
-KPI_BAND_ENV = "VOB_KPI_BAND_PCT"
-DEFAULT_KPI_BAND_PCT = 50.0  # a KPI further than 50 % from the median of the previous months is flagged
 HISTORY_MONTHS = 3
 DRIFTING_KPIS = (("abandon_rate_pct", "abandonment rate %"), ("p90_wait_s", "p90 wait s"))
 
 CALLS = dg.AssetKey(["marts", "fct_calls_service_monthly"])
 CHAT = dg.AssetKey(["marts", "fct_chat_service_monthly"])
 SOURCES = dg.AssetKey(["marts", "figure_sources"])
-
-
-def kpi_band_pct(env=None) -> float:
-    raw = (os.environ if env is None else env).get(KPI_BAND_ENV, "").strip()
-    if not raw:
-        return DEFAULT_KPI_BAND_PCT
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{KPI_BAND_ENV} must be a number of percent, e.g. 50, not {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{KPI_BAND_ENV} must be above 0, not {raw!r}")
-    return value
 
 
 def _problems(con: duckdb.DuckDBPyConnection, sql: str, months: list[date]) -> list[str]:
@@ -163,7 +148,7 @@ CHECKS = (  # asset, check name, blocking, description
     (CALLS, "all_equals_channel", True, "The `all` row's offered equals the calls contacts of "
      "fct_channel_monthly, and the queues add up to it."),
     (CALLS, "values_in_range", True, "Rates between 0 and 100; waits and handle times not negative."),
-    (CALLS, "kpi_in_band", False, f"Abandonment rate and p90 wait within {KPI_BAND_ENV} (default "
+    (CALLS, "kpi_in_band", False, f"Abandonment rate and p90 wait within VOB_KPI_BAND_PCT (default "
      f"{DEFAULT_KPI_BAND_PCT:g}) % of the median of up to {HISTORY_MONTHS} previous months (warning)."),
     (CHAT, "all_equals_channel", True, "The `all` row's sessions equal the chat contacts of "
      "fct_channel_monthly, and the entry points add up to it."),
@@ -173,13 +158,13 @@ CHECKS = (  # asset, check name, blocking, description
 )
 
 
-def service_outcomes(con, months: list[date]) -> dict[tuple[dg.AssetKey, str], CheckOutcome]:
+def service_outcomes(con, months: list[date], band_pct: float) -> dict[tuple[dg.AssetKey, str], CheckOutcome]:
     return {
         (CALLS, "offered_adds_up"): check_offered_adds_up(con, months),
         (CALLS, "all_equals_channel"): check_all_equals_channel(
             con, months, "fct_calls_service_monthly", "queue", "offered", "calls"),
         (CALLS, "values_in_range"): check_values_in_range(con, months, "fct_calls_service_monthly"),
-        (CALLS, "kpi_in_band"): check_kpi_in_band(con, months, kpi_band_pct()),
+        (CALLS, "kpi_in_band"): check_kpi_in_band(con, months, band_pct),
         (CHAT, "all_equals_channel"): check_all_equals_channel(
             con, months, "fct_chat_service_monthly", "entry_point", "sessions", "chat"),
         (CHAT, "values_in_range"): check_values_in_range(con, months, "fct_chat_service_monthly"),
@@ -196,7 +181,7 @@ def service_outcomes(con, months: list[date]) -> dict[tuple[dg.AssetKey, str], C
 def service_kpi_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
     months = [month_of(k) for k in context.op_execution_context.partition_keys]
     with vob.work_db() as con:
-        outcomes = service_outcomes(con, months)
+        outcomes = service_outcomes(con, months, vob.settings().kpi_band_pct)
     for key, name, blocking, _ in CHECKS:
         outcome = outcomes[(key, name)]
         if not outcome.passed:

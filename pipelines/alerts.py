@@ -10,7 +10,6 @@
 """
 
 import json
-import os
 import urllib.request
 import warnings
 from datetime import timedelta
@@ -18,26 +17,27 @@ from datetime import timedelta
 import dagster as dg
 
 from assets.monthly import fct_channel_monthly, fct_tickets_monthly
+from assets.resources import VobWarehouse
 from pipelines.failures import run_failures
-from vob.settings import read_secret
+from vob.settings import DEFAULT_UI_URL
 
 WEBHOOK_ENV = "VOB_ALERT_WEBHOOK_URL"
-UI_URL_ENV = "VOB_DAGSTER_UI_URL"  # where the operator opens the UI (default http://localhost:3000)
 FRESHNESS_HOURS = 26
 WEBHOOK_TIMEOUT_SECONDS = 10
 DETAIL_CHARS = 500  # of a failed check's "problems"/"summary" metadata (file, line, reason)
 
 
-def failure_message(instance: dg.DagsterInstance, run: dg.DagsterRun, error: str | None) -> dict:
-    """The alert's JSON body: what failed in the run, and where to look."""
+def failure_message(instance: dg.DagsterInstance, run: dg.DagsterRun, error: str | None,
+                    ui_url: str = DEFAULT_UI_URL) -> dict:
+    """The alert's JSON body: what failed in the run, and where to look (the run in the UI at
+    `ui_url`, VOB_DAGSTER_UI_URL)."""
     failures = run_failures(record.dagster_event for record in instance.all_logs(run.run_id, of_type={
         dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION,
     }) if record.dagster_event is not None)
     steps = [{"step": s.step, "error": s.error} for s in failures.steps]
     checks = [{"asset": c.asset, "check": c.check, "severity": c.severity,
                "detail": None if c.detail is None else c.detail[:DETAIL_CHARS]} for c in failures.checks]
-    ui = os.environ.get(UI_URL_ENV, "http://localhost:3000").rstrip("/")
-    link = f"{ui}/runs/{run.run_id}"
+    link = f"{ui_url.rstrip('/')}/runs/{run.run_id}"
     partitions = {k: v for k, v in run.tags.items() if "partition" in k}
     summary = f"VoB pipeline: run of {run.job_name} failed"
     if partitions:
@@ -71,9 +71,11 @@ def post_json(url: str, body: dict) -> int:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=f"POSTs a JSON alert for every failed run to ${WEBHOOK_ENV} (log only without it).",
 )
-def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
-    body = failure_message(context.instance, context.dagster_run, context.failure_event.message)
-    url = read_secret(os.environ, WEBHOOK_ENV)  # or from the file in VOB_ALERT_WEBHOOK_URL_FILE
+def run_failure_alert(context: dg.RunFailureSensorContext, vob: VobWarehouse) -> None:
+    settings = vob.settings()  # the webhook from VOB_ALERT_WEBHOOK_URL or the file in VOB_ALERT_WEBHOOK_URL_FILE
+    body = failure_message(context.instance, context.dagster_run, context.failure_event.message,
+                           settings.dagster_ui_url)
+    url = settings.alert_webhook_url
     if not url:
         context.log.warning(f"{WEBHOOK_ENV} is not set; alert not sent: {body['text']}")
         return

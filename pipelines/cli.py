@@ -10,19 +10,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-from vob.settings import SAMPLE_MARKER, ConfigError, load_settings
+from vob.settings import SAMPLE_MARKER, ConfigError, Settings, load_settings
 from vob.files import restrict_new_files
 
 
-def _cmd_sample(args: argparse.Namespace) -> int:
+def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
     from vob.sample import write_sample
 
-    out = Path(args.out or os.environ.get("VOB_LANDING_DIR") or "data/landing")
+    out = Path(args.out) if args.out else settings.landing_dir
     started = time.monotonic()
     summary = write_sample(out, scale=args.scale, seed=args.seed)
     (out / SAMPLE_MARKER).write_text(
@@ -35,13 +34,12 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from vob.periods import parse_period
     from pipelines.runner import rebuild_period, run_period
 
     try:
         period = parse_period(args.period or args.month)
-        settings = load_settings()
         settings.pii_key()  # refuse to start without a key, before any work
         if not settings.landing_dir.is_dir():
             raise ConfigError(
@@ -54,35 +52,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return (rebuild_period if args.command == "rebuild" else run_period)(period, settings)
 
 
-def _cmd_explain(args: argparse.Namespace) -> int:
+def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     from vob.explain import ExplainError, explain
 
     try:
-        print(explain(load_settings(), args.table, args.key))
+        print(explain(settings, args.table, args.key))
     except (ExplainError, ConfigError) as err:
         print(f"vob explain: {err}", file=sys.stderr)
         return 2
     return 0
 
 
-def _cmd_dashboard(args: argparse.Namespace) -> int:
+def _cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     """Install Superset if missing, materialise bi_dashboard, then serve it on 127.0.0.1 until Ctrl-C."""
-    from vob.superset import (DashboardError, Superset, install_superset, serve_until_stopped,
-                                  superset_home, superset_installed)
+    from vob.superset import DashboardError, Superset, install_superset, serve_until_stopped, superset_installed
     from pipelines.runner import dagster_instance, failure_report, run_job
 
     try:
         if not superset_installed():
             print("vob dashboard: installing Superset in bi/superset/.venv (once; a few minutes)", flush=True)
             install_superset()
-        result = run_job(dagster_instance(), "dashboard")
+        result = run_job(dagster_instance(settings), "dashboard")
         if not result.success:
             print("vob dashboard: the dashboard was not built:", *failure_report(result), sep="\n  ", file=sys.stderr)
             return 1
         if args.no_serve:
             print("vob dashboard: built; serve it with `vob dashboard`")
             return 0
-        serve_until_stopped(Superset(superset_home()), args.port, announce=lambda text: print(text, flush=True))
+        serve_until_stopped(Superset(settings.superset_home), args.port, announce=lambda text: print(text, flush=True))
     except DashboardError as err:
         print(f"vob dashboard: {err}", file=sys.stderr)
         return 1
@@ -132,9 +129,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        restrict_new_files()  # the working database and the instance: owner only, whatever the umask
-        return args.func(args)
-    except ConfigError as err:  # e.g. a secret given both as a variable and as a file
+        settings = load_settings()  # every VOB_* variable, once (README, Configuration)
+        restrict_new_files(settings)  # the working database and the instance: owner only, whatever the umask
+        return args.func(args, settings)
+    except ConfigError as err:  # e.g. a secret given both as a variable and as a file, a mode that is no mode
         print(f"vob: {err}", file=sys.stderr)
         return 2
 

@@ -1,6 +1,7 @@
 """The Dagster code location: `dagster dev` (through workspace.yaml) loads `defs`."""
 
 
+import os
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -91,6 +92,7 @@ defs = dg.Definitions(
     schedules=[nightly_refresh],
     sensors=[build_landing_sensor(monthly_refresh_job, half_year_refresh_job), run_failure_alert,
              freshness_checks_sensor, dead_runs_sensor, dashboard_after_publish],
-    resources={"vob": VobWarehouse()},
+    # Every VOB_* variable set where the code location loads, as a dg.EnvVar (read when a run or tick starts).
+    resources={"vob": VobWarehouse.from_environment(os.environ)},
     executor=dg.in_process_executor,
 )

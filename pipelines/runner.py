@@ -15,8 +15,7 @@ from typing import Callable
 import dagster as dg
 
 from assets.partitions import RANGE_END, RANGE_START
-
-from vob.landing import SETTLED_TAG, settle_seconds
+from vob.landing import SETTLED_TAG
 from vob.settings import Settings, export_secret_files
 from vob.files import private_dir
 from vob.periods import Period
@@ -26,8 +25,8 @@ from vob.landing import CHANNEL_LIST_SQL
 from pipelines.recovery import reap_dead_runs
 from vob.processes import process_tags
 from warehouse.store import (
-    REBUILD_HINT_ENV, WorkDatabaseDamaged, check_work_db, damaged_sentence, discard_work_db, is_damage,
-    new_work_db, published_periods,
+    REBUILD_TAG, WorkDatabaseDamaged, check_work_db, damaged_sentence, discard_work_db, is_damage,
+    new_work_db, published_periods, rebuild_command,
 )
 from warehouse.writer_lock import WarehouseBusy, hold_warehouse
 
@@ -35,10 +34,10 @@ INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml
 PROBE_SECONDS = 3.0  # how long `vob run` watches recently modified landing files for uploads in progress
 
 
-def dagster_instance() -> dg.DagsterInstance:
+def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     """The persistent instance; DAGSTER_HOME defaults to .dagster in the current directory
     and gets deploy/dagster.yaml when it has no configuration yet."""
-    home = private_dir(Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve()))))
+    home = private_dir(Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve()))), settings)
     export_secret_files(("DAGSTER_PG_PASSWORD",))  # deploy/dagster.postgres.yaml reads the variable
     config = home / "dagster.yaml"
     if not config.exists():  # the instance settings of docs/operations.md: writer pool of 1, no telemetry
@@ -77,7 +76,8 @@ def run_period(period: Period, settings: Settings) -> int:
     stages += half_year_stages(period, ["half_year_facts"])
     stages.append(("publish", {}, None))
     stages += half_year_stages(period, ["report"])  # the report reads the published warehouse
-    return run_guarded("vob run", period, settings, lambda: stages, check_work_db)
+    return run_guarded("vob run", period, settings, lambda: stages,
+                       lambda settings: check_work_db(settings, rebuild_command(period)))
 
 
 def rebuild_period(period: Period, settings: Settings) -> int:
@@ -107,16 +107,16 @@ def rebuild_period(period: Period, settings: Settings) -> int:
 def run_guarded(command: str, period: Period, settings: Settings, stages: Callable[[], list], prepare) -> int:
     """Hold the warehouse, free what dead runs held, check the working database, settle the landing
     zone, then run the stages (pipelines/recovery.py, warehouse/writer_lock.py)."""
-    os.environ[REBUILD_HINT_ENV] = f"vob rebuild --{'period' if period.is_half_year else 'month'} {period.key}"
-    instance = dagster_instance()
+    instance = dagster_instance(settings)
     try:
-        with hold_warehouse(settings.warehouse_path, f"{command} {period.key}"):
+        with hold_warehouse(settings, f"{command} {period.key}"):
             for message in reap_dead_runs(instance):
                 print(f"  recovered: {message}")
             planned = stages()
             prepare(settings)
             settled_before = settle_landing(settings)
-            return run_stages(instance, planned, settings, period, {SETTLED_TAG: f"{settled_before:.6f}"})
+            return run_stages(instance, planned, settings, period,
+                              {SETTLED_TAG: f"{settled_before:.6f}", REBUILD_TAG: rebuild_command(period)})
     except (WorkDatabaseDamaged, WarehouseBusy) as err:
         print(f"{command}: {err}", file=sys.stderr)
         return 1
@@ -132,7 +132,7 @@ def run_stages(instance: dg.DagsterInstance, stages, settings: Settings, period:
             failures = failure_report(result)
             damage = next((line for line in failures if is_damage(line)), None)
             if damage:
-                print(damaged_sentence(settings, damage.split(": ", 1)[-1]), file=sys.stderr)
+                print(damaged_sentence(settings, damage.split(": ", 1)[-1], rebuild_command(period)), file=sys.stderr)
             for line in failures:
                 print(f"  - {line}", file=sys.stderr)
             return 1
@@ -150,7 +150,7 @@ def settle_landing(settings: Settings, probe_seconds: float = PROBE_SECONDS) -> 
     that held still is read and one that changed is left for a later run (and named here)."""
     from pipelines.sensors import landing_files
 
-    window, now = settle_seconds(), time.time()
+    window, now = settings.settle_seconds, time.time()
     if not settings.landing_dir.is_dir():
         return now - window
     seen_now = {path: disk_stat_if_any(path) for _, path in landing_files(settings.landing_dir)}

@@ -46,8 +46,8 @@ from assets.publish import published_warehouse
 from vob.ingest import HEX_AS_LETTERS, disk_stat, file_fingerprint
 from vob.superset import INSTALL_COMMAND, VENV, superset_installed
 
-from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month, settle_seconds
-from vob.settings import load_settings
+from assets.resources import VobWarehouse
+from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month
 from assets.partitions import monthly_partitions
 from vob.periods import month_key, month_of
 
@@ -91,11 +91,13 @@ def half_year_of(path: Path) -> str | None:
     return f"{match.group(1)}-H{match.group(2)}" if match else None
 
 
-def scan(landing: Path, cursor: dict, lag_days: int, partition_keys: list[str]) -> tuple[list[Change], dict]:
-    """Compare the landing zone with the cursor: the changed files and the new cursor."""
+def scan(landing: Path, cursor: dict, lag_days: int, partition_keys: list[str],
+         settle_seconds: float) -> tuple[list[Change], dict]:
+    """Compare the landing zone with the cursor: the changed files and the new cursor. Files modified
+    within `settle_seconds` (VOB_SETTLE_SECONDS) are left for a later tick."""
     changes: list[Change] = []
     new_cursor: dict = {}
-    settled_before = time.time() - settle_seconds()  # newer files: uploads in progress, seen on a later tick
+    settled_before = time.time() - settle_seconds  # newer files: uploads in progress, seen on a later tick
     for source, path in landing_files(landing):
         rel = path.relative_to(landing).as_posix()
         size, mtime_ns = disk_stat(path)[:2]
@@ -173,14 +175,14 @@ def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition
         description="A new or re-delivered landing file (new SHA-256 for its path) refreshes the months "
         "it feeds with job monthly_refresh (registers: the half-year). See docs/operations.md.",
     )
-    def landing_files_sensor(context: dg.SensorEvaluationContext):
-        settings = load_settings()
+    def landing_files_sensor(context: dg.SensorEvaluationContext, vob: VobWarehouse):
+        settings = vob.settings()
         landing = settings.landing_dir
         if not landing.is_dir():
             return dg.SkipReason(f"landing zone {landing} does not exist (VOB_LANDING_DIR)")
         partition_keys = list(monthly_partitions.get_partition_keys(current_time=datetime.now()))
         cursor = json.loads(context.cursor) if context.cursor else {}
-        changes, new_cursor = scan(landing, cursor, settings.export_lag_days, partition_keys)
+        changes, new_cursor = scan(landing, cursor, settings.export_lag_days, partition_keys, settings.settle_seconds)
         for change in changes:
             target = ", ".join(change.months) or change.half_year or "nothing (name not the contract's)"
             context.log.info(f"{change.path} new content (sha256 {change.sha256[:12]}): refresh {target}")

@@ -10,8 +10,9 @@ needs it, then become it (exec).
   working database are created readable by their owner only (vob/files.py);
 - secrets mounted as files: DAGSTER_PG_PASSWORD_FILE becomes DAGSTER_PG_PASSWORD,
   which deploy/dagster.postgres.yaml reads (`env:`); VOB_PII_KEY_FILE and
-  VOB_ALERT_WEBHOOK_URL_FILE are read by the pipeline itself, checked here so that a
-  service with both a variable and its file set does not start.
+  VOB_ALERT_WEBHOOK_URL_FILE are read by the pipeline itself;
+- every VOB_* setting checked (vob/settings.py load_settings): a service with a secret set both as
+  a variable and as a file, or a setting that does not parse, does not start.
 """
 
 from __future__ import annotations
@@ -20,18 +21,15 @@ import os
 import shutil
 import sys
 
-from vob.settings import ConfigError, export_secret_files, read_secret
+from vob.settings import ConfigError, export_secret_files, load_settings
 from vob.files import restrict_new_files
 
 EXPORTED_SECRETS = ("DAGSTER_PG_PASSWORD",)
-CHECKED_SECRETS = ("VOB_PII_KEY", "VOB_ALERT_WEBHOOK_URL")
 
 
 def prepare_environment() -> None:
-    restrict_new_files()
+    restrict_new_files(load_settings())  # the code servers and run workers read the variables again
     export_secret_files(EXPORTED_SECRETS)
-    for name in CHECKED_SECRETS:
-        read_secret(os.environ, name)
 
 
 def main(argv: list[str] | None = None) -> int:

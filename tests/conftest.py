@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -25,6 +26,14 @@ def vob_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return load_settings()
 
 
+def vob_resources() -> dict:
+    """The `vob` resource as the code location wires it (pipelines/definitions.py), from this test's
+    environment: `defs` wired the variables set when it was imported, before the fixtures set them."""
+    from assets.resources import VobWarehouse
+
+    return {"vob": VobWarehouse.from_environment(os.environ)}
+
+
 def run_job(first: str, last: str | None = None, job: str = "monthly_refresh", raise_on_error: bool = True):
     """Run the real monthly job over a month range, in process, on an ephemeral instance."""
     import dagster as dg
@@ -35,6 +44,7 @@ def run_job(first: str, last: str | None = None, job: str = "monthly_refresh", r
         instance=dg.DagsterInstance.ephemeral(),
         tags={RANGE_START: first, RANGE_END: last or first},
         raise_on_error=raise_on_error,
+        resources=vob_resources(),
     )
 
 

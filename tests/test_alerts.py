@@ -9,9 +9,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import pytest
 
-from conftest import RANGE_END, RANGE_START
+from assets.resources import VobWarehouse
+from conftest import RANGE_END, RANGE_START, vob_resources
 from landing_files import call, write_calls
-from vob.settings import ConfigError
+from vob.settings import ConfigError, Settings
 from pipelines.alerts import FRESHNESS_HOURS, facts_freshness_checks, run_failure_alert
 from pipelines.definitions import defs
 
@@ -41,30 +42,36 @@ def webhook():
         thread.join()
 
 
-def failed_run(instance: dg.DagsterInstance, month: str = "2025-03"):
+def without_key(settings: Settings, **fields: str) -> VobWarehouse:
+    """The resource of `settings` without VOB_PII_KEY (a real failure: the staging steps refuse to run
+    without a key), with the alert's settings in `fields`."""
+    return VobWarehouse(landing_dir=str(settings.landing_dir), warehouse=str(settings.warehouse_path),
+                        settle_seconds="0", **fields)
+
+
+def failed_run(instance: dg.DagsterInstance, vob: VobWarehouse, month: str = "2025-03"):
     result = defs.resolve_job_def("monthly_refresh").execute_in_process(
-        instance=instance, tags={RANGE_START: month, RANGE_END: month}, raise_on_error=False)
+        instance=instance, tags={RANGE_START: month, RANGE_END: month}, raise_on_error=False,
+        resources={"vob": vob})
     assert not result.success
     return result
 
 
-def alert_for(instance, result) -> None:
+def alert_for(instance, result, vob: VobWarehouse) -> None:
     context = dg.build_run_status_sensor_context(
         sensor_name="run_failure_alert", dagster_event=result.get_run_failure_event(),
-        dagster_instance=instance, dagster_run=result.dagster_run,
+        dagster_instance=instance, dagster_run=result.dagster_run, resources={"vob": vob},
     ).for_run_failure()
     run_failure_alert(context)
 
 
-def test_a_failed_run_posts_an_alert_to_the_webhook(vob_env, webhook, monkeypatch):
+def test_a_failed_run_posts_an_alert_to_the_webhook(vob_env, webhook):
     url, received = webhook
-    monkeypatch.setenv("VOB_ALERT_WEBHOOK_URL", url)
-    monkeypatch.setenv("VOB_DAGSTER_UI_URL", "http://dagster.example:3000/")
-    monkeypatch.delenv("VOB_PII_KEY")  # a real failure: the staging steps refuse to run without a key
+    vob = without_key(vob_env, alert_webhook_url=url, dagster_ui_url="http://dagster.example:3000/")
     write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
     with dg.DagsterInstance.ephemeral() as instance:
-        result = failed_run(instance)
-        alert_for(instance, result)
+        result = failed_run(instance, vob)
+        alert_for(instance, result, vob)
     (body,) = received
     assert body["job"] == "monthly_refresh"
     assert body["run_id"] == result.run_id
@@ -77,31 +84,28 @@ def test_a_failed_run_posts_an_alert_to_the_webhook(vob_env, webhook, monkeypatc
     assert body["url"] in body["text"]
 
 
-def test_the_webhook_url_may_come_from_a_mounted_secret_file(vob_env, webhook, monkeypatch, tmp_path):
+def test_the_webhook_url_may_come_from_a_mounted_secret_file(vob_env, webhook, tmp_path):
     url, received = webhook
     secret = tmp_path / "webhook_url"
     secret.write_text(url + "\n")  # as `echo` and secret stores write it: one newline, stripped
-    monkeypatch.delenv("VOB_ALERT_WEBHOOK_URL", raising=False)
-    monkeypatch.setenv("VOB_ALERT_WEBHOOK_URL_FILE", str(secret))
-    monkeypatch.delenv("VOB_PII_KEY")
+    vob = without_key(vob_env, alert_webhook_url_file=str(secret))
     write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
     with dg.DagsterInstance.ephemeral() as instance:
-        result = failed_run(instance)
-        alert_for(instance, result)
+        result = failed_run(instance, vob)
+        alert_for(instance, result, vob)
         (body,) = received
         assert body["run_id"] == result.run_id
 
-        monkeypatch.setenv("VOB_ALERT_WEBHOOK_URL", url)  # both: refused, the URL (a secret) not shown
+        both = without_key(vob_env, alert_webhook_url_file=str(secret), alert_webhook_url=url)
         with pytest.raises(ConfigError, match="both VOB_ALERT_WEBHOOK_URL and VOB_ALERT_WEBHOOK_URL_FILE") as err:
-            alert_for(instance, result)
+            alert_for(instance, result, both)  # both: refused, the URL (a secret) not shown
         assert url not in str(err.value) and len(received) == 1
 
 
-def test_without_a_webhook_the_alert_is_only_logged(vob_env, monkeypatch, caplog):
-    monkeypatch.delenv("VOB_ALERT_WEBHOOK_URL", raising=False)
-    monkeypatch.delenv("VOB_PII_KEY")
+def test_without_a_webhook_the_alert_is_only_logged(vob_env, caplog):
+    vob = without_key(vob_env)
     with dg.DagsterInstance.ephemeral() as instance:
-        alert_for(instance, failed_run(instance))  # no exception, nothing posted
+        alert_for(instance, failed_run(instance, vob), vob)  # no exception, nothing posted
 
 
 def evaluate_freshness(instance) -> dict[str, bool]:
@@ -119,7 +123,7 @@ def test_facts_not_refreshed_for_26_hours_are_flagged(vob_env, monkeypatch):
         # never materialised: overdue
         assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": False, "marts/fct_tickets_monthly": False}
         defs.resolve_job_def("monthly_refresh").execute_in_process(
-            instance=instance, tags={RANGE_START: "2025-03", RANGE_END: "2025-03"})
+            instance=instance, tags={RANGE_START: "2025-03", RANGE_END: "2025-03"}, resources=vob_resources())
         assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": True, "marts/fct_tickets_monthly": True}
         # 25 hours later still fresh, 27 hours later overdue
         now = time.time()

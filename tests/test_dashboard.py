@@ -44,16 +44,15 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def materialise(env: dict[str, str]):
-    """The `dashboard` job (the bi_dashboard asset) through Dagster, with `env` set."""
+    """The `dashboard` job (the bi_dashboard asset) through Dagster, with the settings in `env`."""
     import dagster as dg
 
+    from assets.resources import VobWarehouse
     from pipelines.definitions import defs
 
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        return defs.resolve_job_def("dashboard").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    return defs.resolve_job_def("dashboard").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        resources={"vob": VobWarehouse.from_variables(env)})
 
 
 @pytest.fixture(scope="module")

@@ -89,12 +89,11 @@ def test_counts_and_tickets_suites_catch_their_rules(tmp_path):
     }
 
 
-def test_the_gx_connection_carries_the_working_connections_memory_cap_and_spill_folder(tmp_path, monkeypatch):
+def test_the_gx_connection_carries_the_working_connections_memory_cap_and_spill_folder(tmp_path):
     """GX opens the working database through a connection of its own: it must not take DuckDB's
     default memory limit (80 % of RAM; the 10x six-month gate reached 4.4 GiB without the cap)."""
     import great_expectations.expectations as gxe
 
-    monkeypatch.setenv("VOB_DUCKDB_MEMORY_LIMIT", "321MB")
     shown_cap = duckdb.connect(config={"memory_limit": "321MB"}).sql(
         "SELECT current_setting('memory_limit')").fetchall()[0][0]
     work = tmp_path / "work"
@@ -105,7 +104,7 @@ def test_the_gx_connection_carries_the_working_connections_memory_cap_and_spill_
     def outcome(cap: str, spill: str) -> list[bool]:
         suite = [gxe.ExpectColumnValuesToBeInSet(column="memory_limit", value_set=[cap]),
                  gxe.ExpectColumnValuesToBeInSet(column="spill", value_set=[spill])]
-        return [o.success for o in validate_query(work / "work.duckdb", "gx_settings", settings, suite)]
+        return [o.success for o in validate_query(work / "work.duckdb", "gx_settings", settings, suite, "321MB")]
 
     assert outcome(shown_cap, str(work / "duckdb_spill")) == [True, True]
     assert outcome("1.0 GiB", "/nowhere") == [False, False]  # the same path fails on other values

@@ -12,7 +12,7 @@ import pytest
 
 from vob.half_year import SHARE_PCT_SQL
 from vob.registers import RegisterStructureError, national_id, parse_date, read_registers, split_dimensions
-from conftest import query, run_job
+from conftest import query, run_job, vob_resources
 from landing_files import ticket, write_crm
 from registers_files import action, note, participation, plan, write_workbook
 
@@ -24,14 +24,16 @@ def run_half_year(period: str = PERIOD, raise_on_error: bool = True) -> dg.Execu
     from pipelines.definitions import defs
 
     return defs.resolve_job_def("half_year_facts").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), partition_key=period, raise_on_error=raise_on_error
+        instance=dg.DagsterInstance.ephemeral(), partition_key=period, raise_on_error=raise_on_error,
+        resources=vob_resources(),
     )
 
 
 def publish() -> None:
     from pipelines.definitions import defs
 
-    defs.resolve_job_def("publish").execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    defs.resolve_job_def("publish").execute_in_process(instance=dg.DagsterInstance.ephemeral(),
+                                                       resources=vob_resources())
 
 
 def failure_messages(result: dg.ExecuteInProcessResult) -> str:

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from conftest import RANGE_END, RANGE_START, contacts
+from conftest import RANGE_END, RANGE_START, contacts, vob_resources
 from dagster_server import REPO
 from landing_files import call, write_calls
 
@@ -40,7 +40,7 @@ def test_runs_and_materializations_are_stored_in_postgres(vob_env, tmp_path):
         assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
         assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
         result = defs.resolve_job_def("monthly_refresh").execute_in_process(
-            instance=instance, tags={RANGE_START: "2025-04", RANGE_END: "2025-04"})
+            instance=instance, tags={RANGE_START: "2025-04", RANGE_END: "2025-04"}, resources=vob_resources())
         assert result.success
         run_id = result.run_id
 

@@ -102,7 +102,7 @@ import json, os, threading, time
 os.umask(0o022)
 from assets.resources import VobWarehouse
 modes, done = {}, threading.Event()
-with VobWarehouse().work_db() as con:
+with VobWarehouse.from_environment(os.environ).process_config_and_initialize().work_db() as con:
     spill_dir = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
     assert spill_dir.startswith(os.environ["VOB_WORK_DIR"]), spill_dir
     con.execute("SET memory_limit = '64MB'; SET threads = 1; SET preserve_insertion_order = false; "
@@ -141,13 +141,12 @@ def test_duckdb_spill_files_of_a_run_are_owner_only(tmp_path):
 
 def test_a_configured_group_may_read_and_the_warehouse_mode_is_a_setting(tmp_path):
     from vob.settings import ConfigError
-    from vob.files import warehouse_mode
 
     group = another_group()
     env = clean_env(tmp_path, VOB_FILE_GROUP=group, VOB_WAREHOUSE_MODE="600", VOB_BI_GROUP=group)
     script = ("import os; os.umask(0o022)\n"
               "from vob.settings import load_settings\nfrom vob.files import restrict_new_files\n"
-              "from warehouse import store\nrestrict_new_files()\ns = load_settings()\n"
+              "from warehouse import store\ns = load_settings()\nrestrict_new_files(s)\n"
               "con = store.open_work_db(s)\nstore.publish(s, con)\ncon.close()\n")
     done = with_umask_022([sys.executable, "-c", script], env, tmp_path / "probe")
     assert done.returncode == 0, done.stderr
@@ -160,5 +159,6 @@ def test_a_configured_group_may_read_and_the_warehouse_mode_is_a_setting(tmp_pat
 
     for bad in ("644x", "755", "0066", "1777"):
         with pytest.raises(ConfigError, match="VOB_WAREHOUSE_MODE"):
-            warehouse_mode({"VOB_WAREHOUSE_MODE": bad})
-    assert warehouse_mode({}) == 0o640 and warehouse_mode({"VOB_WAREHOUSE_MODE": "644"}) == 0o644
+            load_settings({"VOB_WAREHOUSE_MODE": bad})
+    assert load_settings({}).warehouse_mode == 0o640
+    assert load_settings({"VOB_WAREHOUSE_MODE": "644"}).warehouse_mode == 0o644

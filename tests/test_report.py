@@ -13,11 +13,12 @@ import duckdb
 import pytest
 
 from vob.browser import find_chromium
+from vob.settings import load_settings
 from vob.report import NumberFormat, ReportDataError, read_report_data, render_html
 from report_warehouse import SERVICE_BACKLOG, SERVICE_KPIS, build_published_warehouse, expected_figures, load_figures
 
 PERIOD = "2025-H1"
-CHROMIUM = find_chromium()
+CHROMIUM = find_chromium(load_settings().chromium)  # VOB_CHROMIUM, else on PATH
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (CI installs it)")
 BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 FMT = NumberFormat()
@@ -35,21 +36,19 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The real `report` job, run on a published warehouse file built from the seed's figures."""
     import dagster as dg
 
+    from assets.resources import VobWarehouse
     from pipelines.definitions import defs
 
     root = tmp_path_factory.mktemp("report")
     warehouse = root / "warehouse" / "vob.duckdb"
     figures = build_published_warehouse(warehouse)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("VOB_WAREHOUSE", str(warehouse))
-        env.setenv("VOB_LANDING_DIR", str(root / "landing"))
-        env.setenv("VOB_REPORT_DIR", str(root / "reports"))
-        env.delenv("VOB_REPORT_DIGITS", raising=False)
-        if CHROMIUM is None:
-            return {"figures": figures, "warehouse": warehouse, "result": None}
-        result = defs.resolve_job_def("report").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD
-        )
+    if CHROMIUM is None:
+        return {"figures": figures, "warehouse": warehouse, "result": None}
+    vob = VobWarehouse(warehouse=str(warehouse), landing_dir=str(root / "landing"), report_dir=str(root / "reports"),
+                       chromium=CHROMIUM)  # western digits: VOB_REPORT_DIGITS not set
+    result = defs.resolve_job_def("report").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD, resources={"vob": vob}
+    )
     materialization = result.asset_materializations_for_node("report__vob_report")[0]
     return {"figures": figures, "warehouse": warehouse, "result": result,
             "metadata": materialization.metadata, "reports": root / "reports"}
@@ -252,13 +251,13 @@ def test_the_arabic_digits_page_renders_them(browser, tmp_path):
 
 def test_arabic_indic_digits_are_an_option(tmp_path):
     data = _read_without(tmp_path, None)
-    arabic = render_html(data, NumberFormat.from_env({"VOB_REPORT_DIGITS": "arabic"}))
-    western = render_html(data, NumberFormat.from_env({}))
+    arabic = render_html(data, NumberFormat.from_settings(load_settings({"VOB_REPORT_DIGITS": "arabic"})))
+    western = render_html(data, NumberFormat.from_settings(load_settings({})))
     assert "٣٢٨٬٨١٦" in arabic and "٥٤٫٨٪" in arabic and "328,816" not in arabic
     assert "328,816" in western and "54.8%" in western and "٣٢٨" not in western
     assert NumberFormat().percent(Decimal("2.06")) == "2.06%" and NumberFormat().percent(Decimal("54.80")) == "54.8%"
     with pytest.raises(ValueError, match="VOB_REPORT_DIGITS"):
-        NumberFormat.from_env({"VOB_REPORT_DIGITS": "roman"})
+        load_settings({"VOB_REPORT_DIGITS": "roman"})
 
 
 def test_a_warehouse_without_the_monthly_facts_is_refused_by_name(tmp_path):

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from vob.browser import find_chromium
-from conftest import run_job
+from conftest import run_job, vob_resources
 from landing_files import call, write_calls
 
 PERIOD = "2025-H1"
@@ -24,7 +24,7 @@ def test_the_report_reads_what_the_monthly_pipeline_published(vob_env):
                 [call(f"C-{i}", "2025-03-10T10:00:00+03:00") for i in range(7)])
     run_job("2025-03")
     result = defs.resolve_job_def("report").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD)
+        instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD, resources=vob_resources())
     assert result.success
     html = (vob_env.report_dir / "vob_report_2025-H1.html").read_text(encoding="utf-8")
     assert (vob_env.report_dir / "vob_report_2025-H1.pdf").exists()

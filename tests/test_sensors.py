@@ -5,7 +5,7 @@ from datetime import date
 
 import dagster as dg
 
-from conftest import RANGE_END, RANGE_START
+from conftest import RANGE_END, RANGE_START, vob_resources
 from landing_files import call, chat, ticket, write_calls, write_counts, write_crm, write_jsonl, write_raw
 from pipelines.definitions import defs
 
@@ -13,7 +13,7 @@ sensor = next(s for s in defs.get_repository_def().sensor_defs if s.name == "lan
 
 
 def tick(cursor: str | None) -> tuple[list[dg.RunRequest], str | None]:
-    context = dg.build_sensor_context(cursor=cursor, definitions=defs)
+    context = dg.build_sensor_context(cursor=cursor, definitions=defs, resources=vob_resources())
     result = sensor.evaluate_tick(context)
     return list(result.run_requests or []), result.cursor
 
@@ -86,7 +86,7 @@ def test_the_triggered_run_refreshes_the_month(vob_env):
     write_calls(landing, date(2025, 3, 15), [call("C-1", "2025-03-15T10:00:00+03:00")])
     (request,), _ = tick(None)
     result = defs.resolve_job_def("monthly_refresh").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), tags=request.tags)
+        instance=dg.DagsterInstance.ephemeral(), tags=request.tags, resources=vob_resources())
     assert result.success
     assert contacts(vob_env, "2025-03")["calls"] == 1
 
@@ -107,8 +107,9 @@ def test_a_registers_workbook_refreshes_its_half_year_when_the_job_exists(vob_en
     with_half_year = build_landing_sensor(monthly_refresh_job, half_year_facts)
     definitions = dg.Definitions(jobs=[half_year_facts], sensors=[with_half_year])
     write_raw(vob_env.landing_dir / "registers" / "vob_registers_2025-H1.xlsx", b"PK\x03\x04")
-    result = with_half_year.evaluate_tick(dg.build_sensor_context(cursor=None, definitions=definitions))
+    result = with_half_year.evaluate_tick(dg.build_sensor_context(cursor=None, definitions=definitions, resources=vob_resources()))
     (request,) = result.run_requests
     assert (request.job_name, request.partition_key) == ("half_year_facts", "2025-H1")
-    again = with_half_year.evaluate_tick(dg.build_sensor_context(cursor=result.cursor, definitions=definitions))
+    again = with_half_year.evaluate_tick(dg.build_sensor_context(cursor=result.cursor, definitions=definitions,
+                                                                   resources=vob_resources()))
     assert not again.run_requests

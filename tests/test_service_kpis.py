@@ -95,6 +95,7 @@ def kpi_run(tmp_path_factory) -> dict:
     """The real monthly job (with publish) over March to June, on the landing zone above."""
     import dagster as dg
 
+    from assets.resources import VobWarehouse
     from vob.settings import load_settings
     from pipelines.definitions import defs
 
@@ -103,14 +104,10 @@ def kpi_run(tmp_path_factory) -> dict:
            "VOB_PII_KEY": "test-key", "VOB_REJECT_THRESHOLD_PCT": "50",
            "VOB_SETTLE_SECONDS": "0"}  # the zone is written just before the run (docs/operations.md)
     write_kpi_landing(root / "landing")
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        for name in ("VOB_WORK_DIR", "VOB_REPORT_DIR", "VOB_EXPORT_LAG_DAYS", "VOB_KPI_BAND_PCT"):
-            mp.delenv(name, raising=False)
-        settings = load_settings()
-        result = defs.resolve_job_def("monthly_refresh").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), tags={RANGE_START: "2025-03", RANGE_END: "2025-06"})
+    settings = load_settings(env)
+    result = defs.resolve_job_def("monthly_refresh").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), tags={RANGE_START: "2025-03", RANGE_END: "2025-06"},
+        resources={"vob": VobWarehouse.from_variables(env)})
     return {"settings": settings, "result": result, "env": env, "root": root}
 
 

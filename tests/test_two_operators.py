@@ -48,8 +48,9 @@ def test_the_second_run_waits_for_the_first_and_both_publish_whole_files(tmp_pat
 def test_with_a_timeout_the_second_stops_and_names_the_holder(tmp_path):
     warehouse = tmp_path / "warehouse" / "vob.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from warehouse.writer_lock import "
-         "hold_warehouse\nwith hold_warehouse(Path(sys.argv[1]), 'vob run 2025-H1'):\n    time.sleep(600)",
+        [sys.executable, "-c", "import sys, time; from vob.settings import load_settings; from warehouse.writer_lock import "
+         "hold_warehouse\nwith hold_warehouse(load_settings({'VOB_WAREHOUSE': sys.argv[1]}), 'vob run 2025-H1'):\n"
+         "    time.sleep(600)",
          str(warehouse)], cwd=REPO)
     try:
         wait_for_holder(lock_path(warehouse), holder.pid, timeout=60)
@@ -61,9 +62,10 @@ def test_with_a_timeout_the_second_stops_and_names_the_holder(tmp_path):
         assert "Traceback" not in out
         holder.kill()
         holder.wait()  # the kernel releases a dead holder's lock: the next one gets it at once
+        from vob.settings import load_settings
         from warehouse.writer_lock import hold_warehouse
 
-        with hold_warehouse(warehouse, "test", say=lambda text: (_ for _ in ()).throw(AssertionError(text))):
+        with hold_warehouse(load_settings({"VOB_WAREHOUSE": str(warehouse)}), "test", say=lambda text: (_ for _ in ()).throw(AssertionError(text))):
             pass
     finally:
         holder.kill()

@@ -20,19 +20,18 @@ UPLOADED = "calls/2025/03/calls_2025-03-17.csv"
 MONTHS = ["2025-02", "2025-03", "2025-04"]
 
 
-def test_temporary_names_are_never_read_and_a_fresh_file_waits_for_a_later_sensor_tick(tmp_path, monkeypatch):
+def test_temporary_names_are_never_read_and_a_fresh_file_waits_for_a_later_sensor_tick(tmp_path):
     landing = tmp_path / "landing"
     real = write_calls(landing, date(2025, 3, 17), [call("C1", "2025-03-17T09:00:00+03:00")])
     for name in TEMPORARY:
         (real.parent / name).write_text("call_id,offered_at\nhalf a line")
     assert files_for_month(CALLS, landing, date(2025, 3, 1), 1) == [real]
 
-    monkeypatch.setenv("VOB_SETTLE_SECONDS", "60")
-    changes, cursor = scan(landing, {}, 1, MONTHS)
+    changes, cursor = scan(landing, {}, 1, MONTHS, settle_seconds=60)
     assert changes == [] and cursor == {}  # written just now: an upload in progress, not marked seen
     settled = time.time() - 61
     os.utime(real, (settled, settled))
-    changes, cursor = scan(landing, cursor, 1, MONTHS)
+    changes, cursor = scan(landing, cursor, 1, MONTHS, settle_seconds=60)
     assert [c.path for c in changes] == [UPLOADED] and list(cursor) == [UPLOADED]  # temporary names: never
 
 

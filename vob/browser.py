@@ -7,13 +7,11 @@ this closed network its background connections would otherwise fail or hang.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-CHROMIUM_ENV = "VOB_CHROMIUM"  # path of the browser, if not `chromium` on PATH
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_FLAGS = (
     "--headless",
@@ -34,19 +32,20 @@ class BrowserError(RuntimeError):
     """Chromium is missing or failed; the message says what to do."""
 
 
-def find_chromium() -> str | None:
-    configured = os.environ.get(CHROMIUM_ENV)
+def find_chromium(configured: Path | None = None) -> str | None:
+    """The browser: `configured` (VOB_CHROMIUM, Settings.chromium) if given, else the first of
+    CHROMIUM_NAMES on PATH; None when there is none."""
     if configured:
-        return configured if Path(configured).exists() else None
+        return str(configured) if Path(configured).exists() else None
     return next((path for path in map(shutil.which, CHROMIUM_NAMES) if path), None)
 
 
-def _run(args: list[str], output: Path) -> None:
-    executable = find_chromium()
+def _run(args: list[str], output: Path, chromium: Path | None) -> None:
+    executable = find_chromium(chromium)
     if executable is None:
         raise BrowserError(
             "headless Chromium is needed for the PDF and the preview but was not found: "
-            f"`apt-get install chromium` (Debian), or set {CHROMIUM_ENV} to its path"
+            "`apt-get install chromium` (Debian), or set VOB_CHROMIUM to its path"
         )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)
@@ -63,14 +62,16 @@ def _run(args: list[str], output: Path) -> None:
         raise BrowserError(f"chromium failed writing {output} (exit {done.returncode}):\n{tail}")
 
 
-def print_pdf(html_path: Path, pdf_path: Path) -> Path:
-    """The page printed as the browser prints it (CSS @page: A4 landscape), without header or footer."""
-    _run(["--no-pdf-header-footer", f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()], pdf_path)
+def print_pdf(html_path: Path, pdf_path: Path, chromium: Path | None = None) -> Path:
+    """The page printed as the browser prints it (CSS @page: A4 landscape), without header or footer.
+    `chromium`: the browser's path (Settings.chromium), else the one on PATH."""
+    _run(["--no-pdf-header-footer", f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()], pdf_path, chromium)
     return pdf_path
 
 
-def screenshot(html_path: Path, png_path: Path, width: int = 1200, height: int = 1500, scale: float = 1.0) -> Path:
+def screenshot(html_path: Path, png_path: Path, width: int = 1200, height: int = 1500, scale: float = 1.0,
+               chromium: Path | None = None) -> Path:
     """A PNG of the top of the page as shown in a `width` x `height` window; `scale` < 1 gives a thumbnail."""
     _run([f"--screenshot={png_path}", f"--window-size={width},{height}", f"--force-device-scale-factor={scale}",
-          html_path.resolve().as_uri()], png_path)
+          html_path.resolve().as_uri()], png_path, chromium)
     return png_path

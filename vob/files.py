@@ -18,82 +18,56 @@ from __future__ import annotations
 import grp
 import os
 from pathlib import Path
-from typing import Mapping
 
-from vob.settings import ConfigError
-
-FILE_GROUP_ENV = "VOB_FILE_GROUP"
-BI_GROUP_ENV = "VOB_BI_GROUP"
-WAREHOUSE_MODE_ENV = "VOB_WAREHOUSE_MODE"
-DEFAULT_WAREHOUSE_MODE = 0o640
+from vob.settings import ConfigError, Settings
 
 
-def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
-    return os.environ if env is None else env
-
-
-def group_id(env: Mapping[str, str] | None, name: str) -> int | None:
-    """The group id of setting `name` (a group name or number), None when unset."""
-    value = _env(env).get(name)
-    if not value:
+def group_id(name: str | None, variable: str) -> int | None:
+    """The group id of a group name or number (setting `variable`), None when unset."""
+    if not name:
         return None
     try:
-        return int(value) if value.isdigit() else grp.getgrnam(value).gr_gid
+        return int(name) if name.isdigit() else grp.getgrnam(name).gr_gid
     except KeyError:
-        raise ConfigError(f"{name}={value}: no such group on this machine") from None
+        raise ConfigError(f"{variable}={name}: no such group on this machine") from None
 
 
-def private_umask(env: Mapping[str, str] | None = None) -> int:
-    return 0o027 if group_id(env, FILE_GROUP_ENV) is not None else 0o077
+def private_umask(settings: Settings) -> int:
+    return 0o027 if group_id(settings.file_group, "VOB_FILE_GROUP") is not None else 0o077
 
 
-def restrict_new_files(env: Mapping[str, str] | None = None) -> None:
+def restrict_new_files(settings: Settings) -> None:
     """Files and directories this process creates from now on are private (0600/0700,
     or 0640/0750 with VOB_FILE_GROUP), whatever umask it was started with."""
-    os.umask(private_umask(env))
+    os.umask(private_umask(settings))
 
 
-def make_private(path: Path, env: Mapping[str, str] | None = None) -> None:
+def make_private(path: Path, settings: Settings) -> None:
     """Owner only (0600, directories 0700), or owner + VOB_FILE_GROUP read (0640/0750)."""
-    gid = group_id(env, FILE_GROUP_ENV)
+    gid = group_id(settings.file_group, "VOB_FILE_GROUP")
     mode = 0o700 if path.is_dir() else 0o600
     _set_mode(path, mode | (0o050 if path.is_dir() else 0o040) if gid is not None else mode, gid)
 
 
-def private_dir(path: Path, env: Mapping[str, str] | None = None) -> Path:
+def private_dir(path: Path, settings: Settings) -> Path:
     path.mkdir(parents=True, exist_ok=True)
-    make_private(path, env)
+    make_private(path, settings)
     return path
 
 
-def warehouse_mode(env: Mapping[str, str] | None = None) -> int:
-    """VOB_WAREHOUSE_MODE, an octal mode such as 640: owner read-write at least, no execute bit."""
-    value = _env(env).get(WAREHOUSE_MODE_ENV)
-    if not value:
-        return DEFAULT_WAREHOUSE_MODE
-    try:
-        mode = int(value, 8)
-    except ValueError:
-        mode = -1
-    if mode < 0 or mode > 0o777 or mode & 0o600 != 0o600 or mode & 0o111:
-        raise ConfigError(f"{WAREHOUSE_MODE_ENV}={value}: expected an octal file mode with owner "
-                          "read-write and no execute bit, e.g. 640 (group reads) or 600")
-    return mode
-
-
-def share_with_bi(path: Path, env: Mapping[str, str] | None = None) -> None:
+def share_with_bi(path: Path, settings: Settings) -> None:
     """A published file (warehouse, report): VOB_WAREHOUSE_MODE and group VOB_BI_GROUP."""
-    _set_mode(path, warehouse_mode(env), group_id(env, BI_GROUP_ENV))
+    _set_mode(path, settings.warehouse_mode, group_id(settings.bi_group, "VOB_BI_GROUP"))
 
 
-def shared_dir(path: Path, env: Mapping[str, str] | None = None) -> Path:
+def shared_dir(path: Path, settings: Settings) -> Path:
     """A directory of published files: created traversable by the BI group (0750, or
     0755 when the files are world-readable); an existing directory is left as it is."""
     if not path.is_dir():
         path.mkdir(parents=True, exist_ok=True)
-        mode = warehouse_mode(env)
+        mode = settings.warehouse_mode
         _set_mode(path, 0o700 | (0o050 if mode & 0o040 else 0) | (0o005 if mode & 0o004 else 0),
-                  group_id(env, BI_GROUP_ENV))
+                  group_id(settings.bi_group, "VOB_BI_GROUP"))
     return path
 
 

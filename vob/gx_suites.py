@@ -38,7 +38,7 @@ from urllib.parse import urlencode
 
 
 from vob.landing import CLOSED_STATUSES, Source
-from vob.settings import memory_settings
+from vob.settings import DEFAULT_MEMORY_LIMIT, memory_settings
 
 SAMPLE_VALUES = 5  # unexpected values shown per expectation
 
@@ -199,25 +199,28 @@ class Batch:
     expectations: list
 
 
-def validate_query(db_path: Path, name: str, query: str, suite_expectations: list) -> list[ExpectationOutcome]:
+def validate_query(db_path: Path, name: str, query: str, suite_expectations: list,
+                   memory_limit: str = DEFAULT_MEMORY_LIMIT) -> list[ExpectationOutcome]:
     """Run expectations with GX on the rows of a SQL query over a DuckDB file."""
-    return validate_batches(db_path, [Batch(name, query, suite_expectations)])[0]
+    return validate_batches(db_path, [Batch(name, query, suite_expectations)], memory_limit)[0]
 
 
-def validate_batches(db_path: Path, batches: list[Batch]) -> list[list[ExpectationOutcome]]:
+def validate_batches(db_path: Path, batches: list[Batch],
+                     memory_limit: str = DEFAULT_MEMORY_LIMIT) -> list[list[ExpectationOutcome]]:
     """Run each batch's expectations with GX, through one data source (one engine and one
     DuckDB connection) for all batches.
 
     GX opens the file with duckdb-engine's configuration, which DuckDB refuses
     while another connection of this process holds the file with another
     configuration: call this with no other connection to `db_path` open. It
-    returns with GX's connection closed."""
-    outcomes = _validate(db_path, batches)
+    returns with GX's connection closed. `memory_limit`: the working connection's
+    (Settings.duckdb_memory_limit)."""
+    outcomes = _validate(db_path, batches, memory_limit)
     gc.collect()  # GX's objects hold the DuckDB connection in reference cycles
     return outcomes
 
 
-def _validate(db_path: Path, batches: list[Batch]) -> list[list[ExpectationOutcome]]:
+def _validate(db_path: Path, batches: list[Batch], memory_limit: str) -> list[list[ExpectationOutcome]]:
     context = _context()
     datasource_name = f"work_{uuid.uuid4().hex[:8]}"
     # create_temp_table: each batch's query runs once, into a temporary table of GX's
@@ -225,7 +228,7 @@ def _validate(db_path: Path, batches: list[Batch]) -> list[list[ExpectationOutco
     # GX's own connection gets the working connection's memory cap and spill folder (duckdb-engine
     # hands the URL's query parameters to DuckDB as its configuration); without them it would take
     # DuckDB's default, 80 % of RAM: the 10x six-month gate reached 4.4 GiB (docs/benchmarks.md).
-    connection_string = f"duckdb:///{db_path}?{urlencode(memory_settings(db_path.parent))}"
+    connection_string = f"duckdb:///{db_path}?{urlencode(memory_settings(db_path.parent, memory_limit))}"
     datasource = context.data_sources.add_sql(datasource_name, connection_string=connection_string,
                                               create_temp_table=True)
     try:
@@ -304,10 +307,11 @@ def _outcome(item) -> ExpectationOutcome:
     )
 
 
-def validate_sources(db_path: Path, months_by_source: dict[Source, list[date]]) -> dict[str, SuiteOutcome]:
+def validate_sources(db_path: Path, months_by_source: dict[Source, list[date]],
+                     memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict[str, SuiteOutcome]:
     """The suites of several sources, each over its months' staged rows, through one GX data source."""
     batches = [Batch(f"staging_{s.name}", batch_query(s, months), expectations(s)) for s, months in months_by_source.items()]
-    results = validate_batches(db_path, batches) if batches else []
+    results = validate_batches(db_path, batches, memory_limit) if batches else []
     return {
         source.name: SuiteOutcome(source.name, tuple(months), tuple(outcomes))
         for (source, months), outcomes in zip(months_by_source.items(), results)

@@ -8,7 +8,6 @@ these descriptions instead of repeating paths and column lists.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,20 +16,14 @@ from pathlib import Path
 OPEN_STATUSES = ("new", "in_progress", "pending")
 
 # Uploads in progress (docs/operations.md, "Uploads in progress"): temporary names are never read,
-# and a file modified after the run's settle cutoff is left for a later run.
+# and a file modified after the run's settle cutoff (Settings.settle_seconds) is left for a later run.
 TEMPORARY_SUFFIXES = (".part", ".filepart", ".tmp")
-SETTLE_ENV = "VOB_SETTLE_SECONDS"
-DEFAULT_SETTLE_SECONDS = 60.0
 SETTLED_TAG = "vob/settled_before"  # run tag: epoch seconds; files modified after it are left
 
 
 def is_temporary(path: Path) -> bool:
     """An upload's temporary name (`*.part`, `*.filepart`, `*.tmp`, a name starting with `.`)."""
     return path.name.startswith(".") or path.name.lower().endswith(TEMPORARY_SUFFIXES)
-
-
-def settle_seconds() -> float:
-    return float(os.environ.get(SETTLE_ENV) or DEFAULT_SETTLE_SECONDS)
 
 
 def split_settled(paths: list[Path], settled_before: float | None) -> tuple[list[Path], list[Path]]:

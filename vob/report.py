@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import html
 import math
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -44,7 +43,6 @@ FONTS = (  # family, weight, file: Arabic text in Noto Sans Arabic, Latin letter
     ("VoB Latin", 700, "NotoSans-Latin-Bold.ttf"),
 )
 
-DIGITS_ENV = "VOB_REPORT_DIGITS"  # "western" (default) or "arabic" (Arabic-Indic digits)
 
 REPORT_TITLE = "تقرير صوت المستفيد"
 HALF_NAMES = {"1": "النصف الأول", "2": "النصف الثاني"}
@@ -91,11 +89,9 @@ class NumberFormat:
     arabic_digits: bool = False
 
     @classmethod
-    def from_env(cls, env=None) -> "NumberFormat":
-        value = (os.environ if env is None else env).get(DIGITS_ENV, "western").strip().lower()
-        if value not in ("western", "arabic"):
-            raise ValueError(f"{DIGITS_ENV} must be 'western' or 'arabic', not {value!r}")
-        return cls(arabic_digits=value == "arabic")
+    def from_settings(cls, settings) -> "NumberFormat":
+        """VOB_REPORT_DIGITS (Settings.report_digits): 'western' (default) or 'arabic'."""
+        return cls(arabic_digits=settings.report_digits == "arabic")
 
     def _digits(self, text: str) -> str:
         return text.translate(WESTERN_TO_ARABIC) if self.arabic_digits else text

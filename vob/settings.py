@@ -1,8 +1,12 @@
-"""Settings, read from the environment once per use.
+"""Settings: every VOB_* variable, read from the environment in one place (`load_settings`).
 
 Relative paths (the defaults among them) are taken from the current directory,
 the repository root for `vob` and `dagster dev`, as the contracts say; an
-operator points them elsewhere with environment variables.
+operator points them elsewhere with environment variables (README, Configuration).
+Library functions take a `Settings` (or the values they need), never the environment:
+processes outside Dagster (`vob`, `vob-service`, the benchmarks) call `load_settings`
+once, Dagster code gets them from the `VobWarehouse` resource (assets/resources.py),
+whose fields Dagster fills from the same variables (`dg.EnvVar`, pipelines/definitions.py).
 """
 
 from __future__ import annotations
@@ -15,12 +19,45 @@ from pathlib import Path
 # The documented demo key: accepted only for landing zones written by `vob sample`.
 SAMPLE_PII_KEY = "vob-sample-demo-key-not-for-production"
 SAMPLE_MARKER = ".vob_sample"  # written by `vob sample` into the landing root
-MEMORY_LIMIT_ENV = "VOB_DUCKDB_MEMORY_LIMIT"  # e.g. 2GB: the working database's DuckDB memory limit
-DEFAULT_MEMORY_LIMIT = "1GB"
 SPILL_DIR = "duckdb_spill"  # under the working directory
+SUPERSET_DIR = Path(__file__).resolve().parents[1] / "bi" / "superset"
+
+# Every variable the pipeline reads (README, Configuration), by the name of its field on the Dagster
+# resource (assets/resources.py VobWarehouse: the variable's text, parsed by load_settings). A secret (VOB_PII_KEY, VOB_ALERT_WEBHOOK_URL) comes from the variable or from the file named by
+# its _FILE variable (read_secret).
+VARIABLES = {
+    "landing_dir": "VOB_LANDING_DIR",
+    "warehouse": "VOB_WAREHOUSE",
+    "work_dir": "VOB_WORK_DIR",
+    "report_dir": "VOB_REPORT_DIR",
+    "pii_key": "VOB_PII_KEY",
+    "pii_key_file": "VOB_PII_KEY_FILE",
+    "reject_threshold_pct": "VOB_REJECT_THRESHOLD_PCT",
+    "export_lag_days": "VOB_EXPORT_LAG_DAYS",
+    "settle_seconds": "VOB_SETTLE_SECONDS",
+    "duckdb_memory_limit": "VOB_DUCKDB_MEMORY_LIMIT",
+    "kpi_band_pct": "VOB_KPI_BAND_PCT",
+    "report_digits": "VOB_REPORT_DIGITS",
+    "chromium": "VOB_CHROMIUM",
+    "file_group": "VOB_FILE_GROUP",
+    "bi_group": "VOB_BI_GROUP",
+    "warehouse_mode": "VOB_WAREHOUSE_MODE",
+    "lock_timeout_seconds": "VOB_LOCK_TIMEOUT_SECONDS",
+    "superset_home": "VOB_SUPERSET_HOME",
+    "dashboard_dir": "VOB_DASHBOARD_DIR",
+    "alert_webhook_url": "VOB_ALERT_WEBHOOK_URL",
+    "alert_webhook_url_file": "VOB_ALERT_WEBHOOK_URL_FILE",
+    "dagster_ui_url": "VOB_DAGSTER_UI_URL",
+}
+DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_SETTLE_SECONDS = 60.0
+DEFAULT_KPI_BAND_PCT = 50.0  # a KPI further than 50 % from the median of the previous months is flagged
+DEFAULT_WAREHOUSE_MODE = 0o640
+DEFAULT_UI_URL = "http://localhost:3000"
+REPORT_DIGITS = ("western", "arabic")
 
 
-class ConfigError(RuntimeError):
+class ConfigError(ValueError):
     """A setting is missing or unusable; the message says which and how to fix it."""
 
 
@@ -62,13 +99,28 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, with its default (README, Configuration: one row per variable)."""
+
     landing_dir: Path
     warehouse_path: Path  # the published DuckDB file BI tools read
     work_dir: Path  # working database, rejected rows, staging files
     report_dir: Path
-    reject_threshold_pct: float
-    export_lag_days: int
+    reject_threshold_pct: float = 1.0
+    export_lag_days: int = 1
     secret_key: str | None = field(default=None, repr=False)  # VOB_PII_KEY: never printed
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS  # landing files modified more recently are left
+    duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
+    kpi_band_pct: float = DEFAULT_KPI_BAND_PCT
+    report_digits: str = "western"  # or "arabic" (Arabic-Indic digits)
+    chromium: Path | None = None  # None: `chromium` (or its other names) on PATH
+    file_group: str | None = None  # may read the private files (vob/files.py)
+    bi_group: str | None = None  # group of the published files; None: the owner's group
+    warehouse_mode: int = DEFAULT_WAREHOUSE_MODE  # mode of the published files
+    lock_timeout_seconds: float = 0.0  # 0: wait for the warehouse's writer lock as long as it takes
+    superset_home: Path = SUPERSET_DIR / "home"
+    dashboard_dir: Path | None = None  # None: <warehouse dir>/<name>_dashboard
+    alert_webhook_url: str | None = field(default=None, repr=False)  # a secret (it may carry a token)
+    dagster_ui_url: str = DEFAULT_UI_URL
 
     @property
     def work_db(self) -> Path:
@@ -94,6 +146,8 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings from the variables in `env` (the process's environment by default), each
+    checked: a bad value is a ConfigError naming the variable."""
     env = os.environ if env is None else env
     warehouse_path = _path(env, "VOB_WAREHOUSE", Path("warehouse/vob.duckdb"))
     # Working state lives beside the published file and is named after it, so two
@@ -104,15 +158,72 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         warehouse_path=warehouse_path,
         work_dir=_path(env, "VOB_WORK_DIR", sibling),
         report_dir=_path(env, "VOB_REPORT_DIR", warehouse_path.parent / f"{warehouse_path.stem}_reports"),
-        reject_threshold_pct=float(env.get("VOB_REJECT_THRESHOLD_PCT", "1.0")),
-        export_lag_days=int(env.get("VOB_EXPORT_LAG_DAYS", "1")),
+        reject_threshold_pct=_number(env, "VOB_REJECT_THRESHOLD_PCT", 1.0),
+        export_lag_days=_number(env, "VOB_EXPORT_LAG_DAYS", 1, int),
         secret_key=read_secret(env, "VOB_PII_KEY"),
+        settle_seconds=_number(env, "VOB_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS),
+        duckdb_memory_limit=env.get("VOB_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT,
+        kpi_band_pct=_kpi_band_pct(env.get("VOB_KPI_BAND_PCT", "")),
+        report_digits=_report_digits(env.get("VOB_REPORT_DIGITS", "")),
+        chromium=Path(env["VOB_CHROMIUM"]) if env.get("VOB_CHROMIUM") else None,
+        file_group=env.get("VOB_FILE_GROUP") or None,
+        bi_group=env.get("VOB_BI_GROUP") or None,
+        warehouse_mode=_warehouse_mode(env.get("VOB_WAREHOUSE_MODE", "")),
+        lock_timeout_seconds=_number(env, "VOB_LOCK_TIMEOUT_SECONDS", 0.0),
+        superset_home=Path(env.get("VOB_SUPERSET_HOME") or SUPERSET_DIR / "home").absolute(),
+        dashboard_dir=Path(env["VOB_DASHBOARD_DIR"]).absolute() if env.get("VOB_DASHBOARD_DIR") else None,
+        alert_webhook_url=read_secret(env, "VOB_ALERT_WEBHOOK_URL"),
+        dagster_ui_url=(env.get("VOB_DAGSTER_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
     )
 
 
-def memory_settings(work_dir: Path) -> dict[str, str]:
-    """DuckDB's memory cap and spill folder, for every connection to the working database
-    (ours, and the one Great Expectations opens): a run's memory does not grow with the files'
-    size (docs/benchmarks.md)."""
-    return {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
-            "temp_directory": str(work_dir / SPILL_DIR)}
+def _number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> float:
+    """Variable `name` as a number of `kind` (`default` when unset or empty)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a{'n integer' if kind is int else ' number'}, not {raw!r}") from None
+
+
+def _kpi_band_pct(raw: str) -> float:
+    raw = raw.strip()
+    if not raw:
+        return DEFAULT_KPI_BAND_PCT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"VOB_KPI_BAND_PCT must be a number of percent, e.g. 50, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"VOB_KPI_BAND_PCT must be above 0, not {raw!r}")
+    return value
+
+
+def _report_digits(raw: str) -> str:
+    value = raw.strip().lower() or "western"
+    if value not in REPORT_DIGITS:
+        raise ConfigError(f"VOB_REPORT_DIGITS must be 'western' or 'arabic', not {value!r}")
+    return value
+
+
+def _warehouse_mode(raw: str) -> int:
+    """VOB_WAREHOUSE_MODE, an octal mode such as 640: owner read-write at least, no execute bit."""
+    if not raw:
+        return DEFAULT_WAREHOUSE_MODE
+    try:
+        mode = int(raw, 8)
+    except ValueError:
+        mode = -1
+    if mode < 0 or mode > 0o777 or mode & 0o600 != 0o600 or mode & 0o111:
+        raise ConfigError(f"VOB_WAREHOUSE_MODE={raw}: expected an octal file mode with owner "
+                          "read-write and no execute bit, e.g. 640 (group reads) or 600")
+    return mode
+
+
+def memory_settings(work_dir: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict[str, str]:
+    """DuckDB's memory cap (VOB_DUCKDB_MEMORY_LIMIT) and spill folder, for every connection to the
+    working database (ours, and the one Great Expectations opens): a run's memory does not grow
+    with the files' size (docs/benchmarks.md)."""
+    return {"memory_limit": memory_limit, "temp_directory": str(work_dir / SPILL_DIR)}

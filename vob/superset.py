@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -33,12 +33,11 @@ from pathlib import Path
 import yaml
 
 from vob.browser import find_chromium
+from vob.settings import SUPERSET_DIR, Settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
-from vob.settings import Settings
 
-SUPERSET_DIR = Path(__file__).resolve().parents[1] / "bi" / "superset"
 VENV = SUPERSET_DIR / ".venv"
 LOCK_FILE = SUPERSET_DIR / "requirements.lock"
 INSTALLED_MARKER = VENV / "vob-installed"  # the lock's sha256, written last by bi/superset/install
@@ -83,15 +82,10 @@ def require_superset() -> None:
         raise DashboardError(f"Superset {state} in {VENV}: run {INSTALL_COMMAND}")
 
 
-def superset_home(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    return Path(env.get("VOB_SUPERSET_HOME") or SUPERSET_DIR / "home").absolute()
-
-
-def dashboard_dir(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
+def dashboard_dir(settings: Settings) -> Path:
+    """VOB_DASHBOARD_DIR, by default <warehouse dir>/<name>_dashboard."""
     warehouse = settings.warehouse_path
-    return Path(env.get("VOB_DASHBOARD_DIR") or warehouse.parent / f"{warehouse.stem}_dashboard").absolute()
+    return (settings.dashboard_dir or warehouse.parent / f"{warehouse.stem}_dashboard").absolute()
 
 
 def warehouse_uri(warehouse: Path) -> str:
@@ -253,13 +247,14 @@ def wait_for_charts(page, charts: int = DASHBOARD_CHARTS) -> list[str]:
 
 
 @contextmanager
-def chromium_browser() -> Iterator["Browser"]:
-    """Debian's chromium driven by Playwright, off the network like vob/browser.py."""
+def chromium_browser(chromium: Path | None = None) -> Iterator["Browser"]:
+    """Debian's chromium (or `chromium`, Settings.chromium) driven by Playwright, off the network like
+    vob/browser.py."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=find_chromium(),
+            executable_path=find_chromium(chromium),
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run"])
         try:
@@ -268,16 +263,17 @@ def chromium_browser() -> Iterator["Browser"]:
             browser.close()
 
 
-def screenshot_dashboard(base_url: str, password: str, png: Path, preview: Path) -> list[str]:
+def screenshot_dashboard(base_url: str, password: str, png: Path, preview: Path,
+                         chromium: Path | None = None) -> list[str]:
     """The whole dashboard as the VoB team sees it after logging in (PNG), and a small JPEG preview;
     returns the charts in error. In a thread of its own: Playwright's sync API refuses to start
     inside a running asyncio loop (or beside another sync Playwright) in the caller's thread."""
     with ThreadPoolExecutor(max_workers=1) as worker:
-        return worker.submit(_screenshot, base_url, password, png, preview).result()
+        return worker.submit(_screenshot, base_url, password, png, preview, chromium).result()
 
 
-def _screenshot(base_url: str, password: str, png: Path, preview: Path) -> list[str]:
-    with chromium_browser() as browser:
+def _screenshot(base_url: str, password: str, png: Path, preview: Path, chromium: Path | None) -> list[str]:
+    with chromium_browser(chromium) as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1200}, locale="ar")
         log_in(page, base_url, password)
         page.goto(f"{base_url}{DASHBOARD_PATH}", wait_until="networkidle")
@@ -287,9 +283,9 @@ def _screenshot(base_url: str, password: str, png: Path, preview: Path) -> list[
         return in_error
 
 
-def screenshot_unavailable() -> str | None:
-    """Why no screenshot can be taken here, or None."""
-    if find_chromium() is None:
+def screenshot_unavailable(chromium: Path | None = None) -> str | None:
+    """Why no screenshot can be taken here (with the browser `chromium`, else the one on PATH), or None."""
+    if find_chromium(chromium) is None:
         return "headless Chromium not found (`apt-get install chromium`, or set VOB_CHROMIUM)"
     try:
         import playwright  # noqa: F401  (the project's [test] extra, which the README installs)
@@ -319,13 +315,13 @@ def build_dashboard(settings: Settings, superset: Superset) -> DashboardBuild:
     bundle = write_bundle(settings.warehouse_path, out / "vob_dashboard_bundle.zip")
     prepared = superset.prepare()
     superset.import_bundle(bundle)
-    why_not = screenshot_unavailable()
+    why_not = screenshot_unavailable(settings.chromium)
     png = preview = None
     in_error = []
     if why_not is None:
         png, preview = out / "vob_dashboard.png", out / "vob_dashboard_preview.jpg"
         with superset.serving() as base_url:
-            in_error = screenshot_dashboard(base_url, superset.password(), png, preview)
+            in_error = screenshot_dashboard(base_url, superset.password(), png, preview, settings.chromium)
     return DashboardBuild(bundle, png, preview, prepared, time.monotonic() - started, why_not, in_error)
 
 

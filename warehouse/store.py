@@ -21,11 +21,16 @@ import duckdb
 from vob.db import transaction
 from vob.ingest import disk_stat, disk_stat_if_any, fingerprint, raw_table_ddl
 from vob.landing import CHANNEL_NAMES, CHANNELS, CRM, EVENT_SOURCES, SOURCES
-from vob.settings import Settings, memory_settings
+from vob.periods import Period
+from vob.settings import DEFAULT_WAREHOUSE_MODE, Settings, memory_settings
 from vob.files import make_private, private_dir, share_with_bi, shared_dir
 from vob.text import sql_quote
 from warehouse.dictionary import SCHEMA, apply_comments
 from warehouse.writer_lock import holds_warehouse
+
+# The command a damaged or lost working database names (docs/operations.md, "A run died"):
+REBUILD_TAG = "vob/rebuild_command"  # run tag set by `vob run`: the rebuild command of its period
+ANY_REBUILD = "vob rebuild --period <half-year> (or --month <month>)"  # a run without the tag
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 log = logging.getLogger(__name__)
@@ -48,24 +53,26 @@ def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
             time.sleep(0.5)
 
 
-def open_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
-    shared_dir(settings.warehouse_path.parent)  # BI reads there; the default work dir is inside it
-    private_dir(settings.work_dir)  # DuckDB's WAL and spill files are created inside
-    refuse_lost_work_db(settings)
+def open_work_db(settings: Settings, rebuild: str = ANY_REBUILD) -> duckdb.DuckDBPyConnection:
+    """The working database, private, memory-capped, with its schema; WorkDatabaseDamaged (naming
+    the command `rebuild`) when it is lost or does not open."""
+    shared_dir(settings.warehouse_path.parent, settings)  # BI reads there; the default work dir is inside it
+    private_dir(settings.work_dir, settings)  # DuckDB's WAL and spill files are created inside
+    refuse_lost_work_db(settings, rebuild)
     try:
         con = connect(settings.work_db)
     except duckdb.Error as err:
-        raise WorkDatabaseDamaged(damaged_sentence(settings, err)) from None
+        raise WorkDatabaseDamaged(damaged_sentence(settings, err, rebuild)) from None
     for path in (settings.work_db, Path(f"{settings.work_db}.wal")):  # pseudonymised personal data
         if path.exists():
-            make_private(path)
-    bound_memory(con, settings.work_dir)
+            make_private(path, settings)
+    bound_memory(con, settings)
     ensure_schema(con)
     return con
 
 
-def bound_memory(con: duckdb.DuckDBPyConnection, work_dir: Path) -> None:
-    for name, value in memory_settings(work_dir).items():
+def bound_memory(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    for name, value in memory_settings(settings.work_dir, settings.duckdb_memory_limit).items():
         con.execute(f"SET {name} = {sql_quote(value)}")
 
 
@@ -113,7 +120,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
     it was.
     """
     target = settings.warehouse_path.absolute()
-    shared_dir(target.parent)
+    shared_dir(target.parent, settings)
     _remove_stale_temp_files(target)
     staging_file = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
@@ -135,7 +142,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
         leftover_wal = Path(f"{staging_file}.wal")
         if leftover_wal.exists():  # a checkpointed, detached file has none; never publish one half-written
             raise RuntimeError(f"publish: {leftover_wal} left after CHECKPOINT and DETACH")
-        share_with_bi(staging_file)  # VOB_WAREHOUSE_MODE (default 0640), group VOB_BI_GROUP
+        share_with_bi(staging_file, settings)  # VOB_WAREHOUSE_MODE (default 0640), group VOB_BI_GROUP
         _fsync(staging_file)
         os.replace(staging_file, target)  # atomic on one file system
         _fsync(target.parent)
@@ -149,16 +156,14 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
 DICTIONARY_FILE = Path(__file__).with_name("dictionary.py")  # the published comments come from it
 
 
-def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+def marts_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
     """What a publish would write, as one digest: every marts table's columns and rows (count,
     sum and XOR of whole-row hashes), the dictionary's text, the storage version and the file
     mode and group settings. Computed in DuckDB; the marts are small. Hex digits written g-p
     (vob/ingest.py scan_file: a plain hex digest can look like a phone number to a scan)."""
-    from vob.files import BI_GROUP_ENV, WAREHOUSE_MODE_ENV
-
     digest = hashlib.sha256()
-    for setting in (PUBLISHED_STORAGE_VERSION, os.environ.get(WAREHOUSE_MODE_ENV, ""),
-                    os.environ.get(BI_GROUP_ENV, "")):
+    mode = "" if settings.warehouse_mode == DEFAULT_WAREHOUSE_MODE else f"{settings.warehouse_mode:o}"
+    for setting in (PUBLISHED_STORAGE_VERSION, mode, settings.bi_group or ""):
         digest.update(f"{setting};".encode())
     digest.update(DICTIONARY_FILE.read_bytes())
     for table in published_tables(con):
@@ -187,7 +192,7 @@ def publish_if_changed(settings: Settings, con: duckdb.DuckDBPyConnection,
     """`publish`, unless the published file already holds these marts: then it is left as it is
     (a BI tool's open handle stays on the current file) and nothing is written. Returns the row
     count of each table and whether the file was written."""
-    fingerprint = marts_fingerprint(con)
+    fingerprint = marts_fingerprint(con, settings)
     if published_unchanged(settings, con, fingerprint):
         _remove_stale_temp_files(settings.warehouse_path.absolute())  # of a publish killed earlier
         return {table: con.execute(f"SELECT count(*) FROM marts.{table}").fetchall()[0][0]
@@ -228,7 +233,6 @@ def _fsync(path: Path) -> None:
 
 # --- a lost or damaged working database (docs/operations.md, "A run died") ---
 
-REBUILD_HINT_ENV = "VOB_REBUILD_HINT"  # set by `vob run`: the rebuild command of the period it runs
 DAMAGE_MARKERS = ("not a valid DuckDB database", "Corrupt database file", "Could not read enough bytes",
                   "truncated", "checksum")
 
@@ -237,14 +241,15 @@ class WorkDatabaseDamaged(RuntimeError):
     """The working database is missing or unreadable; the message is one sentence naming the fix."""
 
 
-def rebuild_hint() -> str:
-    return os.environ.get(REBUILD_HINT_ENV) or "vob rebuild --period <half-year> (or --month <month>)"
+def rebuild_command(period: Period) -> str:
+    """The command that rebuilds the working database for `period` (named when it is damaged or lost)."""
+    return f"vob rebuild --{'period' if period.is_half_year else 'month'} {period.key}"
 
 
-def damaged_sentence(settings: Settings, cause: object) -> str:
+def damaged_sentence(settings: Settings, cause: object, rebuild: str = ANY_REBUILD) -> str:
     first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     return (f"The working database {settings.work_db} is damaged ({first_line}); the published warehouse "
-            f"is untouched: rebuild it from the landing zone with `{rebuild_hint()}`.")
+            f"is untouched: rebuild it from the landing zone with `{rebuild}`.")
 
 
 def is_damage(error: BaseException | str) -> bool:
@@ -252,22 +257,22 @@ def is_damage(error: BaseException | str) -> bool:
     return any(marker in text for marker in DAMAGE_MARKERS)
 
 
-def refuse_lost_work_db(settings: Settings) -> None:
+def refuse_lost_work_db(settings: Settings, rebuild: str = ANY_REBUILD) -> None:
     """A missing working database is a first run, unless a warehouse was published from one:
     then it was lost, and building a new one from a single month would publish that month alone."""
     if not settings.work_db.exists() and settings.warehouse_path.exists():
         raise WorkDatabaseDamaged(
             f"The working database {settings.work_db} is lost (the published warehouse "
             f"{settings.warehouse_path} was built from it and is untouched): rebuild it from the landing "
-            f"zone with `{rebuild_hint()}`.")
+            f"zone with `{rebuild}`.")
 
 
-def check_work_db(settings: Settings) -> None:
+def check_work_db(settings: Settings, rebuild: str = ANY_REBUILD) -> None:
     """Before a run: the working database is there (or this is a first run), opens, and is long enough
     for the last block its tables use (a truncated file opens, and fails only when a lost block is read;
     the file's own block count is no measure: a file may end before its free blocks, after a crash too).
     A file whose blocks are garbage is found when a step reads them (`is_damage`)."""
-    refuse_lost_work_db(settings)
+    refuse_lost_work_db(settings, rebuild)
     if not settings.work_db.exists():
         return
     try:
@@ -279,10 +284,11 @@ def check_work_db(settings: Settings) -> None:
     except duckdb.Error as err:
         if "lock" in str(err).lower() and not is_damage(err):
             return  # a run of the daemon is writing it: it opens
-        raise WorkDatabaseDamaged(damaged_sentence(settings, err)) from None
+        raise WorkDatabaseDamaged(damaged_sentence(settings, err, rebuild)) from None
     size = settings.work_db.stat().st_size
     if size < needed:
-        raise WorkDatabaseDamaged(damaged_sentence(settings, f"truncated: {size:,} bytes, its tables need {needed:,}"))
+        raise WorkDatabaseDamaged(damaged_sentence(settings, f"truncated: {size:,} bytes, its tables need {needed:,}",
+                                                   rebuild))
 
 
 def bytes_used(con: duckdb.DuckDBPyConnection) -> int:
@@ -303,7 +309,7 @@ DUCKDB_HEADER_BYTES = 3 * 4096  # the main header and two database headers befor
 
 def new_work_db(settings: Settings) -> None:
     """Create an empty working database (`vob rebuild`, after `discard_work_db`)."""
-    private_dir(settings.work_dir)
+    private_dir(settings.work_dir, settings)
     con = connect(settings.work_db)
     try:
         ensure_schema(con)

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from vob.files import shared_dir
+from vob.settings import Settings
 
-TIMEOUT_ENV = "VOB_LOCK_TIMEOUT_SECONDS"  # unset or 0: wait as long as it takes
 POLL_SECONDS = 0.5
 
 _held: dict[Path, int] = {}  # lock file -> how many holders in this process
@@ -63,14 +63,11 @@ def holder_text(path: Path) -> str:
             f"({holder.get('command')})")
 
 
-def _timeout() -> float:
-    return float(os.environ.get(TIMEOUT_ENV) or 0)
-
-
 @contextmanager
-def hold_warehouse(warehouse: Path, command: str, say: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the warehouse's writer lock; wait (saying once who holds it) while another process does."""
-    path = lock_path(warehouse)
+def hold_warehouse(settings: Settings, command: str, say: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the writer lock of the warehouse `settings.warehouse_path`; wait (saying once who holds it)
+    while another process does, for `settings.lock_timeout_seconds` at most (0: as long as it takes)."""
+    path = lock_path(settings.warehouse_path)
     if _held.get(path):
         _held[path] += 1
         try:
@@ -78,10 +75,10 @@ def hold_warehouse(warehouse: Path, command: str, say: Callable[[str], None] | N
         finally:
             _held[path] -= 1
         return
-    shared_dir(path.parent)  # the published file's folder: the BI group reaches it (vob/files.py)
+    shared_dir(path.parent, settings)  # the published file's folder: the BI group reaches it (vob/files.py)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
     try:
-        _acquire(fd, path, say or (lambda text: print(text, file=sys.stderr, flush=True)))
+        _acquire(fd, path, say or (lambda text: print(text, file=sys.stderr, flush=True)), settings.lock_timeout_seconds)
         _write_holder(fd, command)
         _held[path] = 1
         try:
@@ -93,8 +90,7 @@ def hold_warehouse(warehouse: Path, command: str, say: Callable[[str], None] | N
         os.close(fd)  # releases the flock
 
 
-def _acquire(fd: int, path: Path, say: Callable[[str], None]) -> None:
-    timeout = _timeout()
+def _acquire(fd: int, path: Path, say: Callable[[str], None], timeout: float) -> None:
     started = time.monotonic()
     told = False
     while True:
@@ -109,7 +105,7 @@ def _acquire(fd: int, path: Path, say: Callable[[str], None]) -> None:
         if timeout and time.monotonic() - started > timeout:
             raise WarehouseBusy(
                 f"the warehouse is still held by {holder_text(path)} after {timeout:.0f} s "
-                f"({TIMEOUT_ENV}); try again when it has finished")
+                "(VOB_LOCK_TIMEOUT_SECONDS); try again when it has finished")
         time.sleep(POLL_SECONDS)
 
 
