@@ -12,6 +12,7 @@ import dagster as dg
 
 from assets.partitions import half_year_partitions, months_to_half_year
 from assets.resources import WRITER_POOL, VobWarehouse
+from warehouse.store import ensure_half_year_schema
 from vob.half_year import (
     build_actions, build_dim_dimension, build_dimension_facts, build_half_year_facts, build_participations,
     build_plans_by_dimension,
@@ -66,6 +67,7 @@ def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Materi
     except RegisterStructureError as err:
         raise dg.Failure(description=str(err)) from None  # the message says it all; no traceback
     with vob.work_db() as con:
+        ensure_half_year_schema(con)
         store_registers(con, found, context.run.run_id)
     loaded = found.rows_loaded
     by_sheet = markdown_table(["sheet", "rows read", "loaded", "rejected"],
@@ -108,6 +110,7 @@ def _half_year_mart(name: str, description: str, build, preview_sql: str):
     def _asset(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
         period = context.partition_key
         with vob.work_db() as con:
+            ensure_half_year_schema(con)
             rows = build(con, period)
             return _result(con, rows, preview_sql, {"period": period})
 
@@ -140,6 +143,7 @@ WHERE m NOT IN (SELECT DISTINCT month FROM staging.crm) ORDER BY m
 def fct_vob_half_year(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     period = context.partition_key
     with vob.work_db() as con:
+        ensure_half_year_schema(con)
         rows = build_half_year_facts(con, period)
         result = _result(con, rows, "SELECT * FROM marts.fct_vob_half_year WHERE period = $period",
                          {"period": period})
@@ -196,6 +200,7 @@ improvement_actions = _half_year_mart(
 )
 def dim_dimension(vob: VobWarehouse) -> dg.MaterializeResult:
     with vob.work_db() as con:
+        ensure_half_year_schema(con)
         rows = build_dim_dimension(con)
         return _result(con, rows, "SELECT * FROM marts.dim_dimension ORDER BY sort_order")
 

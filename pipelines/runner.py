@@ -15,6 +15,7 @@ from typing import Callable
 import dagster as dg
 
 from assets.partitions import RANGE_END, RANGE_START
+from assets.resources import VobWarehouse
 from vob.landing import SETTLED_TAG
 from vob.settings import Settings, export_secret_files
 from vob.files import private_dir
@@ -54,6 +55,8 @@ def run_job(instance: dg.DagsterInstance, name: str, tags: dict[str, str] | None
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         instance=instance, tags={**process_tags(), **(tags or {}), "vob/trigger": "cli"},
         partition_key=partition_key, raise_on_error=False,
+        # the settings of this process now, not of whenever the definitions were first imported
+        resources={"vob": VobWarehouse.from_environment(os.environ)},
     )
 
 

@@ -115,6 +115,7 @@ def evaluate_freshness(instance) -> dict[str, bool]:
     return {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()}
 
 
+@pytest.mark.slow  # waits on real freshness checks
 def test_facts_not_refreshed_for_26_hours_are_flagged(vob_env, monkeypatch):
     import dagster._core.definitions.asset_checks.asset_check_factories.freshness_checks.last_update as fresh
 

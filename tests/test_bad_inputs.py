@@ -116,7 +116,12 @@ def published_state(path: Path) -> list[tuple]:
     return query(path, "SELECT * FROM marts.fct_channel_monthly ORDER BY ALL")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+# the developer's run keeps one rejected row, one blocked month and one unreadable file; the rest are slow
+DEVELOPER_CASES = ("unbalanced quote", "negative count", "not UTF-8 (Windows-1256 Arabic)")
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=() if c.name in DEVELOPER_CASES else pytest.mark.slow)
+                                  for c in CASES])
 def test_bad_input_is_rejected_or_blocks_and_loses_nothing(vob_env, case: Case):
     landing = vob_env.landing_dir
     good_zone(landing)

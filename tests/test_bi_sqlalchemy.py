@@ -13,6 +13,8 @@ from serving_env import module_env
 from landing_files import call, chat, email, ticket, write_calls, write_counts, write_crm, write_jsonl
 from warehouse import dictionary
 
+pytestmark = pytest.mark.slow  # Superset's environment reads the warehouse
+
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):

@@ -23,6 +23,8 @@ from vob import superset as bi
 from vob.browser import find_chromium
 from report_warehouse import build_published_warehouse
 
+pytestmark = pytest.mark.slow  # a real Superset server and browser
+
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED = bool(os.environ.get("VOB_REQUIRE_SUPERSET"))
 CHANNELS = ("calls", "email", "chat", "x", "sms", "self_service")

@@ -3,6 +3,8 @@ pipelines/recovery.py, docs/operations.md "A run died")."""
 
 from __future__ import annotations
 
+import pytest
+
 import shutil
 import socket
 import subprocess
@@ -85,6 +87,7 @@ def runnable_share(pid: int, seconds: float = 6.0) -> float:
     return states.count("R") / len(states)
 
 
+@pytest.mark.slow  # a real daemon
 def test_a_run_waiting_for_the_slot_sleeps_and_starts_when_the_daemon_reaps_the_dead_holder(tmp_path):
     write_zone(tmp_path / "landing")
     home = tmp_path / "dagster_home"

@@ -12,6 +12,7 @@ import duckdb
 from conftest import query, run_job
 from landing_files import call, ticket, write_calls, write_counts, write_crm
 from warehouse import dictionary
+from warehouse.store import ensure_half_year_schema
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "warehouse.md"
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -96,6 +97,7 @@ def test_the_example_queries_of_the_docs_run_read_only_on_the_published_file(vob
 def test_the_dictionarys_types_are_the_schemas(con):
     """The schema is written once (warehouse/schema.sql); the dictionary's types, the contract's words
     shown in docs/warehouse.md, may not drift from it."""
+    ensure_half_year_schema(con)
     types = {(t, c): d for t, c, d in con.execute(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'").fetchall()}
     described = [(t.name, c.name, c.type.upper()) for t in dictionary.TABLES for c in t.columns if c.type]

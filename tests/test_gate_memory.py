@@ -4,6 +4,8 @@ imports Great Expectations on a path that does not validate. Real runs, real row
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -14,6 +16,8 @@ import duckdb
 
 from conftest import query, run_job
 from test_bad_inputs import MONTH, _good_call_line, append_line, calls_file, good_zone
+
+pytestmark = pytest.mark.slow  # whole runs in subprocesses, measured
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -115,6 +115,7 @@ def publications(home: Path) -> list[bool]:
         return [e.asset_materialization.metadata["written"].value for e in reversed(events)]
 
 
+@pytest.mark.slow  # several whole runs
 def test_the_same_marts_are_not_published_again_and_new_ones_are(tmp_path):
     write_zone(tmp_path / "landing")
     env, home = vob_env(tmp_path), tmp_path / "dagster_home"

@@ -11,6 +11,8 @@ published warehouse is always a complete one (the previous or the new), never to
 
 from __future__ import annotations
 
+import pytest
+
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +20,8 @@ from pathlib import Path
 import dagster as dg
 
 from vob_process import kill_group, marts, run, start, vob_env, wait_for_step, write_zone
+
+pytestmark = pytest.mark.slow  # kills a run at every step: many whole runs
 
 PERIOD = ["run", "--period", "2025-H1"]
 POOL = "vob_warehouse_writer"

@@ -220,6 +220,7 @@ def test_a_run_on_real_data_without_a_key_refuses_to_start(vob_env, tmp_path):
     assert not vob_env.warehouse_path.exists() and not vob_env.work_db.exists()
 
 
+@pytest.mark.slow  # two whole `vob run` processes
 def test_the_key_from_a_mounted_secret_file_hashes_alike_and_leaves_no_trace(tmp_path):
     """VOB_PII_KEY_FILE (a Docker/Kubernetes secret): same hashes as the key itself, and the
     key in no output and in no file the run wrote; both the variable and the file: refused."""

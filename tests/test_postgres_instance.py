@@ -16,10 +16,11 @@ from landing_files import call, write_calls
 
 PG_ENV = ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD")
 
-pytestmark = pytest.mark.skipif(
-    not all(os.environ.get(name) for name in PG_ENV),
-    reason="no PostgreSQL server: DAGSTER_PG_* not set (.ci/run starts one)",
-)
+pytestmark = [
+    pytest.mark.slow,  # a real PostgreSQL server
+    pytest.mark.skipif(not all(os.environ.get(name) for name in PG_ENV),
+                       reason="no PostgreSQL server: DAGSTER_PG_* not set (.ci/run starts one)"),
+]
 
 
 def test_runs_and_materializations_are_stored_in_postgres(vob_env, tmp_path):

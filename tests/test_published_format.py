@@ -20,6 +20,8 @@ from report_warehouse import build_published_warehouse
 from warehouse_contents import contents
 from warehouse.store import PUBLISHED_STORAGE_VERSION, open_work_db, publish
 
+pytestmark = pytest.mark.slow  # DuckDB 1.4 in its own environment, and Node
+
 ROOT = Path(__file__).resolve().parents[1]
 BI = ROOT / "bi"
 # the LTS line the contract names, and Superset's driver with the SQLAlchemy our tests pin (pyproject.toml)

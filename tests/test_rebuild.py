@@ -3,6 +3,8 @@ with a new VOB_PII_KEY re-keys every hash (issue 16, key rotation). Real `vob` p
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import os
 import shutil
@@ -10,6 +12,8 @@ import shutil
 import duckdb
 
 from vob_process import marts, run, vob_env, write_zone
+
+pytestmark = pytest.mark.slow  # several whole runs and a rebuild
 
 OLD_KEY, NEW_KEY = "the-key-before-rotation", "the-key-after-rotation"
 

@@ -15,6 +15,8 @@ import pytest
 from conftest import query
 from figure_checks import figures_with_sources
 
+pytestmark = pytest.mark.slow  # the whole sample half-year, run and published
+
 FIGURES = json.loads((Path(__file__).parents[1] / "vob" / "sample" / "published_figures.json").read_text())
 VOB = [sys.executable, "-m", "pipelines.cli"]
 

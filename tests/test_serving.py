@@ -60,6 +60,7 @@ def finish_reader(reader: subprocess.Popen, mode: str, workdir: Path) -> dict:
     return json.loads((workdir / f"{mode}.json").read_text())
 
 
+@pytest.mark.slow  # readers in other processes during publishes
 def test_readers_in_another_process_see_old_or_new_whole_never_partial(vob_env, tmp_path):
     landing = vob_env.landing_dir
     months = [date(2025, m, 1) for m in range(1, 7)]

@@ -3,6 +3,8 @@ VOB_WAREHOUSE from different DAGSTER_HOMEs; the second waits for the first, sayi
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -10,6 +12,8 @@ import time
 
 from vob_process import REPO, kill_group, marts, run, start, vob_env, write_zone
 from warehouse.writer_lock import lock_path
+
+pytestmark = pytest.mark.slow  # two concurrent `vob run` processes
 
 LOCK_ERRORS = ("Could not set lock", "Conflicting lock", "Traceback")
 

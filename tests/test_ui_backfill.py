@@ -13,6 +13,8 @@ from dagster_server import REPO, DagsterServer
 from landing_files import call, write_calls
 from vob.settings import load_settings
 
+pytestmark = pytest.mark.slow  # real webserver and daemon
+
 MONTHS = [f"2025-{m:02d}" for m in range(1, 7)]
 MONTHLY_ASSETS = [["staging", s] for s in ("calls", "email", "chat", "x", "sms", "self_service", "crm")] + [
     ["marts", "fct_channel_monthly"], ["marts", "fct_tickets_monthly"], ["marts", "dim_channel"]]

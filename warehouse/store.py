@@ -33,6 +33,7 @@ REBUILD_TAG = "vob/rebuild_command"  # run tag set by `vob run`: the rebuild com
 ANY_REBUILD = "vob rebuild --period <half-year> (or --month <month>)"  # a run without the tag
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+HALF_YEAR_SQL = Path(__file__).with_name("half_year.sql")
 log = logging.getLogger(__name__)
 
 LOCK_WAIT_SECONDS = 60.0
@@ -87,6 +88,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
     if not con.execute("SELECT count(*) FROM marts.dim_channel").fetchall()[0][0]:
         write_dim_channel(con)  # so that a publish always has it, even before the asset ran
+
+
+def ensure_half_year_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """The registers' staging tables and the half-year marts, made by the first half-year asset."""
+    con.execute(HALF_YEAR_SQL.read_text())
 
 
 def write_dim_channel(con: duckdb.DuckDBPyConnection) -> None:
