@@ -8,7 +8,13 @@ from assets.publish import published_warehouse
 from assets.resources import VobWarehouse
 from vob.settings import Settings
 from vob.superset import (
-    DASHBOARD_PATH, DASHBOARD_USER, DEFAULT_PORT, INLINE_PREVIEW_MAX_BYTES, DashboardBuild, DashboardError, Superset,
+    DASHBOARD_PATH,
+    DASHBOARD_USER,
+    DEFAULT_PORT,
+    INLINE_PREVIEW_MAX_BYTES,
+    DashboardBuild,
+    DashboardError,
+    Superset,
     build_dashboard,
 )
 
@@ -37,7 +43,6 @@ def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Sett
         preview_md = f"![dashboard](data:image/jpeg;base64,{base64.b64encode(image).decode('ascii')})\n\n" + preview_md
     metadata["preview"] = dg.MetadataValue.md(preview_md)
     return metadata
-
 
 
 @dg.asset(

@@ -7,19 +7,22 @@ and its SQL picks the six months.
 Every asset deletes and re-inserts its half-year (vob/half_year.py): re-running is idempotent.
 """
 
-
 import dagster as dg
 
 from assets.partitions import half_year_partitions, months_to_half_year
 from assets.resources import WRITER_POOL, VobWarehouse
-from warehouse.store import ensure_half_year_schema
 from vob.half_year import (
-    build_actions, build_dim_dimension, build_dimension_facts, build_half_year_facts, build_participations,
+    build_actions,
+    build_dim_dimension,
+    build_dimension_facts,
+    build_half_year_facts,
+    build_participations,
     build_plans_by_dimension,
 )
 from vob.periods import months_of_half
 from vob.registers import SHEETS, RegisterStructureError, read_registers, store_registers, workbook_path
 from vob.text import markdown_table, query_table
+from warehouse.store import ensure_half_year_schema
 
 GROUP = "half_year"
 REGISTERS_KEY = dg.AssetKey(["staging", "registers"])
@@ -33,10 +36,12 @@ CRM_DEP = dg.AssetDep(CRM_KEY, partition_mapping=months_to_half_year)
 
 
 def _result(con, rows: int, preview_sql: str, params: dict | None = None) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": dg.MetadataValue.int(rows),
-        "preview": dg.MetadataValue.md(query_table(con, preview_sql, params)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(rows),
+            "preview": dg.MetadataValue.md(query_table(con, preview_sql, params)),
+        }
+    )
 
 
 @dg.asset(
@@ -46,8 +51,13 @@ def _result(con, rows: int, preview_sql: str, params: dict | None = None) -> dg.
     partitions_def=half_year_partitions,
     pool=WRITER_POOL,
     kinds={"duckdb", "excel"},
-    check_specs=[dg.AssetCheckSpec("no_rejected_register_rows", asset=REGISTERS_KEY,
-                                   description="Every row of the workbook follows LANDING.md (warning).")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_rejected_register_rows",
+            asset=REGISTERS_KEY,
+            description="Every row of the workbook follows LANDING.md (warning).",
+        )
+    ],
     description=(
         "The VoB registers of the half-year, read from `registers/vob_registers_YYYY-HN.xlsx` "
         f"(sheets {', '.join(SHEETS)}) and checked; a missing workbook, sheet or column fails the run. "
@@ -60,8 +70,10 @@ def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Materi
     settings = vob.settings()
     workbook = workbook_path(settings.landing_dir, period)
     if vob.settled_before is not None and workbook.exists() and workbook.stat().st_mtime > vob.settled_before:
-        raise dg.Failure(description=f"{workbook.relative_to(settings.landing_dir)} was modified after the run's "
-                         "settle cutoff (an upload in progress?): left for a later run")
+        raise dg.Failure(
+            description=f"{workbook.relative_to(settings.landing_dir)} was modified after the run's "
+            "settle cutoff (an upload in progress?): left for a later run"
+        )
     try:
         found = read_registers(settings.landing_dir, period, settings.pii_key())
     except RegisterStructureError as err:
@@ -70,9 +82,10 @@ def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Materi
         ensure_half_year_schema(con)
         store_registers(con, found, context.run.run_id)
     loaded = found.rows_loaded
-    by_sheet = markdown_table(["sheet", "rows read", "loaded", "rejected"],
-                              [(sheet, found.rows_read[sheet], loaded[sheet], found.rows_rejected(sheet))
-                               for sheet in SHEETS])
+    by_sheet = markdown_table(
+        ["sheet", "rows read", "loaded", "rejected"],
+        [(sheet, found.rows_read[sheet], loaded[sheet], found.rows_rejected(sheet)) for sheet in SHEETS],
+    )
     problems = "\n".join(r.reason for r in found.rejected[:50])
     for reject in found.rejected:
         context.log.warning(f"{found.file}: {reject.reason}")
@@ -84,15 +97,17 @@ def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Materi
             "rows_rejected": dg.MetadataValue.int(len(found.rejected)),
             "by_sheet": dg.MetadataValue.md(by_sheet),
         },
-        check_results=[dg.AssetCheckResult(
-            check_name="no_rejected_register_rows",
-            passed=not found.rejected,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "rows_rejected": dg.MetadataValue.int(len(found.rejected)),
-                "problems": dg.MetadataValue.text(problems or "none"),
-            },
-        )],
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="no_rejected_register_rows",
+                passed=not found.rejected,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "rows_rejected": dg.MetadataValue.int(len(found.rejected)),
+                    "problems": dg.MetadataValue.text(problems or "none"),
+                },
+            )
+        ],
     )
 
 
@@ -132,11 +147,14 @@ WHERE m NOT IN (SELECT DISTINCT month FROM staging.crm) ORDER BY m
     pool=WRITER_POOL,
     deps=[REGISTERS_KEY, CRM_DEP],
     kinds={"duckdb"},
-    check_specs=[dg.AssetCheckSpec(
-        "crm_months_staged", asset=FCT_KEY,
-        description="Every month of the half-year has CRM tickets staged (warning): a month never run "
-        "would silently leave its ticket beneficiaries out.",
-    )],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "crm_months_staged",
+            asset=FCT_KEY,
+            description="Every month of the half-year has CRM tickets staged (warning): a month never run "
+            "would silently leave its ticket beneficiaries out.",
+        )
+    ],
     description="Beneficiaries (CRM tickets of the half in the latest snapshot, and feedback notes, as keyed "
     "hashes), notes and corrective plans of the half-year (marts.fct_vob_half_year, WAREHOUSE.md).",
 )
@@ -145,19 +163,31 @@ def fct_vob_half_year(context: dg.AssetExecutionContext, vob: VobWarehouse) -> d
     with vob.work_db() as con:
         ensure_half_year_schema(con)
         rows = build_half_year_facts(con, period)
-        result = _result(con, rows, "SELECT * FROM marts.fct_vob_half_year WHERE period = $period",
-                         {"period": period})
-        missing = [m for (m,) in con.execute(
-            MONTHS_WITHOUT_TICKETS_SQL, {"months": [f"{m}-01" for m in months_of_half(period)]}
-        ).fetchall()]
-    problems = (f"no CRM tickets staged for {', '.join(missing)}: run monthly_facts for "
-                "these months first, or check the CRM snapshots") if missing else "none"
+        result = _result(con, rows, "SELECT * FROM marts.fct_vob_half_year WHERE period = $period", {"period": period})
+        missing = [
+            m
+            for (m,) in con.execute(
+                MONTHS_WITHOUT_TICKETS_SQL, {"months": [f"{m}-01" for m in months_of_half(period)]}
+            ).fetchall()
+        ]
+    problems = (
+        (
+            f"no CRM tickets staged for {', '.join(missing)}: run monthly_facts for "
+            "these months first, or check the CRM snapshots"
+        )
+        if missing
+        else "none"
+    )
     return dg.MaterializeResult(
         metadata=result.metadata,
-        check_results=[dg.AssetCheckResult(
-            check_name="crm_months_staged", passed=not missing, severity=dg.AssetCheckSeverity.WARN,
-            metadata={"problems": dg.MetadataValue.text(problems)},
-        )],
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="crm_months_staged",
+                passed=not missing,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"problems": dg.MetadataValue.text(problems)},
+            )
+        ],
     )
 
 
@@ -206,6 +236,11 @@ def dim_dimension(vob: VobWarehouse) -> dg.MaterializeResult:
 
 
 HALF_YEAR_ASSETS = [
-    registers, fct_vob_half_year, fct_feedback_dimension_half_year, corrective_plans_by_dimension,
-    e_participations, improvement_actions, dim_dimension,
+    registers,
+    fct_vob_half_year,
+    fct_feedback_dimension_half_year,
+    corrective_plans_by_dimension,
+    e_participations,
+    improvement_actions,
+    dim_dimension,
 ]

@@ -5,22 +5,20 @@ Assets are thin: they work out the months of the run and call the loaders and
 transforms. A run may cover one month or a range (single-run backfills).
 """
 
-
 from datetime import date
 
 import dagster as dg
 
+from assets.partitions import monthly_partitions
+from assets.resources import WRITER_POOL, VobWarehouse
 from vob.db import transaction
 from vob.figure_sources import reconciliation_sql
 from vob.landing import CHANNEL_LIST_SQL, CHANNELS, COUNT_SOURCES, CRM, EVENT_SOURCES, Source
 from vob.loading import MonthLoad, load_source_month
+from vob.periods import month_of
 from vob.text import markdown_table, query_table
 from vob.transforms import build_channel_facts, build_ticket_facts
-from assets.partitions import monthly_partitions
-from vob.periods import month_of
-from assets.resources import WRITER_POOL, VobWarehouse
 from warehouse.store import write_dim_channel
-
 
 PREVIEW_ROWS = 12
 
@@ -32,8 +30,19 @@ def run_months(context: dg.AssetExecutionContext) -> list[date]:
 def _load_metadata(loads: list[MonthLoad]) -> dict:
     by_month = markdown_table(
         ["month", "rows staged", "files", "files parsed", "rows read", "loaded", "rejected", "rejected %"],
-        [(f"{l.month:%Y-%m}", f"{l.rows_staged:,}", l.files_read, l.files_parsed, f"{l.account.rows_read:,}",
-          f"{l.account.rows_loaded:,}", f"{l.account.rows_rejected:,}", f"{l.account.rejected_pct:.3f}") for l in loads],
+        [
+            (
+                f"{l.month:%Y-%m}",
+                f"{l.rows_staged:,}",
+                l.files_read,
+                l.files_parsed,
+                f"{l.account.rows_read:,}",
+                f"{l.account.rows_loaded:,}",
+                f"{l.account.rows_rejected:,}",
+                f"{l.account.rejected_pct:.3f}",
+            )
+            for l in loads
+        ],
     )
     return {
         "dagster/row_count": dg.MetadataValue.int(sum(l.rows_staged for l in loads)),
@@ -76,8 +85,9 @@ def source_asset(source: Source) -> dg.AssetsDefinition:
                 for month in run_months(context)
             ]
             for path in sorted({f for load in loads for f in load.unsettled}):
-                context.log.warning(f"{path} left for a later run: modified after the settle cutoff "
-                                    "(an upload in progress?)")
+                context.log.warning(
+                    f"{path} left for a later run: modified after the settle cutoff (an upload in progress?)"
+                )
             for load in loads:
                 context.log.info(
                     f"{source.name} {load.month:%Y-%m}: {load.rows_staged:,} rows staged from "
@@ -97,8 +107,9 @@ def source_asset(source: Source) -> dg.AssetsDefinition:
 staging_assets = [source_asset(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES, CRM)]
 
 
-def build_monthly_fact(context, vob: VobWarehouse, build, table: str, preview: str = "{rows}",
-                       reconciled: str | None = None) -> dg.MaterializeResult:
+def build_monthly_fact(
+    context, vob: VobWarehouse, build, table: str, preview: str = "{rows}", reconciled: str | None = None
+) -> dg.MaterializeResult:
     """Rebuild a monthly fact for the run's months; its row count and a preview as metadata.
     `preview` is SQL around `{rows}`, the run's rows of the table; `reconciled` names a table
     whose figures are shown with the landing files that add up to them (marts.figure_sources)."""
@@ -113,9 +124,12 @@ def build_monthly_fact(context, vob: VobWarehouse, build, table: str, preview: s
         shown = query_table(con, preview.format(rows=rows_sql), params)
         metadata = {"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(shown)}
         if reconciled:
-            metadata["reconciliation"] = dg.MetadataValue.md("\n\n".join(
-                query_table(con, reconciliation_sql(reconciled), {"month": month}) for month in months))
+            metadata["reconciliation"] = dg.MetadataValue.md(
+                "\n\n".join(query_table(con, reconciliation_sql(reconciled), {"month": month}) for month in months)
+            )
     return dg.MaterializeResult(metadata=metadata)
+
+
 CHANNEL_STAGING_KEYS = [dg.AssetKey(["staging", s.name]) for s in (*EVENT_SOURCES, *COUNT_SOURCES)]
 
 
@@ -131,7 +145,10 @@ CHANNEL_STAGING_KEYS = [dg.AssetKey(["staging", s.name]) for s in (*EVENT_SOURCE
 )
 def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     return build_monthly_fact(
-        context, vob, build_channel_facts, "marts.fct_channel_monthly",
+        context,
+        vob,
+        build_channel_facts,
+        "marts.fct_channel_monthly",
         preview=f"PIVOT ({{rows}}) ON channel IN ({CHANNEL_LIST_SQL}) "
         "USING sum(contacts) GROUP BY month ORDER BY month",
         reconciled="fct_channel_monthly",
@@ -150,8 +167,9 @@ def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
     "(marts.fct_tickets_monthly, WAREHOUSE.md).",
 )
 def fct_tickets_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    return build_monthly_fact(context, vob, build_ticket_facts, "marts.fct_tickets_monthly",
-                              reconciled="fct_tickets_monthly")
+    return build_monthly_fact(
+        context, vob, build_ticket_facts, "marts.fct_tickets_monthly", reconciled="fct_tickets_monthly"
+    )
 
 
 @dg.asset(
@@ -165,9 +183,7 @@ def dim_channel(vob: VobWarehouse) -> dg.MaterializeResult:
     with vob.work_db() as con:
         write_dim_channel(con)
         preview = query_table(con, "SELECT * FROM marts.dim_channel ORDER BY sort_order")
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": len(CHANNELS), "preview": dg.MetadataValue.md(preview)}
-    )
+    return dg.MaterializeResult(metadata={"dagster/row_count": len(CHANNELS), "preview": dg.MetadataValue.md(preview)})
 
 
 MONTHLY_MART_ASSETS = [fct_channel_monthly, fct_tickets_monthly, dim_channel]

@@ -9,6 +9,8 @@ from assets.service_monthly import SERVICE_ASSETS
 from warehouse.store import publish_if_changed
 
 MART_ASSETS = [a for a in (*MONTHLY_MART_ASSETS, *SERVICE_ASSETS, *HALF_YEAR_ASSETS) if a.key.path[0] == "marts"]
+
+
 @dg.asset(
     group_name="publish",
     pool=WRITER_POOL,
@@ -25,8 +27,10 @@ def published_warehouse(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
     if written:
         context.log.info(f"published {settings.warehouse_path}: {counts}")
     else:
-        context.log.info(f"published warehouse unchanged: {settings.warehouse_path} already holds these marts "
-                         "(not written again; BI tools keep their open file)")
+        context.log.info(
+            f"published warehouse unchanged: {settings.warehouse_path} already holds these marts "
+            "(not written again; BI tools keep their open file)"
+        )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(settings.warehouse_path)),

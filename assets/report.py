@@ -12,13 +12,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from vob.browser import find_chromium, print_pdf, screenshot
-from assets.publish import published_warehouse
-from vob.report import NumberFormat, ReportData, ReportDataError, read_report_data, render_html
-from vob.files import share_with_bi, shared_dir
-from vob.settings import Settings
 from assets.partitions import half_year_partitions
+from assets.publish import published_warehouse
 from assets.resources import VobWarehouse
+from vob.browser import find_chromium, print_pdf, screenshot
+from vob.files import share_with_bi, shared_dir
+from vob.report import NumberFormat, ReportData, ReportDataError, read_report_data, render_html
+from vob.settings import Settings
 from warehouse.store import connect
 
 INLINE_PREVIEW_MAX_BYTES = 400_000  # larger thumbnails are only linked by path
@@ -36,8 +36,12 @@ class ReportFiles:
     @classmethod
     def of(cls, report_dir: Path, period: str) -> "ReportFiles":
         stem = report_dir / f"vob_report_{period}"
-        return cls(html=stem.with_suffix(".html"), pdf=stem.with_suffix(".pdf"), preview=stem.with_suffix(".png"),
-                   thumbnail=stem.parent / f"{stem.name}_thumb.png")
+        return cls(
+            html=stem.with_suffix(".html"),
+            pdf=stem.with_suffix(".pdf"),
+            preview=stem.with_suffix(".png"),
+            thumbnail=stem.parent / f"{stem.name}_thumb.png",
+        )
 
 
 def read_published_report_data(warehouse_path: Path, period: str) -> ReportData:
@@ -76,7 +80,9 @@ def preview_markdown(files: ReportFiles) -> str:
     thumb = files.thumbnail.read_bytes()
     preview_md = f"Preview: `{files.preview}`"
     if len(thumb) <= INLINE_PREVIEW_MAX_BYTES:
-        preview_md = f"![report preview](data:image/png;base64,{base64.b64encode(thumb).decode('ascii')})\n\n" + preview_md
+        preview_md = (
+            f"![report preview](data:image/png;base64,{base64.b64encode(thumb).decode('ascii')})\n\n" + preview_md
+        )
     return preview_md
 
 

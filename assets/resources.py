@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Iterator, Mapping
+from typing import Any
 
 import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from vob.processes import PID_TAG, process_tags
-from vob.landing import SETTLED_TAG
-from vob.settings import VARIABLES, Settings, load_settings
 from vob.files import restrict_new_files
+from vob.landing import SETTLED_TAG
+from vob.processes import PID_TAG, process_tags
+from vob.settings import VARIABLES, Settings, load_settings
 from warehouse.store import ANY_REBUILD, REBUILD_TAG, open_work_db
 
 WRITER_POOL = "vob_warehouse_writer"  # one writer of the working DuckDB file at a time
@@ -52,17 +53,23 @@ class VobWarehouse(dg.ConfigurableResource):
     _rebuild: str = PrivateAttr(default=ANY_REBUILD)
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> "VobWarehouse":
+    def from_environment(cls, environ: Mapping[str, str]) -> VobWarehouse:
         """Each field whose variable is set in `environ` as a `dg.EnvVar`: Dagster reads its value when
         the resource is initialised (a run, a sensor tick) and never shows it; an unset variable stays
         None (Dagster's EnvVar has no default, and fails on an unset variable)."""
-        return cls(**{name: dg.EnvVar(variable) for name, variable in VARIABLES.items() if environ.get(variable)})
+        fields: dict[str, Any] = {
+            name: dg.EnvVar(variable) for name, variable in VARIABLES.items() if environ.get(variable)
+        }
+        return cls(**fields)
 
     @classmethod
-    def from_variables(cls, variables: Mapping[str, str]) -> "VobWarehouse":
+    def from_variables(cls, variables: Mapping[str, str]) -> VobWarehouse:
         """The fields from the values in `variables` (by variable name, as `load_settings` takes them):
         a test's or a script's settings, without the environment."""
-        return cls(**{name: variables[variable] for name, variable in VARIABLES.items() if variables.get(variable)})
+        fields: dict[str, Any] = {
+            name: variables[variable] for name, variable in VARIABLES.items() if variables.get(variable)
+        }
+        return cls(**fields)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """In the process that executes a run: tag the run with this process (pipelines/recovery.py),

@@ -9,17 +9,15 @@ rebuilds the backlog of every snapshot the working database holds — the latest
 snapshot, which the report shows, is usually dated after the run's months.
 """
 
-
 import dagster as dg
 
+from assets.monthly import build_monthly_fact
+from assets.partitions import monthly_partitions
+from assets.resources import WRITER_POOL, VobWarehouse
 from vob.figure_sources import CHANNEL_TABLE, TICKETS_TABLE, build_figure_sources
 from vob.landing import CRM
-from assets.monthly import build_monthly_fact
-from assets.resources import WRITER_POOL
-from vob.text import query_table
 from vob.service_kpis import build_calls_service, build_chat_service, build_ticket_backlog, build_ticket_resolution
-from assets.partitions import monthly_partitions
-from assets.resources import VobWarehouse
+from vob.text import query_table
 
 MONTHLY = {
     "partitions_def": monthly_partitions,
@@ -42,17 +40,26 @@ def monthly_kpi_asset(name: str, staging: str, build, description: str):
 
 
 fct_calls_service_monthly = monthly_kpi_asset(
-    "fct_calls_service_monthly", "calls", build_calls_service,
+    "fct_calls_service_monthly",
+    "calls",
+    build_calls_service,
     "Calls offered, answered, abandoned, abandonment rate, service level at 20 s, waits and handle time per "
-    "month and queue, plus `all` (marts.fct_calls_service_monthly, WAREHOUSE.md).")
+    "month and queue, plus `all` (marts.fct_calls_service_monthly, WAREHOUSE.md).",
+)
 fct_chat_service_monthly = monthly_kpi_asset(
-    "fct_chat_service_monthly", "chat", build_chat_service,
+    "fct_chat_service_monthly",
+    "chat",
+    build_chat_service,
     "Chat sessions, rated sessions, average rating and median duration per month and entry point, plus `all` "
-    "(marts.fct_chat_service_monthly, WAREHOUSE.md).")
+    "(marts.fct_chat_service_monthly, WAREHOUSE.md).",
+)
 fct_ticket_resolution_monthly = monthly_kpi_asset(
-    "fct_ticket_resolution_monthly", CRM.name, build_ticket_resolution,
+    "fct_ticket_resolution_monthly",
+    CRM.name,
+    build_ticket_resolution,
     "Tickets closed in each month (Riyadh month of closed_at) and hours to close (p50, p90), per CRM snapshot "
-    "(marts.fct_ticket_resolution_monthly, WAREHOUSE.md).")
+    "(marts.fct_ticket_resolution_monthly, WAREHOUSE.md).",
+)
 
 
 @dg.asset(
@@ -66,9 +73,11 @@ def fct_ticket_backlog(vob: VobWarehouse) -> dg.MaterializeResult:
         build_ticket_backlog(con)
         rows = con.execute("SELECT count(*) FROM marts.fct_ticket_backlog").fetchall()[0][0]
         preview = query_table(
-            con, "PIVOT (SELECT snapshot_date, age_band, open_tickets, sort_order FROM marts.fct_ticket_backlog) "
+            con,
+            "PIVOT (SELECT snapshot_date, age_band, open_tickets, sort_order FROM marts.fct_ticket_backlog) "
             "ON age_band IN ('0-7d', '8-30d', '31-90d', '>90d') USING sum(open_tickets) "
-            "GROUP BY snapshot_date ORDER BY snapshot_date")
+            "GROUP BY snapshot_date ORDER BY snapshot_date",
+        )
     return dg.MaterializeResult(
         metadata={"dagster/row_count": dg.MetadataValue.int(rows), "preview": dg.MetadataValue.md(preview)}
     )
@@ -83,12 +92,20 @@ def fct_ticket_backlog(vob: VobWarehouse) -> dg.MaterializeResult:
 )
 def figure_sources(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     return build_monthly_fact(
-        context, vob, build_figure_sources, "marts.figure_sources",
+        context,
+        vob,
+        build_figure_sources,
+        "marts.figure_sources",
         preview="SELECT table_name, replace(figure_key, '|', ' ') AS figure, any_value(figure_value) AS value, count(*) AS files, "
         "sum(rows_read) AS rows_read, sum(rows_rejected) AS rows_rejected, sum(counted) AS counted "
         "FROM ({rows}) GROUP BY ALL ORDER BY ALL",
     )
 
 
-SERVICE_ASSETS = [fct_calls_service_monthly, fct_chat_service_monthly, fct_ticket_resolution_monthly,
-                  fct_ticket_backlog, figure_sources]
+SERVICE_ASSETS = [
+    fct_calls_service_monthly,
+    fct_chat_service_monthly,
+    fct_ticket_resolution_monthly,
+    fct_ticket_backlog,
+    figure_sources,
+]

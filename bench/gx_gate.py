@@ -46,8 +46,9 @@ def extra_expectations(gxe, source) -> list:
         gxe.ExpectColumnValuesToNotBeNull(column=id_column, mostly=0.5),
         gxe.ExpectColumnValuesToNotBeNull(column=time_column, mostly=0.5),
         gxe.ExpectColumnValueLengthsToBeBetween(column=id_column, min_value=1, max_value=10_000),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=time_column, column_B="month_start", or_equal=True,
-                                                     ignore_row_if="either_value_is_missing"),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=time_column, column_B="month_start", or_equal=True, ignore_row_if="either_value_is_missing"
+        ),
         gxe.ExpectColumnValuesToNotBeNull(column="month_start", mostly=0.5),
         gxe.ExpectColumnValuesToNotBeNull(column="month_end", mostly=0.5),
     ]
@@ -65,8 +66,10 @@ def per_expectation_route(db_path: Path, name: str, query: str, suite: list) -> 
     batch = None
     try:
         batch = datasource.add_query_asset(name, query=query).add_batch_definition_whole_table("batch").get_batch()
-        result = batch.validate(gx.ExpectationSuite(name=name, expectations=suite),
-                                result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES})
+        result = batch.validate(
+            gx.ExpectationSuite(name=name, expectations=suite),
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES},
+        )
         return [_outcome(item) for item in result.results]
     finally:
         if batch is not None:
@@ -87,8 +90,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from vob.landing import SOURCES
     from vob.gx_suites import _context, batch_query, expectations, validate_query
+    from vob.landing import SOURCES
 
     started = time.perf_counter()
     import great_expectations.expectations as gxe
@@ -119,11 +122,25 @@ def main() -> None:
                 statements.clear()
                 wall, cpu = time.perf_counter(), time.process_time()
                 outcomes = route(db_path, f"bench_{n}", query, pool()[:n])
-                runs[name].append((time.perf_counter() - wall, time.process_time() - cpu, len(statements),
-                                   all(o.success for o in outcomes)))
+                runs[name].append(
+                    (
+                        time.perf_counter() - wall,
+                        time.process_time() - cpu,
+                        len(statements),
+                        all(o.success for o in outcomes),
+                    )
+                )
         for name, measured in runs.items():
-            rows.append((name, n, statistics.median(m[0] for m in measured), statistics.median(m[1] for m in measured),
-                         measured[0][2], measured[0][3]))
+            rows.append(
+                (
+                    name,
+                    n,
+                    statistics.median(m[0] for m in measured),
+                    statistics.median(m[1] for m in measured),
+                    measured[0][2],
+                    measured[0][3],
+                )
+            )
     print(f"{args.source} {args.month}: median of {args.repeat} runs each")
     print("| route | expectations | seconds | CPU seconds | SQL statements | all passed |\n|---|---|---|---|---|---|")
     for name, n, wall, cpu, count, ok in sorted(rows):

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def measure(route: str, work_db: str, source_name: str, month: date) -> dict:
-    from vob.landing import SOURCES
     from vob.gx_suites import batch_query, expectations, validate_query
+    from vob.landing import SOURCES
 
     source = SOURCES[source_name]
     import great_expectations as gx  # import cost is not part of either route
@@ -40,8 +40,12 @@ def measure(route: str, work_db: str, source_name: str, month: date) -> dict:
         con = duckdb.connect(work_db)
         frame = read_batch(con, source, [month])
         context = gx.get_context(mode="ephemeral")
-        batch = (context.data_sources.add_pandas("work").add_dataframe_asset("month")
-                 .add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame}))
+        batch = (
+            context.data_sources.add_pandas("work")
+            .add_dataframe_asset("month")
+            .add_batch_definition_whole_dataframe("all")
+            .get_batch(batch_parameters={"dataframe": frame})
+        )
         suite = gx.ExpectationSuite(name="bench", expectations=expectations(source))
         outcomes = batch.validate(suite, result_format={"result_format": "SUMMARY"}).results
         rows = len(frame)
@@ -50,8 +54,14 @@ def measure(route: str, work_db: str, source_name: str, month: date) -> dict:
         rows = None
     elapsed = time.perf_counter() - started
     ok = all(o.success for o in outcomes)  # both outcome types have .success
-    return {"route": route, "seconds": round(elapsed, 3), "rows": rows, "all_passed": ok,
-            "expectations": len(outcomes), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+    return {
+        "route": route,
+        "seconds": round(elapsed, 3),
+        "rows": rows,
+        "all_passed": ok,
+        "expectations": len(outcomes),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
 
 
 def main() -> None:
@@ -69,15 +79,31 @@ def main() -> None:
     results: dict[str, list[dict]] = {"pandas": [], "sql": []}
     for _ in range(args.repeat):
         for route in ("pandas", "sql"):
-            out = subprocess.run([sys.executable, __file__, args.work_db, "--source", args.source, "--month",
-                                  args.month, "--route", route], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    args.work_db,
+                    "--source",
+                    args.source,
+                    "--month",
+                    args.month,
+                    "--route",
+                    route,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             results[route].append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"{args.source} {args.month}: median of {args.repeat} runs each, fresh process per run")
     print("| route | seconds | peak RSS MB | expectations | all passed |\n|---|---|---|---|---|")
     for route, runs in results.items():
-        print(f"| {route} | {statistics.median(r['seconds'] for r in runs):.2f} "
-              f"| {statistics.median(r['peak_rss_mb'] for r in runs):.0f} | {runs[0]['expectations']} "
-              f"| {runs[0]['all_passed']} |")
+        print(
+            f"| {route} | {statistics.median(r['seconds'] for r in runs):.2f} "
+            f"| {statistics.median(r['peak_rss_mb'] for r in runs):.0f} | {runs[0]['expectations']} "
+            f"| {runs[0]['all_passed']} |"
+        )
     pandas, sql = (statistics.median(r["seconds"] for r in results[k]) for k in ("pandas", "sql"))
     print(f"\nratio pandas / sql: {pandas / sql:.2f}")
 

@@ -65,8 +65,14 @@ print(json.dumps({"rows": rows, "staged": staged, "ingest_cpu": ingest_cpu, "sta
 
 def run_child(code: Path, source: str, landing: Path, months: list[str], scratch: Path) -> dict:
     with tempfile.TemporaryDirectory(dir=scratch) as work:
-        env = {**os.environ, "VOB_WORK_DIR": work, "VOB_LANDING_DIR": str(landing), "VOB_PII_KEY": "bench-key",
-               "VOB_WAREHOUSE": str(Path(work) / "vob.duckdb"), "PYTHONPATH": str(code)}
+        env = {
+            **os.environ,
+            "VOB_WORK_DIR": work,
+            "VOB_LANDING_DIR": str(landing),
+            "VOB_PII_KEY": "bench-key",
+            "VOB_WAREHOUSE": str(Path(work) / "vob.duckdb"),
+            "PYTHONPATH": str(code),
+        }
         read_end, write_end = os.pipe()
         started = time.perf_counter()
         pid = os.fork()
@@ -82,8 +88,12 @@ def run_child(code: Path, source: str, landing: Path, months: list[str], scratch
         if os.waitstatus_to_exitcode(status):
             raise SystemExit(f"{code} {source}: child failed")
         result = json.loads(printed.strip().splitlines()[-1])
-        return {**result, "cpu": usage.ru_utime + usage.ru_stime, "wall": time.perf_counter() - started,
-                "rss_mib": usage.ru_maxrss / 1024}
+        return {
+            **result,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "wall": time.perf_counter() - started,
+            "rss_mib": usage.ru_maxrss / 1024,
+        }
 
 
 def main() -> None:
@@ -103,17 +113,22 @@ def main() -> None:
             for code in codes:
                 result = run_child(code.resolve(), source, args.landing.resolve(), args.months, scratch)
                 results.setdefault((str(code), source), []).append(result)
-                print(f"round {round_no + 1} {source:<13} {str(code):<20} rows {result['rows']:>10,} "
-                      f"ingest {result['ingest_cpu']:6.2f} s CPU  stage {result['stage_cpu']:5.2f} s CPU  "
-                      f"child {result['cpu']:6.2f} s CPU {result['wall']:6.1f} s wall  {result['rss_mib']:,.0f} MiB",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"round {round_no + 1} {source:<13} {str(code):<20} rows {result['rows']:>10,} "
+                    f"ingest {result['ingest_cpu']:6.2f} s CPU  stage {result['stage_cpu']:5.2f} s CPU  "
+                    f"child {result['cpu']:6.2f} s CPU {result['wall']:6.1f} s wall  {result['rss_mib']:,.0f} MiB",
+                    file=sys.stderr,
+                    flush=True,
+                )
     print("| source | code | rows | ingest CPU s | µs/row | staging CPU s | child CPU s | wall s | peak RSS MiB |")
     print("|---|---|---|---|---|---|---|---|---|")
     for (code, source), runs in results.items():
         med = {k: statistics.median(r[k] for r in runs) for k in ("ingest_cpu", "stage_cpu", "cpu", "wall", "rss_mib")}
         rows = runs[0]["rows"]
-        print(f"| {source} | {code} | {rows:,} | {med['ingest_cpu']:.2f} | {1e6 * med['ingest_cpu'] / max(rows, 1):.2f} "
-              f"| {med['stage_cpu']:.2f} | {med['cpu']:.2f} | {med['wall']:.1f} | {med['rss_mib']:,.0f} |")
+        print(
+            f"| {source} | {code} | {rows:,} | {med['ingest_cpu']:.2f} | {1e6 * med['ingest_cpu'] / max(rows, 1):.2f} "
+            f"| {med['stage_cpu']:.2f} | {med['cpu']:.2f} | {med['wall']:.1f} | {med['rss_mib']:,.0f} |"
+        )
 
 
 if __name__ == "__main__":

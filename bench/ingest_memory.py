@@ -41,13 +41,21 @@ def main(source: str, landings: list[str]) -> None:
     root = Path(__file__).resolve().parents[1]
     for landing in landings:
         with tempfile.TemporaryDirectory(dir=root / "bench" / "data") as work:
-            env = {**os.environ, "VOB_WORK_DIR": work, "VOB_LANDING_DIR": landing, "VOB_PII_KEY": "bench-key",
-                   "VOB_WAREHOUSE": str(Path(work) / "vob.duckdb")}
+            env = {
+                **os.environ,
+                "VOB_WORK_DIR": work,
+                "VOB_LANDING_DIR": landing,
+                "VOB_PII_KEY": "bench-key",
+                "VOB_WAREHOUSE": str(Path(work) / "vob.duckdb"),
+            }
             started = time.perf_counter()
             pid = os.spawnve(os.P_NOWAIT, sys.executable, [sys.executable, "-c", CHILD, source, landing], env)
             _, status, usage = os.wait4(pid, 0)
-            print(f"{source} {landing}: exit {os.waitstatus_to_exitcode(status)}, peak RSS {usage.ru_maxrss / 1024:,.0f} MiB, "
-                  f"CPU {usage.ru_utime + usage.ru_stime:.1f} s, wall {time.perf_counter() - started:.1f} s", flush=True)
+            print(
+                f"{source} {landing}: exit {os.waitstatus_to_exitcode(status)}, peak RSS {usage.ru_maxrss / 1024:,.0f} MiB, "
+                f"CPU {usage.ru_utime + usage.ru_stime:.1f} s, wall {time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

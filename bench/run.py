@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,8 +106,23 @@ def ensure_sample(scale: float, seed: int) -> Path:
         return landing
     shutil.rmtree(landing, ignore_errors=True)
     print(f"writing the sample at scale {scale:g} (seed {seed}) to {landing} ...", file=sys.stderr, flush=True)
-    subprocess.run([sys.executable, "-m", "pipelines.cli", "sample", "--out", str(landing),
-                    "--scale", f"{scale:g}", "--seed", str(seed)], cwd=ROOT, check=True, stdout=sys.stderr)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "sample",
+            "--out",
+            str(landing),
+            "--scale",
+            f"{scale:g}",
+            "--seed",
+            str(seed),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=sys.stderr,
+    )
     (landing / COMPLETE).write_text(f"vob sample --scale {scale:g} --seed {seed}\n")
     return landing
 
@@ -161,10 +176,13 @@ def published_figures(warehouse: Path) -> dict:
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        channel = con.execute("SELECT strftime(month, '%Y-%m'), channel, contacts FROM marts.fct_channel_monthly "
-                              "ORDER BY ALL").fetchall()
-        tickets = con.execute("SELECT strftime(month, '%Y-%m'), strftime(snapshot_date, '%Y-%m-%d'), tickets_total, "
-                              "tickets_open, tickets_closed FROM marts.fct_tickets_monthly ORDER BY ALL").fetchall()
+        channel = con.execute(
+            "SELECT strftime(month, '%Y-%m'), channel, contacts FROM marts.fct_channel_monthly ORDER BY ALL"
+        ).fetchall()
+        tickets = con.execute(
+            "SELECT strftime(month, '%Y-%m'), strftime(snapshot_date, '%Y-%m-%d'), tickets_total, "
+            "tickets_open, tickets_closed FROM marts.fct_tickets_monthly ORDER BY ALL"
+        ).fetchall()
     finally:
         con.close()
     return {"channel": [list(r) for r in channel], "tickets": [list(r) for r in tickets]}
@@ -197,7 +215,8 @@ def measure_pipeline(scale: float, landing: Path, scratch: Path, keep_figures: b
         linked_landing(landing, linked, held_back)
         env = pipeline_env(linked, run_dir)
         wall, cpu, rss, code, out = run_child(
-            [sys.executable, "-m", "pipelines.cli", "run", "--period", PERIOD], env, ROOT, run_dir / "stderr.log")
+            [sys.executable, "-m", "pipelines.cli", "run", "--period", PERIOD], env, ROOT, run_dir / "stderr.log"
+        )
         check_exit(code, out, run_dir, f"vob run --period {PERIOD} at scale {scale:g}")
         steps, jobs = dagster_times(run_dir / "dagster_home")
         rows = landing_rows(run_dir / "work" / "work.duckdb")
@@ -210,8 +229,21 @@ def measure_pipeline(scale: float, landing: Path, scratch: Path, keep_figures: b
         new_day, new_day_cpu, rss_d, code, out = run_child(month, env, ROOT, run_dir / "stderr-new-day.log")
         check_exit(code, out, run_dir, f"vob run --month {INCREMENTAL_MONTH} (one new day)")
         figures = published_figures(run_dir / "warehouse" / "vob.duckdb") if keep_figures else None
-        return Measure("pipeline", scale, wall, cpu, max(rss, rss_c, rss_d), True, steps, jobs, rows,
-                       unchanged, new_day, unchanged_cpu, new_day_cpu), figures
+        return Measure(
+            "pipeline",
+            scale,
+            wall,
+            cpu,
+            max(rss, rss_c, rss_d),
+            True,
+            steps,
+            jobs,
+            rows,
+            unchanged,
+            new_day,
+            unchanged_cpu,
+            new_day_cpu,
+        ), figures
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -221,8 +253,12 @@ SETTLE_WATCH = "for uploads in progress"  # `vob run` printed that it watched re
 
 def check_exit(code: int, out: str, run_dir: Path, what: str) -> None:
     if SETTLE_WATCH in out:  # the sample was written less than VOB_SETTLE_SECONDS before: say so
-        print(f"note: {what} watched recently modified landing files for 3 s (docs/operations.md, "
-              "section 7): its wall time includes that wait", file=sys.stderr, flush=True)
+        print(
+            f"note: {what} watched recently modified landing files for 3 s (docs/operations.md, "
+            "section 7): its wall time includes that wait",
+            file=sys.stderr,
+            flush=True,
+        )
     if code != 0:
         logs = "".join(p.read_text()[-3000:] for p in sorted(run_dir.glob("stderr*.log")))
         print(out[-3000:], logs, file=sys.stderr)
@@ -232,7 +268,8 @@ def check_exit(code: int, out: str, run_dir: Path, what: str) -> None:
 def measure_floor(scale: float, landing: Path, scratch: Path) -> tuple[Measure, dict]:
     log = scratch / f"floor-s{scale:g}.log"
     wall, cpu, rss, code, out = run_child(
-        [sys.executable, "-c", FLOOR_CHILD, str(landing), str(FLOOR_SQL)], dict(os.environ), ROOT, log)
+        [sys.executable, "-c", FLOOR_CHILD, str(landing), str(FLOOR_SQL)], dict(os.environ), ROOT, log
+    )
     if code != 0:
         raise SystemExit(f"the floor failed at scale {scale:g}: {log.read_text()[-2000:]}")
     return Measure("floor", scale, wall, cpu, rss, True), json.loads(out)
@@ -246,8 +283,11 @@ def compare_figures(scale: float, published: dict, floor: dict) -> None:
         ours = sorted(tuple(row) for row in published[table])
         theirs = sorted(tuple(row) for row in floor[table] if row[0] in months)
         verdict = "same figures" if ours == theirs else "DIFFERENT figures"
-        print(f"scale {scale:g}: floor vs published {table} facts ({len(ours)} rows): {verdict}",
-              file=sys.stderr, flush=True)
+        print(
+            f"scale {scale:g}: floor vs published {table} facts ({len(ours)} rows): {verdict}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def med(values: list[float]) -> float:
@@ -282,7 +322,9 @@ def summarise(measures: list[Measure], scales: list[float]) -> dict:
             "floor_wall_all_s": [round(m.wall_s, 2) for m in floor],
             "floor_cpu_s": med([m.cpu_s for m in floor]),
             "floor_peak_rss_mb": max(m.peak_rss_mb for m in floor),
-            "jobs_s": {job: med([m.jobs.get(job, 0.0) for m in pipe]) for job in sorted({j for m in pipe for j in m.jobs})},
+            "jobs_s": {
+                job: med([m.jobs.get(job, 0.0) for m in pipe]) for job in sorted({j for m in pipe for j in m.jobs})
+            },
             "steps_s": {step: med([m.steps.get(step, 0.0) for m in pipe]) for step in steps},
         }
         s = summary[scale]
@@ -295,9 +337,11 @@ def summarise(measures: list[Measure], scales: list[float]) -> dict:
 def markdown(summary: dict, scales: list[float], machine: str) -> str:
     gib = 1024.0
     out = [f"Machine: {machine}", ""]
-    out.append("| scale | landing rows | runs | pipeline wall s (median) | of which report s | to publish s "
-               "| floor wall s | ratio a/b (all) | ratio a/b (to publish) | pipeline CPU s | floor CPU s | CPU ratio "
-               "| pipeline peak RSS MiB | floor peak RSS MiB | pipeline rows/s (to publish) | floor rows/s |")
+    out.append(
+        "| scale | landing rows | runs | pipeline wall s (median) | of which report s | to publish s "
+        "| floor wall s | ratio a/b (all) | ratio a/b (to publish) | pipeline CPU s | floor CPU s | CPU ratio "
+        "| pipeline peak RSS MiB | floor peak RSS MiB | pipeline rows/s (to publish) | floor rows/s |"
+    )
     out.append("|" + "---|" * 16)
     for scale in scales:
         s = summary[scale]
@@ -309,52 +353,75 @@ def markdown(summary: dict, scales: list[float], machine: str) -> str:
             f"| {s['landing_rows'] / s['pipeline_to_publish_s']:,.0f} | {s['landing_rows'] / s['floor_wall_s']:,.0f} |"
         )
     out.append("")
-    out.append("Every run, wall seconds (pipeline / floor): " + "; ".join(
-        f"{scale:g}x: {summary[scale]['pipeline_wall_all_s']} / {summary[scale]['floor_wall_all_s']}" for scale in scales))
+    out.append(
+        "Every run, wall seconds (pipeline / floor): "
+        + "; ".join(
+            f"{scale:g}x: {summary[scale]['pipeline_wall_all_s']} / {summary[scale]['floor_wall_all_s']}"
+            for scale in scales
+        )
+    )
     out.append("")
     # targets (issue 12)
     out.append("| target | figure | met |")
     out.append("|---|---|---|")
     if 1 in summary:
         s = summary[1]
-        out.append(f"| scale 1 end to end with the report: at most 3x the floor | {s['ratio_wall']:.1f}x "
-                   f"({s['pipeline_wall_s']:.1f} s / {s['floor_wall_s']:.2f} s) | {'yes' if s['ratio_wall'] <= 3 else 'no'} |")
+        out.append(
+            f"| scale 1 end to end with the report: at most 3x the floor | {s['ratio_wall']:.1f}x "
+            f"({s['pipeline_wall_s']:.1f} s / {s['floor_wall_s']:.2f} s) | {'yes' if s['ratio_wall'] <= 3 else 'no'} |"
+        )
     if 10 in summary:
         s = summary[10]
-        out.append(f"| scale 10 to publish: at most 2x the floor | {s['ratio_to_publish']:.1f}x "
-                   f"({s['pipeline_to_publish_s']:.1f} s / {s['floor_wall_s']:.2f} s) "
-                   f"| {'yes' if s['ratio_to_publish'] <= 2 else 'no'} |")
-        out.append(f"| scale 10: peak RSS at most 2 GiB | {s['pipeline_peak_rss_mb'] / gib:.2f} GiB "
-                   f"| {'yes' if s['pipeline_peak_rss_mb'] <= 2 * gib else 'no'} |")
+        out.append(
+            f"| scale 10 to publish: at most 2x the floor | {s['ratio_to_publish']:.1f}x "
+            f"({s['pipeline_to_publish_s']:.1f} s / {s['floor_wall_s']:.2f} s) "
+            f"| {'yes' if s['ratio_to_publish'] <= 2 else 'no'} |"
+        )
+        out.append(
+            f"| scale 10: peak RSS at most 2 GiB | {s['pipeline_peak_rss_mb'] / gib:.2f} GiB "
+            f"| {'yes' if s['pipeline_peak_rss_mb'] <= 2 * gib else 'no'} |"
+        )
     for scale in scales:
         s = summary[scale]
-        out.append(f"| scale {scale:g}: a month with nothing changed, run again: at most 5 s "
-                   f"| {s['unchanged_month_s']:.1f} s (all: {s['unchanged_month_all_s']}; CPU {s['unchanged_month_cpu_s']:.1f} s) "
-                   f"| {'yes' if s['unchanged_month_s'] <= 5 else 'no'} |")
-        out.append(f"| scale {scale:g}: a month with one new day of files: at most 8 s "
-                   f"| {s['new_day_s']:.1f} s (all: {s['new_day_all_s']}; CPU {s['new_day_cpu_s']:.1f} s) "
-                   f"| {'yes' if s['new_day_s'] <= 8 else 'no'} |")
+        out.append(
+            f"| scale {scale:g}: a month with nothing changed, run again: at most 5 s "
+            f"| {s['unchanged_month_s']:.1f} s (all: {s['unchanged_month_all_s']}; CPU {s['unchanged_month_cpu_s']:.1f} s) "
+            f"| {'yes' if s['unchanged_month_s'] <= 5 else 'no'} |"
+        )
+        out.append(
+            f"| scale {scale:g}: a month with one new day of files: at most 8 s "
+            f"| {s['new_day_s']:.1f} s (all: {s['new_day_all_s']}; CPU {s['new_day_cpu_s']:.1f} s) "
+            f"| {'yes' if s['new_day_s'] <= 8 else 'no'} |"
+        )
     if 1 in summary and 10 in summary:
         a, b = summary[1], summary[10]
         growth_rows = b["landing_rows"] / a["landing_rows"]
         growth = b["pipeline_wall_s"] / a["pipeline_wall_s"]
         growth_cpu = b["pipeline_cpu_s"] / a["pipeline_cpu_s"]
-        out.append(f"| cost 1x -> 10x linear or better (rows x{growth_rows:.1f}) | wall x{growth:.1f}, "
-                   f"CPU x{growth_cpu:.1f} | {'yes' if growth <= growth_rows * 1.05 else 'no'} |")
+        out.append(
+            f"| cost 1x -> 10x linear or better (rows x{growth_rows:.1f}) | wall x{growth:.1f}, "
+            f"CPU x{growth_cpu:.1f} | {'yes' if growth <= growth_rows * 1.05 else 'no'} |"
+        )
     out.append("")
     # per job and per step
     keys = sorted({k for scale in scales for k in summary[scale]["jobs_s"]})
     out.append("| Dagster job (run) | " + " | ".join(f"{scale:g}x s" for scale in scales) + " |")
     out.append("|---|" + "---|" * len(scales))
     for key in keys:
-        out.append(f"| {key} | " + " | ".join(f"{summary[scale]['jobs_s'].get(key, 0.0):.2f}" for scale in scales) + " |")
+        out.append(
+            f"| {key} | " + " | ".join(f"{summary[scale]['jobs_s'].get(key, 0.0):.2f}" for scale in scales) + " |"
+        )
     out.append("")
-    keys = sorted({k for scale in scales for k in summary[scale]["steps_s"]},
-                  key=lambda k: -summary[scales[-1]]["steps_s"].get(k, 0.0))
+    keys = sorted(
+        {k for scale in scales for k in summary[scale]["steps_s"]},
+        key=lambda k: -summary[scales[-1]]["steps_s"].get(k, 0.0),
+    )
     out.append("| Dagster step (median s) | " + " | ".join(f"{scale:g}x s" for scale in scales) + " |")
     out.append("|---|" + "---|" * len(scales))
     for key in keys:
-        out.append(f"| {key} | " + " | ".join(f"{summary[scale]['steps_s'].get(key, 0.0):.2f}" for scale in scales) + " |")
+        out.append(
+            f"| {key} | " + " | ".join(f"{summary[scale]['steps_s'].get(key, 0.0):.2f}" for scale in scales) + " |"
+        )
     return "\n".join(out)
 
 
@@ -371,8 +438,13 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
-    parser.add_argument("--repeat", type=int, nargs="+", default=[3],
-                        help="runs of each side per scale, one number for all scales or one per scale (default 3)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        nargs="+",
+        default=[3],
+        help="runs of each side per scale, one number for all scales or one per scale (default 3)",
+    )
     parser.add_argument("--seed", type=int, default=2025)
     args = parser.parse_args(argv)
 
@@ -390,21 +462,33 @@ def main(argv: list[str] | None = None) -> int:
                 measures.append(pipe)
                 floor, floor_figures = measure_floor(scale, landings[scale], scratch)
                 measures.append(floor)
-                print(f"scale {scale:g} run {i + 1}: pipeline {pipe.wall_s:.1f} s (cpu {pipe.cpu_s:.1f} s, "
-                      f"rss {pipe.peak_rss_mb:,.0f} MiB), floor {floor.wall_s:.2f} s (cpu {floor.cpu_s:.1f} s, "
-                      f"rss {floor.peak_rss_mb:,.0f} MiB); month again: unchanged {pipe.unchanged_month_s:.1f} s, "
-                      f"one new day {pipe.new_day_s:.1f} s (cpu {pipe.unchanged_month_cpu_s:.1f} s, {pipe.new_day_cpu_s:.1f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"scale {scale:g} run {i + 1}: pipeline {pipe.wall_s:.1f} s (cpu {pipe.cpu_s:.1f} s, "
+                    f"rss {pipe.peak_rss_mb:,.0f} MiB), floor {floor.wall_s:.2f} s (cpu {floor.cpu_s:.1f} s, "
+                    f"rss {floor.peak_rss_mb:,.0f} MiB); month again: unchanged {pipe.unchanged_month_s:.1f} s, "
+                    f"one new day {pipe.new_day_s:.1f} s (cpu {pipe.unchanged_month_cpu_s:.1f} s, {pipe.new_day_cpu_s:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 if figures is not None:
                     compare_figures(scale, figures, floor_figures)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     summary = summarise(measures, scales)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(
-        {"machine": machine(), "args": vars(args), "summary": {f"{k:g}": v for k, v in summary.items()},
-         "measures": [asdict(m) for m in measures]}, indent=1, default=str))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"bench-{stamp}.json").write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "args": vars(args),
+                "summary": {f"{k:g}": v for k, v in summary.items()},
+                "measures": [asdict(m) for m in measures],
+            },
+            indent=1,
+            default=str,
+        )
+    )
     table = markdown(summary, scales, machine())
     print(table)
     (RESULTS / f"bench-{stamp}.md").write_text(table + "\n")

@@ -20,19 +20,18 @@ BI tools keep the last good warehouse.
 import json
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import duckdb
 
+from assets.resources import WRITER_POOL, VobWarehouse
+from vob.gx_suites import SuiteOutcome, validate_sources
 from vob.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
 from vob.loading import account_month
-from assets.resources import WRITER_POOL
-from vob.text import markdown_table
-from vob.gx_suites import SuiteOutcome, validate_sources
-from vob.validations import StoredValidation, last_validations, month_fingerprint, record_validations, reusable
 from vob.periods import month_of
-from assets.resources import VobWarehouse
+from vob.text import markdown_table
+from vob.validations import StoredValidation, last_validations, month_fingerprint, record_validations, reusable
 
 VOLUME_BAND = (0.4, 2.5)  # plausible volume: 40 % to 250 % of the median of previous months
 HISTORY_MONTHS = 3
@@ -98,10 +97,19 @@ def validated(plan: ValidationPlan, suite: SuiteOutcome) -> Validated:
     rows = sum(plan.rows[m] for m in suite.months)
     table = markdown_table(
         ["expectation", "column", "ok", "observed", "unexpected", "sample"],
-        [(o.expectation, o.column, "✅" if o.success else "❌",
-          None if o.observed_value is None else json.dumps(o.observed_value, ensure_ascii=False, default=str)[:80],
-          o.unexpected_count, json.dumps(o.sample, ensure_ascii=False, default=str)[:160])
-         for o in suite.outcomes],
+        [
+            (
+                o.expectation,
+                o.column,
+                "✅" if o.success else "❌",
+                None
+                if o.observed_value is None
+                else json.dumps(o.observed_value, ensure_ascii=False, default=str)[:80],
+                o.unexpected_count,
+                json.dumps(o.sample, ensure_ascii=False, default=str)[:160],
+            )
+            for o in suite.outcomes
+        ],
     )
     months = ", ".join(f"{m:%Y-%m}" for m in suite.months)
     details = f"{rows:,} rows of {months}\n\n{table}"
@@ -109,7 +117,9 @@ def validated(plan: ValidationPlan, suite: SuiteOutcome) -> Validated:
         f"{o.expectation}({o.column}): {o.unexpected_count} unexpected, e.g. {o.sample}; observed {o.observed_value}"
         for o in suite.failures
     ]
-    summary = f"{len(suite.outcomes) - len(problems)} of {len(suite.outcomes)} expectations met on {rows:,} rows of {months}"
+    summary = (
+        f"{len(suite.outcomes) - len(problems)} of {len(suite.outcomes)} expectations met on {rows:,} rows of {months}"
+    )
     return Validated(not problems, summary, details, problems)
 
 
@@ -124,11 +134,13 @@ def check_expectations(plan: ValidationPlan, now: Validated | None) -> CheckOutc
         tables += list(dict.fromkeys(v.details for v in reused))
     metadata: dict[str, dg.MetadataValue] = {"expectations": dg.MetadataValue.md("\n\n".join(tables))}
     if reused:
-        metadata["unchanged"] = dg.MetadataValue.text("\n".join(
-            f"{v.month:%Y-%m}: unchanged since run {v.run_id} (validated {v.validated_at:%Y-%m-%d %H:%M %Z}), "
-            f"not re-validated; then: {v.summary}"
-            for v in reused
-        ))
+        metadata["unchanged"] = dg.MetadataValue.text(
+            "\n".join(
+                f"{v.month:%Y-%m}: unchanged since run {v.run_id} (validated {v.validated_at:%Y-%m-%d %H:%M %Z}), "
+                f"not re-validated; then: {v.summary}"
+                for v in reused
+            )
+        )
     problems = now.problems if now else []
     return CheckOutcome(not problems, "; ".join(summaries), problems, metadata)
 
@@ -197,7 +209,7 @@ def month_volume(con, source: Source, month: date) -> int:
 
 
 def check_volume(con, source: Source, months: list[date], now: datetime | None = None) -> CheckOutcome:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     problems, notes = [], []
     for month in months:
         volume = month_volume(con, source, month)
@@ -229,7 +241,11 @@ def check_volume(con, source: Source, months: list[date], now: datetime | None =
 
 
 CHECKS = (
-    ("expectations", True, "Great Expectations suite on the staged month (columns, ids, time window, sets, order of timestamps)."),
+    (
+        "expectations",
+        True,
+        "Great Expectations suite on the staged month (columns, ids, time window, sets, order of timestamps).",
+    ),
     ("files_reconcile", True, "Every file read is accounted for: rows read = loaded + rejected; no invalid file."),
     ("rejected_share", True, "Rejected rows within VOB_REJECT_THRESHOLD_PCT of the rows read."),
     ("volume_in_band", False, "Volume within 40 % to 250 % of the median of the previous months (warning)."),

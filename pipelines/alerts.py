@@ -27,24 +27,43 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 DETAIL_CHARS = 500  # of a failed check's "problems"/"summary" metadata (file, line, reason)
 
 
-def failure_message(instance: dg.DagsterInstance, run: dg.DagsterRun, error: str | None,
-                    ui_url: str = DEFAULT_UI_URL) -> dict:
+def failure_message(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, error: str | None, ui_url: str = DEFAULT_UI_URL
+) -> dict:
     """The alert's JSON body: what failed in the run, and where to look (the run in the UI at
     `ui_url`, VOB_DAGSTER_UI_URL)."""
-    failures = run_failures(record.dagster_event for record in instance.all_logs(run.run_id, of_type={
-        dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-    }) if record.dagster_event is not None)
+    failures = run_failures(
+        record.dagster_event
+        for record in instance.all_logs(
+            run.run_id,
+            of_type={
+                dg.DagsterEventType.STEP_FAILURE,
+                dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+            },
+        )
+        if record.dagster_event is not None
+    )
     steps = [{"step": s.step, "error": s.error} for s in failures.steps]
-    checks = [{"asset": c.asset, "check": c.check, "severity": c.severity,
-               "detail": None if c.detail is None else c.detail[:DETAIL_CHARS]} for c in failures.checks]
+    checks = [
+        {
+            "asset": c.asset,
+            "check": c.check,
+            "severity": c.severity,
+            "detail": None if c.detail is None else c.detail[:DETAIL_CHARS],
+        }
+        for c in failures.checks
+    ]
     link = f"{ui_url.rstrip('/')}/runs/{run.run_id}"
     partitions = {k: v for k, v in run.tags.items() if "partition" in k}
     summary = f"VoB pipeline: run of {run.job_name} failed"
     if partitions:
         summary += " (" + ", ".join(f"{k.split('/')[-1]}={v}" for k, v in sorted(partitions.items())) + ")"
     details = [f"step {s['step']}: {s['error']}" for s in steps]
-    details += [f"check {c['asset']}:{c['check']} failed ({c['severity']})"
-                + (f": {c['detail'].splitlines()[0]}" if c["detail"] else "") for c in checks]
+    details += [
+        f"check {c['asset']}:{c['check']} failed ({c['severity']})"
+        + (f": {c['detail'].splitlines()[0]}" if c["detail"] else "")
+        for c in checks
+    ]
     return {
         "text": "\n".join([summary, *details, link]),
         "job": run.job_name,
@@ -59,7 +78,9 @@ def failure_message(instance: dg.DagsterInstance, run: dg.DagsterRun, error: str
 
 def post_json(url: str, body: dict) -> int:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode("utf-8"), method="POST",
+        url,
+        data=json.dumps(body).encode("utf-8"),
+        method="POST",
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
@@ -73,8 +94,9 @@ def post_json(url: str, body: dict) -> int:
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, vob: VobWarehouse) -> None:
     settings = vob.settings()  # the webhook from VOB_ALERT_WEBHOOK_URL or the file in VOB_ALERT_WEBHOOK_URL_FILE
-    body = failure_message(context.instance, context.dagster_run, context.failure_event.message,
-                           settings.dagster_ui_url)
+    body = failure_message(
+        context.instance, context.dagster_run, context.failure_event.message, settings.dagster_ui_url
+    )
     url = settings.alert_webhook_url
     if not url:
         context.log.warning(f"{WEBHOOK_ENV} is not set; alert not sent: {body['text']}")

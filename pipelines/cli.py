@@ -1,10 +1,10 @@
 """`vob`: the command line (WAREHOUSE.md, Commands).
 
-    vob sample [--out DIR] [--scale S] [--seed N]
-    vob run --period 2025-H1 | --month 2025-03
-    vob rebuild --period 2025-H1 | --month 2025-03
-    vob explain TABLE KEY...   (e.g. fct_channel_monthly 2025-03 calls)
-    vob dashboard [--port 8088] [--no-serve]
+vob sample [--out DIR] [--scale S] [--seed N]
+vob run --period 2025-H1 | --month 2025-03
+vob rebuild --period 2025-H1 | --month 2025-03
+vob explain TABLE KEY...   (e.g. fct_channel_monthly 2025-03 calls)
+vob dashboard [--port 8088] [--no-serve]
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from vob.settings import SAMPLE_MARKER, ConfigError, Settings, load_settings
 from vob.files import restrict_new_files
+from vob.settings import SAMPLE_MARKER, ConfigError, Settings, load_settings
 
 
 def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
@@ -27,7 +27,9 @@ def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
     (out / SAMPLE_MARKER).write_text(
         "Written by `vob sample`: synthetic data, runs with the documented demo PII key.\n"
     )
-    print(f"sample landing zone written to {out} in {time.monotonic() - started:.1f} s (scale {args.scale}, seed {args.seed})")
+    print(
+        f"sample landing zone written to {out} in {time.monotonic() - started:.1f} s (scale {args.scale}, seed {args.seed})"
+    )
     for source, files in summary.files.items():
         rows = sum(n for name, n in summary.rows.items() if name.split(".")[0] == source)
         print(f"  {source:<13} {files:>4} files {rows:>12,} rows")
@@ -35,8 +37,8 @@ def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from vob.periods import parse_period
     from pipelines.runner import rebuild_period, run_period
+    from vob.periods import parse_period
 
     try:
         period = parse_period(args.period or args.month)
@@ -65,8 +67,8 @@ def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     """Install Superset if missing, materialise bi_dashboard, then serve it on 127.0.0.1 until Ctrl-C."""
-    from vob.superset import DashboardError, Superset, install_superset, serve_until_stopped, superset_installed
     from pipelines.runner import dagster_instance, failure_report, run_job
+    from vob.superset import DashboardError, Superset, install_superset, serve_until_stopped, superset_installed
 
     try:
         if not superset_installed():
@@ -103,26 +105,32 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_cmd_run)
 
     rebuild = commands.add_parser(
-        "rebuild", help="delete the working database and build a new one from the landing zone, then publish "
-        "(a lost or damaged working database, a new VOB_PII_KEY); rebuilds every period already published too")
+        "rebuild",
+        help="delete the working database and build a new one from the landing zone, then publish "
+        "(a lost or damaged working database, a new VOB_PII_KEY); rebuilds every period already published too",
+    )
     which = rebuild.add_mutually_exclusive_group(required=True)
     which.add_argument("--period", help="half-year, e.g. 2025-H1")
     which.add_argument("--month", help="month, e.g. 2025-03")
     rebuild.set_defaults(func=_cmd_run)
     explain = commands.add_parser(
-        "explain", help="one published figure and the landing files that make it up",
+        "explain",
+        help="one published figure and the landing files that make it up",
         description="Print a published figure, the landing files it comes from (rows read, rejected, "
         "given to the figure), the rejected rows' reasons and the duplicates dropped, and the total.",
         epilog="e.g. `vob explain fct_channel_monthly 2025-03 calls`, "
-        "`vob explain fct_tickets_monthly 2025-03 2025-07-01 tickets_open`")
+        "`vob explain fct_tickets_monthly 2025-03 2025-07-01 tickets_open`",
+    )
     explain.add_argument("table", help="fct_channel_monthly or fct_tickets_monthly")
     explain.add_argument("key", nargs="+", help="MONTH CHANNEL, or MONTH SNAPSHOT_DATE MEASURE")
     explain.set_defaults(func=_cmd_explain)
 
     dashboard = commands.add_parser(
-        "dashboard", help="build the Superset dashboard from the published warehouse and serve it on 127.0.0.1",
+        "dashboard",
+        help="build the Superset dashboard from the published warehouse and serve it on 127.0.0.1",
         description="Install Superset in bi/superset/.venv if missing, rebuild the dashboard (the bi_dashboard "
-        "asset), then serve it on 127.0.0.1 and print its URL, user and password file; Ctrl-C stops it.")
+        "asset), then serve it on 127.0.0.1 and print its URL, user and password file; Ctrl-C stops it.",
+    )
     dashboard.add_argument("--port", type=int, default=8088, help="port on 127.0.0.1 (default 8088)")
     dashboard.add_argument("--no-serve", action="store_true", help="build only, do not start the server")
     dashboard.set_defaults(func=_cmd_dashboard)

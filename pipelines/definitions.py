@@ -1,6 +1,5 @@
 """The Dagster code location: `dagster dev` (through workspace.yaml) loads `defs`."""
 
-
 import os
 from datetime import datetime, timedelta
 
@@ -8,18 +7,18 @@ import dagster as dg
 
 from assets.dashboard import bi_dashboard, dashboard_job
 from assets.half_year import HALF_YEAR_ASSETS
-from assets.report import report_job, vob_report
 from assets.monthly import MONTHLY_MART_ASSETS, staging_assets
+from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
 from assets.publish import published_warehouse
+from assets.report import report_job, vob_report
+from assets.resources import VobWarehouse
 from assets.service_monthly import SERVICE_ASSETS
 from checks.monthly_checks import monthly_checks
 from checks.service_checks import service_checks
 from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
-from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
-from vob.periods import month_key
 from pipelines.recovery import dead_runs_sensor, wait_without_spinning
-from assets.resources import VobWarehouse
 from pipelines.sensors import build_landing_sensor, dashboard_after_publish
+from vob.periods import month_key
 
 wait_without_spinning()  # a step blocked on the writer pool sleeps instead of spinning
 
@@ -87,11 +86,23 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 defs = dg.Definitions(
     assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report, bi_dashboard],
     asset_checks=[*monthly_checks, *service_checks, *facts_freshness_checks],
-    jobs=[monthly_refresh_job, monthly_facts_job, half_year_facts_job, half_year_refresh_job, publish_job,
-          report_job, dashboard_job],
+    jobs=[
+        monthly_refresh_job,
+        monthly_facts_job,
+        half_year_facts_job,
+        half_year_refresh_job,
+        publish_job,
+        report_job,
+        dashboard_job,
+    ],
     schedules=[nightly_refresh],
-    sensors=[build_landing_sensor(monthly_refresh_job, half_year_refresh_job), run_failure_alert,
-             freshness_checks_sensor, dead_runs_sensor, dashboard_after_publish],
+    sensors=[
+        build_landing_sensor(monthly_refresh_job, half_year_refresh_job),
+        run_failure_alert,
+        freshness_checks_sensor,
+        dead_runs_sensor,
+        dashboard_after_publish,
+    ],
     # Every VOB_* variable set where the code location loads, as a dg.EnvVar (read when a run or tick starts).
     resources={"vob": VobWarehouse.from_environment(os.environ)},
     executor=dg.in_process_executor,

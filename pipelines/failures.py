@@ -48,11 +48,14 @@ def run_failures(events: Iterable[dg.DagsterEvent]) -> RunFailures:
             found.steps.append(FailedStep(str(event.step_key), error_chain(event.step_failure_data.error)))
         elif isinstance(data, dg.AssetCheckEvaluation) and not data.passed:
             detail = data.metadata.get("problems") or data.metadata.get("summary")
-            found.checks.append(FailedCheck(
-                data.asset_key.to_user_string(), data.check_name,
-                data.severity.value if data.severity else "ERROR",
-                None if detail is None else str(detail.value),
-            ))
+            found.checks.append(
+                FailedCheck(
+                    data.asset_key.to_user_string(),
+                    data.check_name,
+                    data.severity.value if data.severity else "ERROR",
+                    None if detail is None else str(detail.value),
+                )
+            )
         elif event.event_type == dg.DagsterEventType.STEP_SKIPPED:
             found.skipped.append(str(event.step_key))
     return found

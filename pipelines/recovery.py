@@ -76,8 +76,10 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
         reason = why_dead(instance, run)
         if reason is None:
             continue
-        message = (f"Run {run.run_id} of {run.job_name} died: {reason} (killed, out of memory or machine "
-                   "restarted). Marked failed and its writer-pool slots freed; run the period again.")
+        message = (
+            f"Run {run.run_id} of {run.job_name} died: {reason} (killed, out of memory or machine "
+            "restarted). Marked failed and its writer-pool slots freed; run the period again."
+        )
         instance.report_run_failed(run, message)
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
@@ -105,7 +107,6 @@ def _interval_to_next_pending_claim_check(self: InstanceConcurrencyContext) -> f
         return 0.0
     waits = [ready_at - time.time() for ready_at in self._pending_timeouts.values()]
     return max(0.0, min(waits)) if waits else MIN_CLAIM_WAIT_SECONDS
-
 
 
 def wait_without_spinning() -> None:

@@ -9,25 +9,31 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import dagster as dg
 
 from assets.partitions import RANGE_END, RANGE_START
 from assets.resources import VobWarehouse
-from vob.landing import SETTLED_TAG
-from vob.settings import Settings, export_secret_files
-from vob.files import private_dir
-from vob.periods import Period
 from pipelines.failures import run_failures
-from vob.ingest import disk_stat_if_any
-from vob.landing import CHANNEL_LIST_SQL
 from pipelines.recovery import reap_dead_runs
+from vob.files import private_dir
+from vob.ingest import disk_stat_if_any
+from vob.landing import CHANNEL_LIST_SQL, SETTLED_TAG
+from vob.periods import Period
 from vob.processes import process_tags
+from vob.settings import Settings, export_secret_files
 from warehouse.store import (
-    REBUILD_TAG, WorkDatabaseDamaged, check_work_db, damaged_sentence, discard_work_db, is_damage,
-    new_work_db, published_periods, rebuild_command,
+    REBUILD_TAG,
+    WorkDatabaseDamaged,
+    check_work_db,
+    damaged_sentence,
+    discard_work_db,
+    is_damage,
+    new_work_db,
+    published_periods,
+    rebuild_command,
 )
 from warehouse.writer_lock import WarehouseBusy, hold_warehouse
 
@@ -46,15 +52,18 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def run_job(instance: dg.DagsterInstance, name: str, tags: dict[str, str] | None = None,
-            partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+def run_job(
+    instance: dg.DagsterInstance, name: str, tags: dict[str, str] | None = None, partition_key: str | None = None
+) -> dg.ExecuteInProcessResult:
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(name)
     return job.execute_in_process(
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        instance=instance, tags={**process_tags(), **(tags or {}), "vob/trigger": "cli"},
-        partition_key=partition_key, raise_on_error=False,
+        instance=instance,
+        tags={**process_tags(), **(tags or {}), "vob/trigger": "cli"},
+        partition_key=partition_key,
+        raise_on_error=False,
         # the settings of this process now, not of whenever the definitions were first imported
         resources={"vob": VobWarehouse.from_environment(os.environ)},
     )
@@ -73,14 +82,17 @@ def failure_report(result: dg.ExecuteInProcessResult) -> list[str]:
 
 def run_period(period: Period, settings: Settings) -> int:
     """`vob run`: the period's monthly facts, its half-year facts, publish, its report."""
-    print(f"vob run {period.key}: months {period.months[0]}..{period.months[-1]}, "
-          f"landing {settings.landing_dir}, warehouse {settings.warehouse_path}")
+    print(
+        f"vob run {period.key}: months {period.months[0]}..{period.months[-1]}, "
+        f"landing {settings.landing_dir}, warehouse {settings.warehouse_path}"
+    )
     stages = [("monthly_facts", {RANGE_START: period.months[0], RANGE_END: period.months[-1]}, None)]
     stages += half_year_stages(period, ["half_year_facts"])
     stages.append(("publish", {}, None))
     stages += half_year_stages(period, ["report"])  # the report reads the published warehouse
-    return run_guarded("vob run", period, settings, lambda: stages,
-                       lambda settings: check_work_db(settings, rebuild_command(period)))
+    return run_guarded(
+        "vob run", period, settings, lambda: stages, lambda settings: check_work_db(settings, rebuild_command(period))
+    )
 
 
 def rebuild_period(period: Period, settings: Settings) -> int:
@@ -93,8 +105,11 @@ def rebuild_period(period: Period, settings: Settings) -> int:
         months, halves = published_periods(settings)
         months = sorted(set(months) | set(period.months))
         halves = sorted(set(halves) | ({period.key} if period.is_half_year else set()))
-        print(f"vob rebuild {period.key}: months {', '.join(months)}"
-              + (f", half-years {', '.join(halves)}" if halves else "") + f", landing {settings.landing_dir}")
+        print(
+            f"vob rebuild {period.key}: months {', '.join(months)}"
+            + (f", half-years {', '.join(halves)}" if halves else "")
+            + f", landing {settings.landing_dir}"
+        )
         planned = [("monthly_facts", {RANGE_START: a, RANGE_END: b}, None) for a, b in month_spans(months)]
         planned += [("half_year_facts", {}, half) for half in halves if _has_job(_defs(), "half_year_facts")]
         return planned + [("publish", {}, None)] + half_year_stages(period, ["report"])
@@ -118,8 +133,13 @@ def run_guarded(command: str, period: Period, settings: Settings, stages: Callab
             planned = stages()
             prepare(settings)
             settled_before = settle_landing(settings)
-            return run_stages(instance, planned, settings, period,
-                              {SETTLED_TAG: f"{settled_before:.6f}", REBUILD_TAG: rebuild_command(period)})
+            return run_stages(
+                instance,
+                planned,
+                settings,
+                period,
+                {SETTLED_TAG: f"{settled_before:.6f}", REBUILD_TAG: rebuild_command(period)},
+            )
     except (WorkDatabaseDamaged, WarehouseBusy) as err:
         print(f"{command}: {err}", file=sys.stderr)
         return 1
@@ -129,8 +149,11 @@ def run_stages(instance: dg.DagsterInstance, stages, settings: Settings, period:
     for name, tags, partition_key in stages:
         result = run_job(instance, name, {**run_tags, **tags}, partition_key)
         if not result.success:
-            published = "the warehouse was published before this step" if name == "report" else (
-                "nothing was published, BI tools keep the previous warehouse")
+            published = (
+                "the warehouse was published before this step"
+                if name == "report"
+                else ("nothing was published, BI tools keep the previous warehouse")
+            )
             print(f"\nFAILED in {name} (run {result.run_id}); {published}.", file=sys.stderr)
             failures = failure_report(result)
             damage = next((line for line in failures if is_damage(line)), None)
@@ -161,13 +184,14 @@ def settle_landing(settings: Settings, probe_seconds: float = PROBE_SECONDS) -> 
     if not recent:
         return now - window
     started = time.time()
-    print(f"{len(recent)} landing file(s) modified in the last {window:.0f} s: watching them {probe_seconds:.0f} s "
-          "for uploads in progress")
+    print(
+        f"{len(recent)} landing file(s) modified in the last {window:.0f} s: watching them {probe_seconds:.0f} s "
+        "for uploads in progress"
+    )
     time.sleep(probe_seconds)
     for path, seen in sorted(recent.items()):
         if disk_stat_if_any(path) != seen:
-            print(f"  {path.relative_to(settings.landing_dir).as_posix()} is still being written: "
-                  "left for a later run")
+            print(f"  {path.relative_to(settings.landing_dir).as_posix()} is still being written: left for a later run")
     return started
 
 
@@ -215,22 +239,35 @@ def print_summary(settings: Settings, period: Period) -> None:
     try:
         months = list(period.months)
         print(f"\npublished {settings.warehouse_path}")
-        print_table(con,
+        print_table(
+            con,
             f"""PIVOT (SELECT strftime(month, '%Y-%m') AS month, channel, contacts FROM marts.fct_channel_monthly
                        WHERE strftime(month, '%Y-%m') IN (SELECT unnest($m)))
                 ON channel IN ({CHANNEL_LIST_SQL})
-                USING sum(contacts) GROUP BY month ORDER BY month""", {"m": months})
-        print_table(con,
+                USING sum(contacts) GROUP BY month ORDER BY month""",
+            {"m": months},
+        )
+        print_table(
+            con,
             """SELECT strftime(month, '%Y-%m') AS month, snapshot_date, tickets_total, tickets_open, tickets_closed
                FROM marts.fct_tickets_monthly
                WHERE strftime(month, '%Y-%m') IN (SELECT unnest($m))
                  AND snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_tickets_monthly)
-               ORDER BY month""", {"m": months})
+               ORDER BY month""",
+            {"m": months},
+        )
         if half_year_stages(period, ["half_year_facts"]):
-            print_table(con, "SELECT * EXCLUDE (ticket_snapshot_date) FROM marts.fct_vob_half_year "
-                             "WHERE period = $p", {"p": period.key})
-            print_table(con, "SELECT dimension, tags, share_pct FROM marts.fct_feedback_dimension_half_year "
-                             "WHERE period = $p ORDER BY tags DESC", {"p": period.key})
+            print_table(
+                con,
+                "SELECT * EXCLUDE (ticket_snapshot_date) FROM marts.fct_vob_half_year WHERE period = $p",
+                {"p": period.key},
+            )
+            print_table(
+                con,
+                "SELECT dimension, tags, share_pct FROM marts.fct_feedback_dimension_half_year "
+                "WHERE period = $p ORDER BY tags DESC",
+                {"p": period.key},
+            )
     finally:
         con.close()
 

@@ -39,17 +39,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.partitions import RANGE_END, RANGE_START
-
 from assets.dashboard import dashboard_job
+from assets.partitions import RANGE_END, RANGE_START, monthly_partitions
 from assets.publish import published_warehouse
-from vob.ingest import HEX_AS_LETTERS, disk_stat, file_fingerprint
-from vob.superset import INSTALL_COMMAND, VENV, superset_installed
-
 from assets.resources import VobWarehouse
+from vob.ingest import HEX_AS_LETTERS, disk_stat, file_fingerprint
 from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month
-from assets.partitions import monthly_partitions
 from vob.periods import month_key, month_of
+from vob.superset import INSTALL_COMMAND, VENV, superset_installed
 
 REGISTERS_PATTERN = "registers/vob_registers_*.xlsx"
 REGISTERS_REGEX = r"vob_registers_(\d{4})-H([12])\.xlsx"
@@ -75,7 +72,8 @@ def months_fed(source: Source, path: Path, landing: Path, lag_days: int, partiti
     month = month_start(day)
     candidates = [month_start(month - timedelta(days=1)), month, next_month(month)]
     return [
-        month_key(m) for m in candidates
+        month_key(m)
+        for m in candidates
         if month_key(m) in partition_keys and path in files_for_month(source, landing, m, lag_days)
     ]
 
@@ -91,8 +89,9 @@ def half_year_of(path: Path) -> str | None:
     return f"{match.group(1)}-H{match.group(2)}" if match else None
 
 
-def scan(landing: Path, cursor: dict, lag_days: int, partition_keys: list[str],
-         settle_seconds: float) -> tuple[list[Change], dict]:
+def scan(
+    landing: Path, cursor: dict, lag_days: int, partition_keys: list[str], settle_seconds: float
+) -> tuple[list[Change], dict]:
     """Compare the landing zone with the cursor: the changed files and the new cursor. Files modified
     within `settle_seconds` (VOB_SETTLE_SECONDS) are left for a later tick."""
     changes: list[Change] = []
@@ -141,25 +140,37 @@ def run_key(prefix: str, changes: list[Change]) -> str:
     return f"{prefix}:{digest.hexdigest()[:16]}"
 
 
-def run_requests(changes: list[Change], partition_keys: list[str], half_year_job: str | None,
-                 monthly_job: str = "monthly_refresh") -> list[dg.RunRequest]:
+def run_requests(
+    changes: list[Change], partition_keys: list[str], half_year_job: str | None, monthly_job: str = "monthly_refresh"
+) -> list[dg.RunRequest]:
     requests = []
     months = {m for c in changes for m in c.months}
     for first, last in month_ranges(months, partition_keys):
-        span = set(partition_keys[partition_keys.index(first): partition_keys.index(last) + 1])
+        span = set(partition_keys[partition_keys.index(first) : partition_keys.index(last) + 1])
         files = [c for c in changes if span & set(c.months)]
-        requests.append(dg.RunRequest(
-            run_key=run_key(f"landing:{first}..{last}", files), job_name=monthly_job,
-            tags={RANGE_START: first, RANGE_END: last, "vob/trigger": "landing_sensor",
-                  "vob/files": ", ".join(sorted(c.path for c in files))[:1000]},
-        ))
+        requests.append(
+            dg.RunRequest(
+                run_key=run_key(f"landing:{first}..{last}", files),
+                job_name=monthly_job,
+                tags={
+                    RANGE_START: first,
+                    RANGE_END: last,
+                    "vob/trigger": "landing_sensor",
+                    "vob/files": ", ".join(sorted(c.path for c in files))[:1000],
+                },
+            )
+        )
     if half_year_job:
         for half in sorted({c.half_year for c in changes if c.half_year}):
             files = [c for c in changes if c.half_year == half]
-            requests.append(dg.RunRequest(
-                run_key=run_key(f"registers:{half}", files), job_name=half_year_job, partition_key=half,
-                tags={"vob/trigger": "landing_sensor", "vob/files": ", ".join(c.path for c in files)},
-            ))
+            requests.append(
+                dg.RunRequest(
+                    run_key=run_key(f"registers:{half}", files),
+                    job_name=half_year_job,
+                    partition_key=half,
+                    tags={"vob/trigger": "landing_sensor", "vob/files": ", ".join(c.path for c in files)},
+                )
+            )
     return requests
 
 
@@ -187,10 +198,14 @@ def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition
             target = ", ".join(change.months) or change.half_year or "nothing (name not the contract's)"
             context.log.info(f"{change.path} new content (sha256 {change.sha256[:12]}): refresh {target}")
         requests = run_requests(changes, partition_keys, half_year_name, monthly_job.name)
-        skip = None if requests else ("no new or changed landing file" if not changes
-                                      else f"{len(changes)} changed file(s) feed no partition")
-        return dg.SensorResult(run_requests=requests, skip_reason=skip,
-                               cursor=json.dumps(new_cursor, sort_keys=True))
+        skip = (
+            None
+            if requests
+            else (
+                "no new or changed landing file" if not changes else f"{len(changes)} changed file(s) feed no partition"
+            )
+        )
+        return dg.SensorResult(run_requests=requests, skip_reason=skip, cursor=json.dumps(new_cursor, sort_keys=True))
 
     return landing_files_sensor
 
@@ -200,8 +215,7 @@ def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition
     job=dashboard_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
-    description="After each publish, rebuild the Superset dashboard, when Superset is installed "
-    "(bi/superset/install).",
+    description="After each publish, rebuild the Superset dashboard, when Superset is installed (bi/superset/install).",
 )
 def dashboard_after_publish(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     if not superset_installed():

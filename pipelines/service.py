@@ -21,8 +21,8 @@ import os
 import shutil
 import sys
 
-from vob.settings import ConfigError, export_secret_files, load_settings
 from vob.files import restrict_new_files
+from vob.settings import ConfigError, export_secret_files, load_settings
 
 EXPORTED_SECRETS = ("DAGSTER_PG_PASSWORD",)
 

@@ -6,9 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from vob.settings import Settings, load_settings
-
 from assets.partitions import RANGE_END, RANGE_START  # noqa: F401 (tests import them from here)
+from vob.settings import Settings, load_settings
 
 
 @pytest.fixture

@@ -36,20 +36,36 @@ class DagsterServer:
     def _spawn(self, name: str, args: list[str]) -> None:
         log = (self.logs / f"{name}.log").open("w")
         self.processes[name] = subprocess.Popen(  # umask 022: a shell's or a service manager's usual one
-            args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o022)
+            args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o022
+        )
 
-    def start_webserver(self, timeout: float = 60, extra_args: tuple[str, ...] = (),
-                        launcher: tuple[str, ...] = ()) -> None:
+    def start_webserver(
+        self, timeout: float = 60, extra_args: tuple[str, ...] = (), launcher: tuple[str, ...] = ()
+    ) -> None:
         """`launcher` goes before the command (e.g. vob-service), `extra_args` after (--read-only)."""
-        self._spawn("webserver", [*launcher, str(BIN / "dagster-webserver"), "-w", "workspace.yaml",
-                                  "-h", "127.0.0.1", "-p", str(self.port), *extra_args])
+        self._spawn(
+            "webserver",
+            [
+                *launcher,
+                str(BIN / "dagster-webserver"),
+                "-w",
+                "workspace.yaml",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                *extra_args,
+            ],
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive("webserver")
             try:
-                data = self.graphql("""query($s: RepositorySelector!) {
+                data = self.graphql(
+                    """query($s: RepositorySelector!) {
                     repositoryOrError(repositorySelector: $s) { __typename } }""",
-                                    {"s": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}})
+                    {"s": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}},
+                )
                 if data["repositoryOrError"]["__typename"] == "Repository":
                     return
             except (urllib.error.URLError, ConnectionError):
@@ -69,8 +85,11 @@ class DagsterServer:
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         request = urllib.request.Request(
-            f"{self.url}/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"}, method="POST")
+            f"{self.url}/graphql",
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             body = json.loads(response.read())
         if body.get("errors"):
@@ -79,42 +98,58 @@ class DagsterServer:
 
     def stop_sensor(self, name: str) -> None:
         """What the UI's sensor toggle does."""
-        data = self.graphql("""query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+        data = self.graphql(
+            """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
             __typename ... on Sensor { sensorState { id selectorId status } } } }""",
-                            {"s": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY,
-                                   "sensorName": name}})
+            {"s": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "sensorName": name}},
+        )
         state = data["sensorOrError"]["sensorState"]
-        result = self.graphql("""mutation($id: String, $sel: String) { stopSensor(id: $id, jobSelectorId: $sel) {
+        result = self.graphql(
+            """mutation($id: String, $sel: String) { stopSensor(id: $id, jobSelectorId: $sel) {
             __typename ... on StopSensorMutationResult { instigationState { status } }
-            ... on PythonError { message } } }""", {"id": state["id"], "sel": state["selectorId"]})
+            ... on PythonError { message } } }""",
+            {"id": state["id"], "sel": state["selectorId"]},
+        )
         assert result["stopSensor"]["instigationState"]["status"] == "STOPPED", result
 
     def launch_backfill(self, params: dict) -> str:
-        data = self.graphql("""mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+        data = self.graphql(
+            """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
             __typename ... on LaunchBackfillSuccess { backfillId }
             ... on PythonError { message stack } ... on InvalidSubsetError { message }
             ... on PartitionSetNotFoundError { message } ... on UnauthorizedError { message } } }""",
-                            {"p": params})
+            {"p": params},
+        )
         result = data["launchPartitionBackfill"]
         assert result["__typename"] == "LaunchBackfillSuccess", result
         return result["backfillId"]
 
     def launch_runs(self, job: str, tag_sets: list[dict[str, str]]) -> list[str]:
         """Several runs submitted at once (the launchpad's "Launch run", several times)."""
-        params = [{"selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job},
-                   "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}
-                  for tags in tag_sets]
-        data = self.graphql("""mutation($p: [ExecutionParams!]!) { launchMultipleRuns(executionParamsList: $p) {
+        params = [
+            {
+                "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job},
+                "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+            }
+            for tags in tag_sets
+        ]
+        data = self.graphql(
+            """mutation($p: [ExecutionParams!]!) { launchMultipleRuns(executionParamsList: $p) {
             __typename ... on LaunchMultipleRunsResult { launchMultipleRunsResult {
                 __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }
-            ... on PythonError { message } } }""", {"p": params})
+            ... on PythonError { message } } }""",
+            {"p": params},
+        )
         results = data["launchMultipleRuns"]["launchMultipleRunsResult"]
         assert all(r["__typename"] == "LaunchRunSuccess" for r in results), results
         return [r["run"]["runId"] for r in results]
 
     def runs(self, run_ids: list[str]) -> list[dict]:
-        data = self.graphql("""query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs {
-            results { runId status tags { key value } startTime endTime } } } }""", {"f": {"runIds": run_ids}})
+        data = self.graphql(
+            """query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs {
+            results { runId status tags { key value } startTime endTime } } } }""",
+            {"f": {"runIds": run_ids}},
+        )
         return data["runsOrError"]["results"]
 
     def wait_runs(self, run_ids: list[str], timeout: float = 120) -> list[dict]:
@@ -128,11 +163,13 @@ class DagsterServer:
         raise TimeoutError(f"runs not done in {timeout} s: {runs}\n{self.log('daemon')}")
 
     def backfill_runs(self, backfill_id: str) -> tuple[str, list[dict]]:
-        data = self.graphql("""query($id: String!, $f: RunsFilter) {
+        data = self.graphql(
+            """query($id: String!, $f: RunsFilter) {
             partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill { status } }
             runsOrError(filter: $f) { ... on Runs { results { runId status tags { key value }
                 startTime endTime } } } }""",
-                            {"id": backfill_id, "f": {"tags": [{"key": "dagster/backfill", "value": backfill_id}]}})
+            {"id": backfill_id, "f": {"tags": [{"key": "dagster/backfill", "value": backfill_id}]}},
+        )
         return data["partitionBackfillOrError"]["status"], data["runsOrError"]["results"]
 
     def wait_backfill(self, backfill_id: str, runs_expected: int, timeout: float = 120) -> list[dict]:
@@ -144,15 +181,14 @@ class DagsterServer:
             if done and len(runs) >= runs_expected and all(r["status"] in TERMINAL for r in runs):
                 return runs
             time.sleep(1)
-        raise TimeoutError(f"backfill {backfill_id} not done in {timeout} s: {status} {runs}\n"
-                           f"{self.log('daemon')}")
+        raise TimeoutError(f"backfill {backfill_id} not done in {timeout} s: {status} {runs}\n{self.log('daemon')}")
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM each process group, wait, SIGKILL what is left; then nothing may remain."""
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for name, process in self.processes.items():
+        for _name, process in self.processes.items():
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

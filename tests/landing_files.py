@@ -26,20 +26,40 @@ def call(call_id: str, offered_at: str, disposition: str = "answered", **overrid
 
 
 def email(message_id: str, received_at: str, **overrides) -> dict:
-    row = {"message_id": message_id, "received_at": received_at, "mailbox": "info",
-           "sender": "someone@example.com", "subject": "استفسار عن موعد", "language": "ar"}
+    row = {
+        "message_id": message_id,
+        "received_at": received_at,
+        "mailbox": "info",
+        "sender": "someone@example.com",
+        "subject": "استفسار عن موعد",
+        "language": "ar",
+    }
     return {**row, **overrides}
 
 
 def chat(session_id: str, started_at: str, **overrides) -> dict:
-    row = {"session_id": session_id, "started_at": started_at, "ended_at": started_at,
-           "entry_point": "web", "visitor_id": "V-abc123", "agent_id": "AG-1", "rating": 5}
+    row = {
+        "session_id": session_id,
+        "started_at": started_at,
+        "ended_at": started_at,
+        "entry_point": "web",
+        "visitor_id": "V-abc123",
+        "agent_id": "AG-1",
+        "rating": 5,
+    }
     return {**row, **overrides}
 
 
 def ticket(ticket_id: str, created_at: str, status: str = "new", closed_at: str = "", **overrides) -> dict:
-    row = {"ticket_id": ticket_id, "created_at": created_at, "channel": "calls", "category": "general",
-           "status": status, "closed_at": closed_at, "beneficiary_id": "1012345678"}
+    row = {
+        "ticket_id": ticket_id,
+        "created_at": created_at,
+        "channel": "calls",
+        "category": "general",
+        "status": status,
+        "closed_at": closed_at,
+        "beneficiary_id": "1012345678",
+    }
     return {**row, **overrides}
 
 

@@ -16,35 +16,64 @@ COLUMNS = {
 
 
 def note(note_id, received_on, dimensions="speed", source="survey", beneficiary_id=None, summary="ملاحظة") -> dict:
-    return {"note_id": note_id, "received_on": received_on, "source": source,
-            "beneficiary_id": beneficiary_id, "dimensions": dimensions, "summary": summary}
+    return {
+        "note_id": note_id,
+        "received_on": received_on,
+        "source": source,
+        "beneficiary_id": beneficiary_id,
+        "dimensions": dimensions,
+        "summary": summary,
+    }
 
 
 def plan(plan_id, dimension, status, opened_on, implemented_on=None, title="خطة تصحيحية") -> dict:
-    return {"plan_id": plan_id, "title": title, "dimension": dimension, "status": status,
-            "opened_on": opened_on, "implemented_on": implemented_on}
+    return {
+        "plan_id": plan_id,
+        "title": title,
+        "dimension": dimension,
+        "status": status,
+        "opened_on": opened_on,
+        "implemented_on": implemented_on,
+    }
 
 
-def participation(title, kind="consultation", month="2025-03", target_group="all", channel="x",
-                  url="https://eparticipation.my.gov.sa/x") -> dict:
-    return {"title": title, "kind": kind, "target_group": target_group, "channel": channel,
-            "month": month, "url": url}
+def participation(
+    title,
+    kind="consultation",
+    month="2025-03",
+    target_group="all",
+    channel="x",
+    url="https://eparticipation.my.gov.sa/x",
+) -> dict:
+    return {"title": title, "kind": kind, "target_group": target_group, "channel": channel, "month": month, "url": url}
 
 
 def action(action_no, title, plan_id=None, description="وصف") -> dict:
     return {"action_no": action_no, "title": title, "description": description, "plan_id": plan_id}
 
 
-def write_workbook(landing: Path, period: str, notes=(), plans=(), participations=(), actions=(),
-                   drop_sheet: str | None = None, drop_column: tuple[str, str] | None = None) -> Path:
+def write_workbook(
+    landing: Path,
+    period: str,
+    notes=(),
+    plans=(),
+    participations=(),
+    actions=(),
+    drop_sheet: str | None = None,
+    drop_column: tuple[str, str] | None = None,
+) -> Path:
     """A workbook at registers/vob_registers_<period>.xlsx. A `date`/`datetime` value is
     written as a real Excel date; a string as text; an int as a number."""
     path = landing / "registers" / f"vob_registers_{period}.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path))
     date_format = book.add_format({"num_format": "yyyy-mm-dd"})
-    rows = {"feedback_notes": notes, "corrective_plans": plans,
-            "e_participations": participations, "improvement_actions": actions}
+    rows = {
+        "feedback_notes": notes,
+        "corrective_plans": plans,
+        "e_participations": participations,
+        "improvement_actions": actions,
+    }
     for sheet, columns in COLUMNS.items():
         if sheet == drop_sheet:
             continue

@@ -16,7 +16,9 @@ import duckdb
 from vob.landing import CHANNEL_NAMES, CHANNELS
 from warehouse.store import PUBLISHED_STORAGE_VERSION
 
-FIGURES_PATH = Path(__file__).parents[1] / "vob" / "sample" / "published_figures.json"  # the one copy of the seed's figures
+FIGURES_PATH = (
+    Path(__file__).parents[1] / "vob" / "sample" / "published_figures.json"
+)  # the one copy of the seed's figures
 CHANNEL_ORDER = CHANNELS
 DIMENSION_NAMES = {
     "speed": ("سرعة التنفيذ", "Speed"),
@@ -47,50 +49,85 @@ def build_published_warehouse(path: Path, figures: dict | None = None) -> dict:
     con.execute("USE published")
     try:
         con.execute("CREATE SCHEMA marts")
-        con.execute("CREATE TABLE marts.dim_channel (channel VARCHAR, name_ar VARCHAR, name_en VARCHAR, sort_order INTEGER)")
-        con.executemany("INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
-                        [(c, *CHANNEL_NAMES[c], i + 1) for i, c in enumerate(CHANNELS)])
+        con.execute(
+            "CREATE TABLE marts.dim_channel (channel VARCHAR, name_ar VARCHAR, name_en VARCHAR, sort_order INTEGER)"
+        )
+        con.executemany(
+            "INSERT INTO marts.dim_channel VALUES (?, ?, ?, ?)",
+            [(c, *CHANNEL_NAMES[c], i + 1) for i, c in enumerate(CHANNELS)],
+        )
         con.execute("CREATE TABLE marts.dim_dimension (dimension VARCHAR, name_ar VARCHAR, name_en VARCHAR)")
-        con.executemany("INSERT INTO marts.dim_dimension VALUES (?, ?, ?)",
-                        [(d, *names) for d, names in DIMENSION_NAMES.items()])
+        con.executemany(
+            "INSERT INTO marts.dim_dimension VALUES (?, ?, ?)", [(d, *names) for d, names in DIMENSION_NAMES.items()]
+        )
         con.execute("CREATE TABLE marts.fct_channel_monthly (month DATE, channel VARCHAR, contacts BIGINT)")
-        con.execute("CREATE TABLE marts.fct_tickets_monthly (month DATE, snapshot_date DATE, "
-                    "tickets_total BIGINT, tickets_open BIGINT, tickets_closed BIGINT)")
+        con.execute(
+            "CREATE TABLE marts.fct_tickets_monthly (month DATE, snapshot_date DATE, "
+            "tickets_total BIGINT, tickets_open BIGINT, tickets_closed BIGINT)"
+        )
         columns = figures["channel_monthly"]["_columns"]
         snapshot = date.fromisoformat(figures["ticket_snapshot_date"])
         for key, values in figures["channel_monthly"].items():
             if key.startswith("_"):
                 continue
             row = dict(zip(columns, values))
-            con.executemany("INSERT INTO marts.fct_channel_monthly VALUES (?, ?, ?)",
-                            [(month_date(key), c, row[c]) for c in CHANNEL_ORDER])
+            con.executemany(
+                "INSERT INTO marts.fct_channel_monthly VALUES (?, ?, ?)",
+                [(month_date(key), c, row[c]) for c in CHANNEL_ORDER],
+            )
             # an earlier snapshot with other figures: the report must show the latest one
-            con.execute("INSERT INTO marts.fct_tickets_monthly VALUES (?, ?, ?, ?, ?)",
-                        [month_date(key), date(2025, 6, 30), 999_991, 999_992, 999_993])
-            con.execute("INSERT INTO marts.fct_tickets_monthly VALUES (?, ?, ?, ?, ?)",
-                        [month_date(key), snapshot, row["tickets_total"], row["tickets_open"], row["tickets_closed"]])
+            con.execute(
+                "INSERT INTO marts.fct_tickets_monthly VALUES (?, ?, ?, ?, ?)",
+                [month_date(key), date(2025, 6, 30), 999_991, 999_992, 999_993],
+            )
+            con.execute(
+                "INSERT INTO marts.fct_tickets_monthly VALUES (?, ?, ?, ?, ?)",
+                [month_date(key), snapshot, row["tickets_total"], row["tickets_open"], row["tickets_closed"]],
+            )
         half = figures["half_year"]
-        con.execute("CREATE TABLE marts.fct_vob_half_year (period VARCHAR, beneficiaries BIGINT, notes BIGINT, "
-                    "plans_total BIGINT, plans_in_progress BIGINT, plans_implemented BIGINT)")
-        con.execute("INSERT INTO marts.fct_vob_half_year VALUES (?, ?, ?, ?, ?, ?)",
-                    [period, half["beneficiaries"], half["notes"], half["plans_total"],
-                     half["plans_in_progress"], half["plans_implemented"]])
-        con.execute("CREATE TABLE marts.fct_feedback_dimension_half_year (period VARCHAR, dimension VARCHAR, "
-                    "tags BIGINT, share_pct DECIMAL(5,2))")
+        con.execute(
+            "CREATE TABLE marts.fct_vob_half_year (period VARCHAR, beneficiaries BIGINT, notes BIGINT, "
+            "plans_total BIGINT, plans_in_progress BIGINT, plans_implemented BIGINT)"
+        )
+        con.execute(
+            "INSERT INTO marts.fct_vob_half_year VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                period,
+                half["beneficiaries"],
+                half["notes"],
+                half["plans_total"],
+                half["plans_in_progress"],
+                half["plans_implemented"],
+            ],
+        )
+        con.execute(
+            "CREATE TABLE marts.fct_feedback_dimension_half_year (period VARCHAR, dimension VARCHAR, "
+            "tags BIGINT, share_pct DECIMAL(5,2))"
+        )
         tags = {"speed": 2740, "outputs": 1237, "procedures": 103, "technology": 528, "employees": 392}
-        con.executemany("INSERT INTO marts.fct_feedback_dimension_half_year VALUES (?, ?, ?, ?)",
-                        [(period, d, tags[d], str(share)) for d, share in figures["dimension_share_pct"].items()])
-        con.execute("CREATE TABLE marts.e_participations (period VARCHAR, title VARCHAR, kind VARCHAR, "
-                    "target_group VARCHAR, channel VARCHAR, month DATE, url VARCHAR)")
-        con.executemany("INSERT INTO marts.e_participations VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            (period, p["title_ar"], p["kind"], p["target_group"], p["channel"], month_date(m), p["url"])
-            for p, m in zip(figures["e_participations"], PARTICIPATION_MONTHS)
-        ])
-        con.execute("CREATE TABLE marts.improvement_actions (period VARCHAR, action_no INTEGER, title VARCHAR, "
-                    "description VARCHAR, plan_id VARCHAR)")
-        con.executemany("INSERT INTO marts.improvement_actions VALUES (?, ?, ?, ?, ?)", [
-            (period, i + 1, title, title, f"P-{i + 1:03d}") for i, title in enumerate(figures["improvement_actions"])
-        ])
+        con.executemany(
+            "INSERT INTO marts.fct_feedback_dimension_half_year VALUES (?, ?, ?, ?)",
+            [(period, d, tags[d], str(share)) for d, share in figures["dimension_share_pct"].items()],
+        )
+        con.execute(
+            "CREATE TABLE marts.e_participations (period VARCHAR, title VARCHAR, kind VARCHAR, "
+            "target_group VARCHAR, channel VARCHAR, month DATE, url VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO marts.e_participations VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (period, p["title_ar"], p["kind"], p["target_group"], p["channel"], month_date(m), p["url"])
+                for p, m in zip(figures["e_participations"], PARTICIPATION_MONTHS)
+            ],
+        )
+        con.execute(
+            "CREATE TABLE marts.improvement_actions (period VARCHAR, action_no INTEGER, title VARCHAR, "
+            "description VARCHAR, plan_id VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO marts.improvement_actions VALUES (?, ?, ?, ?, ?)",
+            [(period, i + 1, title, title, f"P-{i + 1:03d}") for i, title in enumerate(figures["improvement_actions"])],
+        )
         add_service_kpis(con, snapshot)
         add_figure_sources(con)
         # another period, which the report must leave out
@@ -120,8 +157,10 @@ SERVICE_BACKLOG = {"0-7d": 1234, "8-30d": 567, "31-90d": 89, ">90d": 12}
 
 def add_figure_sources(con) -> None:
     """One landing file per channel figure, giving it the whole figure (the columns of warehouse/schema.sql)."""
-    con.execute("CREATE TABLE marts.figure_sources (table_name VARCHAR, figure_key VARCHAR, figure_value BIGINT, "
-                "file VARCHAR, rows_read BIGINT, rows_rejected BIGINT, counted BIGINT, month DATE)")
+    con.execute(
+        "CREATE TABLE marts.figure_sources (table_name VARCHAR, figure_key VARCHAR, figure_value BIGINT, "
+        "file VARCHAR, rows_read BIGINT, rows_rejected BIGINT, counted BIGINT, month DATE)"
+    )
     con.execute("""INSERT INTO marts.figure_sources
                    SELECT 'fct_channel_monthly', strftime(month, '%Y-%m') || '|' || channel, contacts,
                           channel || '/' || channel || '_' || strftime(month, '%Y-%m') || '.csv',
@@ -130,26 +169,40 @@ def add_figure_sources(con) -> None:
 
 
 def add_service_kpis(con, snapshot: date) -> None:
-    con.execute("CREATE TABLE marts.fct_calls_service_monthly (month DATE, queue VARCHAR, offered BIGINT, "
-                "answered BIGINT, abandoned BIGINT, abandon_rate_pct DECIMAL(5,2), service_level_20s_pct DECIMAL(5,2), "
-                "avg_wait_s DECIMAL(9,1), p90_wait_s DECIMAL(9,1), avg_handle_s DECIMAL(9,1))")
-    con.execute("CREATE TABLE marts.fct_chat_service_monthly (month DATE, entry_point VARCHAR, sessions BIGINT, "
-                "rated BIGINT, avg_rating DECIMAL(3,2), p50_duration_s DECIMAL(9,1))")
-    con.execute("CREATE TABLE marts.fct_ticket_resolution_monthly (month DATE, snapshot_date DATE, closed BIGINT, "
-                "p50_hours_to_close DECIMAL(9,1), p90_hours_to_close DECIMAL(9,1))")
-    con.execute("CREATE TABLE marts.fct_ticket_backlog (snapshot_date DATE, age_band VARCHAR, open_tickets BIGINT, "
-                "sort_order INTEGER)")
+    con.execute(
+        "CREATE TABLE marts.fct_calls_service_monthly (month DATE, queue VARCHAR, offered BIGINT, "
+        "answered BIGINT, abandoned BIGINT, abandon_rate_pct DECIMAL(5,2), service_level_20s_pct DECIMAL(5,2), "
+        "avg_wait_s DECIMAL(9,1), p90_wait_s DECIMAL(9,1), avg_handle_s DECIMAL(9,1))"
+    )
+    con.execute(
+        "CREATE TABLE marts.fct_chat_service_monthly (month DATE, entry_point VARCHAR, sessions BIGINT, "
+        "rated BIGINT, avg_rating DECIMAL(3,2), p50_duration_s DECIMAL(9,1))"
+    )
+    con.execute(
+        "CREATE TABLE marts.fct_ticket_resolution_monthly (month DATE, snapshot_date DATE, closed BIGINT, "
+        "p50_hours_to_close DECIMAL(9,1), p90_hours_to_close DECIMAL(9,1))"
+    )
+    con.execute(
+        "CREATE TABLE marts.fct_ticket_backlog (snapshot_date DATE, age_band VARCHAR, open_tickets BIGINT, "
+        "sort_order INTEGER)"
+    )
     older = date(2025, 6, 30)
     for key, (abandon, level, p90, rating, p50_h, p90_h) in SERVICE_KPIS.items():
         month = month_date(key)
-        con.execute("INSERT INTO marts.fct_calls_service_monthly VALUES (?, 'all', 1000, 950, 50, ?, ?, 20.0, ?, 180.0)",
-                    [month, abandon, level, p90])
+        con.execute(
+            "INSERT INTO marts.fct_calls_service_monthly VALUES (?, 'all', 1000, 950, 50, ?, ?, 20.0, ?, 180.0)",
+            [month, abandon, level, p90],
+        )
         # a queue's row: the report shows the `all` row only
-        con.execute("INSERT INTO marts.fct_calls_service_monthly VALUES (?, 'general', 10, 5, 5, 50.00, 1.00, "
-                    "888.1, 888.2, 888.3)", [month])
+        con.execute(
+            "INSERT INTO marts.fct_calls_service_monthly VALUES (?, 'general', 10, 5, 5, 50.00, 1.00, "
+            "888.1, 888.2, 888.3)",
+            [month],
+        )
         con.execute("INSERT INTO marts.fct_chat_service_monthly VALUES (?, 'all', 100, 80, ?, 300.0)", [month, rating])
-        con.execute("INSERT INTO marts.fct_ticket_resolution_monthly VALUES (?, ?, 40, ?, ?)",
-                    [month, snapshot, p50_h, p90_h])
+        con.execute(
+            "INSERT INTO marts.fct_ticket_resolution_monthly VALUES (?, ?, 40, ?, ?)", [month, snapshot, p50_h, p90_h]
+        )
         con.execute("INSERT INTO marts.fct_ticket_resolution_monthly VALUES (?, ?, 40, 888.4, 888.5)", [month, older])
     for i, (band, n) in enumerate(SERVICE_BACKLOG.items()):
         con.execute("INSERT INTO marts.fct_ticket_backlog VALUES (?, ?, ?, ?)", [snapshot, band, n, i + 1])

@@ -8,13 +8,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
 import pytest
-
-from assets.resources import VobWarehouse
 from conftest import RANGE_END, RANGE_START, vob_resources
 from landing_files import call, write_calls
-from vob.settings import ConfigError, Settings
+
+from assets.resources import VobWarehouse
 from pipelines.alerts import FRESHNESS_HOURS, facts_freshness_checks, run_failure_alert
 from pipelines.definitions import defs
+from vob.settings import ConfigError, Settings
 
 
 @pytest.fixture
@@ -45,22 +45,26 @@ def webhook():
 def without_key(settings: Settings, **fields: str) -> VobWarehouse:
     """The resource of `settings` without VOB_PII_KEY (a real failure: the staging steps refuse to run
     without a key), with the alert's settings in `fields`."""
-    return VobWarehouse(landing_dir=str(settings.landing_dir), warehouse=str(settings.warehouse_path),
-                        settle_seconds="0", **fields)
+    return VobWarehouse(
+        landing_dir=str(settings.landing_dir), warehouse=str(settings.warehouse_path), settle_seconds="0", **fields
+    )
 
 
 def failed_run(instance: dg.DagsterInstance, vob: VobWarehouse, month: str = "2025-03"):
     result = defs.resolve_job_def("monthly_refresh").execute_in_process(
-        instance=instance, tags={RANGE_START: month, RANGE_END: month}, raise_on_error=False,
-        resources={"vob": vob})
+        instance=instance, tags={RANGE_START: month, RANGE_END: month}, raise_on_error=False, resources={"vob": vob}
+    )
     assert not result.success
     return result
 
 
 def alert_for(instance, result, vob: VobWarehouse) -> None:
     context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alert", dagster_event=result.get_run_failure_event(),
-        dagster_instance=instance, dagster_run=result.dagster_run, resources={"vob": vob},
+        sensor_name="run_failure_alert",
+        dagster_event=result.get_run_failure_event(),
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources={"vob": vob},
     ).for_run_failure()
     run_failure_alert(context)
 
@@ -110,8 +114,11 @@ def test_without_a_webhook_the_alert_is_only_logged(vob_env, caplog):
 
 def evaluate_freshness(instance) -> dict[str, bool]:
     result = dg.materialize(
-        [*facts_freshness_checks], instance=instance, selection=dg.AssetSelection.all_asset_checks(),
-        raise_on_error=False)
+        [*facts_freshness_checks],
+        instance=instance,
+        selection=dg.AssetSelection.all_asset_checks(),
+        raise_on_error=False,
+    )
     return {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()}
 
 
@@ -124,7 +131,8 @@ def test_facts_not_refreshed_for_26_hours_are_flagged(vob_env, monkeypatch):
         # never materialised: overdue
         assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": False, "marts/fct_tickets_monthly": False}
         defs.resolve_job_def("monthly_refresh").execute_in_process(
-            instance=instance, tags={RANGE_START: "2025-03", RANGE_END: "2025-03"}, resources=vob_resources())
+            instance=instance, tags={RANGE_START: "2025-03", RANGE_END: "2025-03"}, resources=vob_resources()
+        )
         assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": True, "marts/fct_tickets_monthly": True}
         # 25 hours later still fresh, 27 hours later overdue
         now = time.time()

@@ -26,10 +26,13 @@ def imports(path: Path) -> list[tuple[int, str]]:
 
 def arrows_up(layer: str) -> list[str]:
     floor = LAYERS.index(layer)
-    above = set(LAYERS[floor + 1:]) | ({"dagster", "dagster_shared"} if layer == "vob" else set())
-    return [f"{path.relative_to(REPO)}:{line}: imports {module}"
-            for path in sorted((REPO / layer).rglob("*.py"))
-            for line, module in imports(path) if module.split(".")[0] in above]
+    above = set(LAYERS[floor + 1 :]) | ({"dagster", "dagster_shared"} if layer == "vob" else set())
+    return [
+        f"{path.relative_to(REPO)}:{line}: imports {module}"
+        for path in sorted((REPO / layer).rglob("*.py"))
+        for line, module in imports(path)
+        if module.split(".")[0] in above
+    ]
 
 
 @pytest.mark.parametrize("layer", LAYERS)

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from conftest import run_job
+from landing_files import call, chat, email, ticket, write_calls, write_counts, write_crm, write_jsonl
+from serving_env import module_env
 from sqlalchemy.pool import NullPool
 
-from conftest import run_job
-from serving_env import module_env
-from landing_files import call, chat, email, ticket, write_calls, write_counts, write_crm, write_jsonl
 from warehouse import dictionary
 
 pytestmark = pytest.mark.slow  # Superset's environment reads the warehouse
@@ -26,8 +26,9 @@ def published(tmp_path_factory):
 
 def write_landing(landing) -> None:
     for day in (10, 11):
-        write_calls(landing, date(2025, 3, day), [call(f"C{day}-{i}", f"2025-03-{day}T10:00:00+03:00")
-                                                  for i in range(day)])
+        write_calls(
+            landing, date(2025, 3, day), [call(f"C{day}-{i}", f"2025-03-{day}T10:00:00+03:00") for i in range(day)]
+        )
     write_calls(landing, date(2025, 4, 2), [call("A1", "2025-04-02T10:00:00+03:00")])
     write_jsonl(landing, "email", date(2025, 3, 10), [email("<m1@x>", "2025-03-10T08:00:00Z")])
     write_jsonl(landing, "chat", date(2025, 4, 10), [chat("S1", "2025-04-10T08:00:00Z")])
@@ -55,8 +56,7 @@ def test_superset_lists_schemas_tables_columns_and_descriptions(published):
         assert isinstance(columns["contacts"]["type"], sa.BigInteger)
         # the data dictionary reaches the BI tool as column and table descriptions
         described = dictionary.BY_NAME["fct_channel_monthly"]
-        assert {name: c["comment"] for name, c in columns.items()} == {
-            c.name: c.comment for c in described.columns}
+        assert {name: c["comment"] for name, c in columns.items()} == {c.name: c.comment for c in described.columns}
         assert inspector.get_table_comment("fct_channel_monthly", schema="marts")["text"] == described.comment
     finally:
         engine.dispose()
@@ -66,11 +66,15 @@ def test_a_dashboard_query_through_sqlalchemy_read_only(published):
     engine = superset_engine(published)
     try:
         with engine.connect() as con:
-            rows = con.execute(sa.text(
-                """SELECT date_trunc('month', f.month) AS __timestamp, d.name_en, sum(f.contacts) AS contacts
+            rows = con.execute(
+                sa.text(
+                    """SELECT date_trunc('month', f.month) AS __timestamp, d.name_en, sum(f.contacts) AS contacts
                    FROM marts.fct_channel_monthly f JOIN marts.dim_channel d USING (channel)
                    WHERE f.month >= :since
-                   GROUP BY 1, 2 ORDER BY 1, 2"""), {"since": date(2025, 1, 1)}).all()
+                   GROUP BY 1, 2 ORDER BY 1, 2"""
+                ),
+                {"since": date(2025, 1, 1)},
+            ).all()
             by_key = {(r[0].strftime("%Y-%m"), r[1]): r[2] for r in rows}
             assert by_key[("2025-03", "Calls")] == 21
             assert by_key[("2025-04", "Calls")] == 1

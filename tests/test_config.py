@@ -23,10 +23,13 @@ def test_every_variable_is_a_field_of_the_resource_and_a_row_of_the_readme():
 
 
 def test_only_vob_settings_reads_the_pipelines_variables():
-    readers = [f"{path.relative_to(ROOT)}:{number}"
-               for floor in CODE_FLOORS for path in sorted((ROOT / floor).rglob("*.py"))
-               for number, line in enumerate(path.read_text().splitlines(), 1)
-               if re.search(r"(environ|getenv)\b.*VOB_", line) and path != ROOT / "vob" / "settings.py"]
+    readers = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for floor in CODE_FLOORS
+        for path in sorted((ROOT / floor).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"(environ|getenv)\b.*VOB_", line) and path != ROOT / "vob" / "settings.py"
+    ]
     assert readers == []
 
 
@@ -45,11 +48,18 @@ def test_defaults(tmp_path, monkeypatch):
     assert (settings.secret_key, settings.alert_webhook_url, settings.dagster_ui_url) == (None, None, DEFAULT_UI_URL)
 
 
-@pytest.mark.parametrize("variable, value", [
-    ("VOB_SETTLE_SECONDS", "a minute"), ("VOB_EXPORT_LAG_DAYS", "1.5"), ("VOB_REJECT_THRESHOLD_PCT", "1%"),
-    ("VOB_KPI_BAND_PCT", "0"), ("VOB_REPORT_DIGITS", "roman"), ("VOB_WAREHOUSE_MODE", "755"),
-    ("VOB_LOCK_TIMEOUT_SECONDS", "soon"),
-])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("VOB_SETTLE_SECONDS", "a minute"),
+        ("VOB_EXPORT_LAG_DAYS", "1.5"),
+        ("VOB_REJECT_THRESHOLD_PCT", "1%"),
+        ("VOB_KPI_BAND_PCT", "0"),
+        ("VOB_REPORT_DIGITS", "roman"),
+        ("VOB_WAREHOUSE_MODE", "755"),
+        ("VOB_LOCK_TIMEOUT_SECONDS", "soon"),
+    ],
+)
 def test_a_bad_value_is_refused_naming_its_variable(variable, value):
     with pytest.raises(ConfigError, match=variable):
         load_settings({variable: value})
@@ -60,8 +70,7 @@ def test_secrets_are_not_shown():
     assert "pii-secret" not in repr(settings) and "token-secret" not in repr(settings)
 
 
-def test_the_code_location_wires_the_variables_that_are_set_and_dagster_reads_them_at_run_time(monkeypatch,
-                                                                                                tmp_path):
+def test_the_code_location_wires_the_variables_that_are_set_and_dagster_reads_them_at_run_time(monkeypatch, tmp_path):
     resource = VobWarehouse.from_environment({"VOB_WAREHOUSE": "set", "VOB_SETTLE_SECONDS": "", "PATH": "/bin"})
     assert resource.warehouse == dg.EnvVar("VOB_WAREHOUSE")
     assert {name for name in VARIABLES if getattr(resource, name) is not None} == {"warehouse"}
@@ -73,11 +82,22 @@ def test_the_code_location_wires_the_variables_that_are_set_and_dagster_reads_th
 
 
 def test_the_resource_parses_its_fields_as_load_settings_parses_variables(tmp_path):
-    resource = VobWarehouse(warehouse=str(tmp_path / "vob.duckdb"), kpi_band_pct="20", report_digits="arabic",
-                            warehouse_mode="600", dagster_ui_url="http://ui:3000/")
-    assert resource.settings() == load_settings({
-        "VOB_WAREHOUSE": str(tmp_path / "vob.duckdb"), "VOB_KPI_BAND_PCT": "20", "VOB_REPORT_DIGITS": "arabic",
-        "VOB_WAREHOUSE_MODE": "600", "VOB_DAGSTER_UI_URL": "http://ui:3000/"})
+    resource = VobWarehouse(
+        warehouse=str(tmp_path / "vob.duckdb"),
+        kpi_band_pct="20",
+        report_digits="arabic",
+        warehouse_mode="600",
+        dagster_ui_url="http://ui:3000/",
+    )
+    assert resource.settings() == load_settings(
+        {
+            "VOB_WAREHOUSE": str(tmp_path / "vob.duckdb"),
+            "VOB_KPI_BAND_PCT": "20",
+            "VOB_REPORT_DIGITS": "arabic",
+            "VOB_WAREHOUSE_MODE": "600",
+            "VOB_DAGSTER_UI_URL": "http://ui:3000/",
+        }
+    )
     assert resource.settings().dagster_ui_url == "http://ui:3000"
     with pytest.raises(ConfigError, match="VOB_KPI_BAND_PCT"):
         VobWarehouse(kpi_band_pct="-5").settings()

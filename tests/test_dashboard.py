@@ -18,19 +18,23 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from report_warehouse import build_published_warehouse
 
 from vob import superset as bi
 from vob.browser import find_chromium
-from report_warehouse import build_published_warehouse
 
 pytestmark = pytest.mark.slow  # a real Superset server and browser
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED = bool(os.environ.get("VOB_REQUIRE_SUPERSET"))
 CHANNELS = ("calls", "email", "chat", "x", "sms", "self_service")
-WHY_NOT = ("Superset's environment bi/superset/.venv is not installed (bi/superset/install; "
-           "CI sets VOB_REQUIRE_SUPERSET=1)" if not bi.superset_installed() else
-           "Debian chromium is not installed (CI installs it)" if find_chromium() is None else None)
+WHY_NOT = (
+    "Superset's environment bi/superset/.venv is not installed (bi/superset/install; CI sets VOB_REQUIRE_SUPERSET=1)"
+    if not bi.superset_installed()
+    else "Debian chromium is not installed (CI installs it)"
+    if find_chromium() is None
+    else None
+)
 needs_superset = pytest.mark.skipif(WHY_NOT is not None and not REQUIRED, reason=WHY_NOT or "")
 
 
@@ -40,9 +44,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         pytest.fail(f"VOB_REQUIRE_SUPERSET is set but {WHY_NOT}")
     root = tmp_path_factory.mktemp("dashboard")
     build_published_warehouse(root / "warehouse" / "vob.duckdb")
-    return {"VOB_WAREHOUSE": str(root / "warehouse" / "vob.duckdb"), "VOB_LANDING_DIR": str(root / "landing"),
-            "VOB_SUPERSET_HOME": str(root / "superset_home"), "VOB_DASHBOARD_DIR": str(root / "dashboard"),
-            "DAGSTER_HOME": str(root / "dagster_home")}
+    return {
+        "VOB_WAREHOUSE": str(root / "warehouse" / "vob.duckdb"),
+        "VOB_LANDING_DIR": str(root / "landing"),
+        "VOB_SUPERSET_HOME": str(root / "superset_home"),
+        "VOB_DASHBOARD_DIR": str(root / "dashboard"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+    }
 
 
 def materialise(env: dict[str, str]):
@@ -53,8 +61,10 @@ def materialise(env: dict[str, str]):
     from pipelines.definitions import defs
 
     return defs.resolve_job_def("dashboard").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-        resources={"vob": VobWarehouse.from_variables(env)})
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        resources={"vob": VobWarehouse.from_variables(env)},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +113,8 @@ def published(env: dict[str, str], sql: str) -> list[tuple]:
 def table_rows(page) -> list[list[str]]:
     """The cells of every table row on the dashboard, as shown."""
     return page.eval_on_selector_all(
-        ".dashboard-chart table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))")
+        ".dashboard-chart table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
 
 
 def shown(n) -> str:
@@ -146,24 +157,35 @@ def test_the_dashboard_shows_the_published_figures_right_to_left_and_offline(pag
     assert p.evaluate("getComputedStyle(document.querySelector('.dashboard')).direction") == "rtl"
     text = p.inner_text("body")
     assert "لوحة صوت المستفيد" in text
-    for title in ("التواصل حسب القناة والشهر", "التذاكر المفتوحة والمغلقة", "أرقام نصف السنة", "حصص أبعاد أداء",
-                  "المشاركات الإلكترونية", "الإجراءات المتخذة للتحسين"):
+    for title in (
+        "التواصل حسب القناة والشهر",
+        "التذاكر المفتوحة والمغلقة",
+        "أرقام نصف السنة",
+        "حصص أبعاد أداء",
+        "المشاركات الإلكترونية",
+        "الإجراءات المتخذة للتحسين",
+    ):
         assert title in text
     assert p.eval_on_selector_all(".dashboard-chart canvas", "c => c.length") >= 2  # the bar chart and the pie
     rows = table_rows(p)
 
     contacts = {}
-    for month, channel, n in published(env, "SELECT strftime(month, '%Y-%m'), channel, contacts "
-                                            "FROM marts.fct_channel_monthly WHERE month >= '2025-01-01'"):
+    for month, channel, n in published(
+        env,
+        "SELECT strftime(month, '%Y-%m'), channel, contacts FROM marts.fct_channel_monthly WHERE month >= '2025-01-01'",
+    ):
         contacts.setdefault(month, {})[channel] = n
     assert len(contacts) == 6
     for month, by_channel in contacts.items():
         expected = [month, *(shown(by_channel[c]) for c in CHANNELS), shown(sum(by_channel.values()))]
         assert expected in rows, month
 
-    tickets = published(env, "SELECT strftime(month, '%Y-%m'), strftime(snapshot_date, '%Y-%m-%d'), tickets_total, "
-                             "tickets_open, tickets_closed FROM marts.fct_tickets_monthly "
-                             "QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY month)")
+    tickets = published(
+        env,
+        "SELECT strftime(month, '%Y-%m'), strftime(snapshot_date, '%Y-%m-%d'), tickets_total, "
+        "tickets_open, tickets_closed FROM marts.fct_tickets_monthly "
+        "QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY month)",
+    )
     assert len(tickets) == 6
     for month, snapshot, *figures in tickets:
         assert [month, snapshot, *map(shown, figures)] in rows
@@ -172,8 +194,11 @@ def test_the_dashboard_shows_the_published_figures_right_to_left_and_offline(pag
     for period, *figures in published(env, "SELECT * FROM marts.fct_vob_half_year"):
         assert [period, *map(shown, figures)] in rows
 
-    shares = published(env, "SELECT f.period, d.name_ar, f.tags, f.share_pct FROM marts.fct_feedback_dimension_half_year f "
-                            "JOIN marts.dim_dimension d USING (dimension)")
+    shares = published(
+        env,
+        "SELECT f.period, d.name_ar, f.tags, f.share_pct FROM marts.fct_feedback_dimension_half_year f "
+        "JOIN marts.dim_dimension d USING (dimension)",
+    )
     assert len(shares) == 5
     for period, name, tags, share in shares:
         assert [period, name, shown(tags), f"{share:.2f}"] in rows
@@ -209,9 +234,16 @@ def test_sql_lab_reads_the_published_warehouse(page, env):
     p, base = page["page"], page["base_url"]
     token = p.request.get(f"{base}/api/v1/security/csrf_token/").json()["result"]
     database_id = p.request.get(f"{base}/api/v1/database/").json()["result"][0]["id"]
-    answer = p.request.post(f"{base}/api/v1/sqllab/execute/", headers={"X-CSRFToken": token, "Referer": base},
-                            data={"database_id": database_id, "sql": "SELECT sum(contacts) AS n FROM "
-                                  "marts.fct_channel_monthly", "runAsync": False, "schema": "marts"})
+    answer = p.request.post(
+        f"{base}/api/v1/sqllab/execute/",
+        headers={"X-CSRFToken": token, "Referer": base},
+        data={
+            "database_id": database_id,
+            "sql": "SELECT sum(contacts) AS n FROM marts.fct_channel_monthly",
+            "runAsync": False,
+            "schema": "marts",
+        },
+    )
     assert answer.ok, answer.text()
     assert answer.json()["data"] == [{"n": published(env, "SELECT sum(contacts) FROM marts.fct_channel_monthly")[0][0]}]
 
@@ -232,8 +264,9 @@ with engine.connect() as con:
         except Exception as err:
             print(type(err.orig).__name__)
 """
-    out = subprocess.run([str(bi.VENV / "bin" / "python"), "-c", probe, uri], capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [str(bi.VENV / "bin" / "python"), "-c", probe, uri], capture_output=True, text=True, check=True
+    ).stdout.split()
     rows = published(env, "SELECT count(*) FROM marts.fct_channel_monthly")[0][0]
     assert out == [str(rows), "InvalidInputException", "PermissionException"]
 
@@ -267,9 +300,15 @@ def test_a_new_publish_elsewhere_is_imported_over_the_old_one(built, env, page, 
 @needs_superset
 def test_vob_dashboard_builds_serves_and_says_where(built, env):
     port = bi.free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "vob"), "dashboard", "--port", str(port)],
-                              cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "vob"), "dashboard", "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines = []
     try:
         deadline = time.monotonic() + 600
@@ -294,9 +333,14 @@ def test_vob_dashboard_builds_serves_and_says_where(built, env):
 def test_without_superset_the_asset_says_which_command_installs_it(tmp_path, monkeypatch):
     monkeypatch.setattr(bi, "INSTALLED_MARKER", tmp_path / "absent" / "vob-installed")
     build_published_warehouse(tmp_path / "warehouse" / "vob.duckdb")
-    result = materialise({"VOB_WAREHOUSE": str(tmp_path / "warehouse" / "vob.duckdb"),
-                          "VOB_SUPERSET_HOME": str(tmp_path / "home"), "VOB_DASHBOARD_DIR": str(tmp_path / "out"),
-                          "VOB_LANDING_DIR": str(tmp_path / "landing")})
+    result = materialise(
+        {
+            "VOB_WAREHOUSE": str(tmp_path / "warehouse" / "vob.duckdb"),
+            "VOB_SUPERSET_HOME": str(tmp_path / "home"),
+            "VOB_DASHBOARD_DIR": str(tmp_path / "out"),
+            "VOB_LANDING_DIR": str(tmp_path / "landing"),
+        }
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.error.message
@@ -308,8 +352,8 @@ def test_without_superset_the_asset_says_which_command_installs_it(tmp_path, mon
 def test_the_sensor_rebuilds_after_a_publish_only_when_superset_is_installed(installed, tmp_path, monkeypatch):
     import dagster as dg
 
-    from pipelines.sensors import dashboard_after_publish
     from pipelines.definitions import defs
+    from pipelines.sensors import dashboard_after_publish
 
     marker = tmp_path / "vob-installed"
     if installed:

@@ -3,8 +3,6 @@ pipelines/recovery.py, docs/operations.md "A run died")."""
 
 from __future__ import annotations
 
-import pytest
-
 import shutil
 import socket
 import subprocess
@@ -12,12 +10,13 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._core.events import EngineEventData
 from dagster._core.utils import make_new_run_id
+from vob_process import REPO, kill_group, start, vob_env, write_zone
 
 from pipelines.recovery import dead_runs_sensor
 from vob.processes import HOST_TAG, PID_STARTED_TAG, PID_TAG, process_tags
-from vob_process import REPO, kill_group, start, vob_env, write_zone
 
 POOL = "vob_warehouse_writer"
 
@@ -33,8 +32,9 @@ def instance_in(home: Path) -> dg.DagsterInstance:
 def started_run(instance: dg.DagsterInstance, tags: dict[str, str], holds_slot: bool = False) -> str:
     """A run as the instance shows it while a process executes it (STARTED), optionally holding the slot."""
     run_id = make_new_run_id()
-    instance.add_run(dg.DagsterRun(job_name="monthly_facts", run_id=run_id, status=dg.DagsterRunStatus.STARTED,
-                                   tags=tags))
+    instance.add_run(
+        dg.DagsterRun(job_name="monthly_facts", run_id=run_id, status=dg.DagsterRunStatus.STARTED, tags=tags)
+    )
     if holds_slot:
         assert instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "staging__calls").is_claimed
     return run_id
@@ -60,8 +60,11 @@ def test_the_sensor_fails_runs_whose_process_is_gone_and_frees_their_slot(tmp_pa
     reused = started_run(instance, {**process_tags(), PID_STARTED_TAG: "1"})  # the pid now belongs to us
     # a run of the daemon's default launcher without our tags: the pid Dagster recorded itself
     by_launcher, worker = started_run(instance, {}), dead_pid()
-    instance.report_engine_event(f"Started process for run (pid: {worker}).",
-                                 instance.get_run_by_id(by_launcher), EngineEventData.in_process(worker))
+    instance.report_engine_event(
+        f"Started process for run (pid: {worker}).",
+        instance.get_run_by_id(by_launcher),
+        EngineEventData.in_process(worker),
+    )
     assert instance.event_log_storage.get_concurrency_info(POOL).active_run_ids == {dead}
 
     result = dead_runs_sensor(dg.build_sensor_context(instance=instance))

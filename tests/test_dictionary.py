@@ -8,9 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-
 from conftest import query, run_job
 from landing_files import call, ticket, write_calls, write_counts, write_crm
+
 from warehouse import dictionary
 from warehouse.store import ensure_half_year_schema
 
@@ -81,8 +81,9 @@ def test_the_example_queries_of_the_docs_run_read_only_on_the_published_file(vob
     publish_small_warehouse(vob_env)
     con = duckdb.connect(str(vob_env.warehouse_path), read_only=True)
     try:
-        present = {t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+        present = {
+            t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
+        }
         ran = 0
         for title, sql in dictionary.EXAMPLES:
             needed = set(re.findall(r"marts\.(\w+)", sql))
@@ -98,8 +99,12 @@ def test_the_dictionarys_types_are_the_schemas(con):
     """The schema is written once (warehouse/schema.sql); the dictionary's types, the contract's words
     shown in docs/warehouse.md, may not drift from it."""
     ensure_half_year_schema(con)
-    types = {(t, c): d for t, c, d in con.execute(
-        "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'").fetchall()}
+    types = {
+        (t, c): d
+        for t, c, d in con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'"
+        ).fetchall()
+    }
     described = [(t.name, c.name, c.type.upper()) for t in dictionary.TABLES for c in t.columns if c.type]
     assert len(described) > 40
     assert [(t, c, d) for t, c, d in described if types.get((t, c)) != d] == []

@@ -4,8 +4,6 @@ imports Great Expectations on a path that does not validate. Real runs, real row
 
 from __future__ import annotations
 
-import pytest
-
 import os
 import subprocess
 import sys
@@ -13,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
-
+import pytest
 from conftest import query, run_job
 from test_bad_inputs import MONTH, _good_call_line, append_line, calls_file, good_zone
 
@@ -30,7 +28,9 @@ def expectation_checks(result) -> dict[str, tuple[bool, dict]]:
             evaluation = event.event_specific_data
             if evaluation.check_name == "expectations":
                 found[evaluation.asset_key.path[-1]] = (
-                    evaluation.passed, {k: v.value for k, v in evaluation.metadata.items()})
+                    evaluation.passed,
+                    {k: v.value for k, v in evaluation.metadata.items()},
+                )
     return found
 
 
@@ -63,8 +63,9 @@ def test_an_unchanged_month_is_not_validated_again_and_a_changed_file_validates_
     assert checks["calls"][0] and "unchanged" not in checks["calls"][1]
     assert "401 rows of 2025-03" in checks["calls"][1]["expectations"]  # validated on the new rows
     assert all("unchanged" in metadata for source, (_, metadata) in checks.items() if source != "calls")
-    assert validated_by(vob_env.work_db) == {source: (changed.run_id if source == "calls" else first.run_id, True)
-                                             for source in checks}
+    assert validated_by(vob_env.work_db) == {
+        source: (changed.run_id if source == "calls" else first.run_id, True) for source in checks
+    }
 
 
 def test_a_bad_month_stays_failed_on_a_rerun(vob_env):
@@ -107,7 +108,13 @@ NO_GX_SCRIPT = textwrap.dedent("""
 def test_nothing_imports_great_expectations_unless_it_validates(vob_env):
     good_zone(vob_env.landing_dir)
     assert run_job(MONTH).success  # validates every source once
-    done = subprocess.run([sys.executable, "-c", NO_GX_SCRIPT, MONTH], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", NO_GX_SCRIPT, MONTH],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("no GX")

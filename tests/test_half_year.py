@@ -9,12 +9,12 @@ from decimal import ROUND_HALF_UP, Decimal
 import dagster as dg
 import duckdb
 import pytest
-
-from vob.half_year import SHARE_PCT_SQL
-from vob.registers import RegisterStructureError, national_id, parse_date, read_registers, split_dimensions
 from conftest import query, run_job, vob_resources
 from landing_files import ticket, write_crm
 from registers_files import action, note, participation, plan, write_workbook
+
+from vob.half_year import SHARE_PCT_SQL
+from vob.registers import RegisterStructureError, national_id, parse_date, read_registers, split_dimensions
 
 PERIOD = "2025-H1"
 ALICE, BOB, ZAINAB, DANA = "1012345678", "1023456789", "1034567890", "2045678901"
@@ -24,7 +24,9 @@ def run_half_year(period: str = PERIOD, raise_on_error: bool = True) -> dg.Execu
     from pipelines.definitions import defs
 
     return defs.resolve_job_def("half_year_facts").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), partition_key=period, raise_on_error=raise_on_error,
+        instance=dg.DagsterInstance.ephemeral(),
+        partition_key=period,
+        raise_on_error=raise_on_error,
         resources=vob_resources(),
     )
 
@@ -32,31 +34,41 @@ def run_half_year(period: str = PERIOD, raise_on_error: bool = True) -> dg.Execu
 def publish() -> None:
     from pipelines.definitions import defs
 
-    defs.resolve_job_def("publish").execute_in_process(instance=dg.DagsterInstance.ephemeral(),
-                                                       resources=vob_resources())
+    defs.resolve_job_def("publish").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), resources=vob_resources()
+    )
 
 
 def failure_messages(result: dg.ExecuteInProcessResult) -> str:
     return "\n".join(
         (e.step_failure_data.error.message if e.step_failure_data.error else "")
-        for e in result.all_events if e.event_type_value == "STEP_FAILURE"
+        for e in result.all_events
+        if e.event_type_value == "STEP_FAILURE"
     )
 
 
 def write_crm_half(landing) -> None:
     # an older snapshot with a ticket later deleted (Zainab), and the latest one
-    write_crm(landing, date(2025, 4, 1), [
-        ticket("T1", "2025-01-05T10:00:00+03:00", beneficiary_id=ALICE),
-        ticket("T2", "2025-03-10T10:00:00+03:00", beneficiary_id=BOB),
-        ticket("T9", "2025-03-11T10:00:00+03:00", beneficiary_id=ZAINAB),
-    ])
-    write_crm(landing, date(2025, 7, 1), [
-        ticket("T0", "2024-12-31T23:59:00+03:00", beneficiary_id="1099999999"),  # December: not the half
-        ticket("T1", "2025-01-05T10:00:00+03:00", "closed", "2025-02-01T10:00:00+03:00", beneficiary_id=ALICE),
-        ticket("T2", "2025-03-10T10:00:00+03:00", beneficiary_id=BOB),
-        ticket("T3", "2025-06-30T23:59:00+03:00", beneficiary_id=ALICE),  # Alice again
-        ticket("T4", "2025-07-01T00:30:00+03:00", beneficiary_id="1088888888"),  # July: not the half
-    ])
+    write_crm(
+        landing,
+        date(2025, 4, 1),
+        [
+            ticket("T1", "2025-01-05T10:00:00+03:00", beneficiary_id=ALICE),
+            ticket("T2", "2025-03-10T10:00:00+03:00", beneficiary_id=BOB),
+            ticket("T9", "2025-03-11T10:00:00+03:00", beneficiary_id=ZAINAB),
+        ],
+    )
+    write_crm(
+        landing,
+        date(2025, 7, 1),
+        [
+            ticket("T0", "2024-12-31T23:59:00+03:00", beneficiary_id="1099999999"),  # December: not the half
+            ticket("T1", "2025-01-05T10:00:00+03:00", "closed", "2025-02-01T10:00:00+03:00", beneficiary_id=ALICE),
+            ticket("T2", "2025-03-10T10:00:00+03:00", beneficiary_id=BOB),
+            ticket("T3", "2025-06-30T23:59:00+03:00", beneficiary_id=ALICE),  # Alice again
+            ticket("T4", "2025-07-01T00:30:00+03:00", beneficiary_id="1088888888"),  # July: not the half
+        ],
+    )
 
 
 # 32 tags: speed 17, outputs 8, procedures 1, technology 4, employees 2
@@ -64,8 +76,16 @@ GOOD_NOTES = (
     [note("N01", date(2025, 1, 1), "speed, outputs", "najiz_ticket", beneficiary_id=int(ALICE))]
     + [note(f"N0{i}", date(2025, 2, i), "speed,outputs") for i in range(2, 9)]
     + [note(f"N{i}", f"2025-03-{i:02d}", "Speed") for i in range(9, 18)]
-    + [note("N18", "2025-04-01", "procedures ، technology", "x", beneficiary_id=DANA,
-                 summary=f"رقم الهوية {DANA} والجوال 0551234567")]
+    + [
+        note(
+            "N18",
+            "2025-04-01",
+            "procedures ، technology",
+            "x",
+            beneficiary_id=DANA,
+            summary=f"رقم الهوية {DANA} والجوال 0551234567",
+        )
+    ]
     + [note(f"N{i}", date(2025, 5, i), "technology") for i in range(19, 22)]
     + [note("N22", date(2025, 6, 30), "employees, EMPLOYEES"), note("N23", "2025-06-30T00:00:00", "employees")]
 )
@@ -89,8 +109,11 @@ def test_half_year_marts_from_a_workbook_and_the_latest_crm_snapshot(vob_env):
     run_half_year()
     result = run_half_year()  # idempotent
     publish()
-    checks = {e.event_specific_data.check_name: e.event_specific_data for e in result.all_events
-              if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    checks = {
+        e.event_specific_data.check_name: e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
     assert checks["no_rejected_register_rows"].passed
     crm_check = checks["crm_months_staged"]  # tickets only in January, March and June
     assert not crm_check.passed and crm_check.severity == dg.AssetCheckSeverity.WARN
@@ -98,12 +121,16 @@ def test_half_year_marts_from_a_workbook_and_the_latest_crm_snapshot(vob_env):
 
     wh = vob_env.warehouse_path
     # Alice (two tickets and a note) once, Bob (ticket), Dana (note); not Zainab (older snapshot only)
-    assert query(wh, "SELECT period, beneficiaries, notes, plans_total, plans_in_progress, plans_implemented, "
-                     "ticket_beneficiaries, note_beneficiaries, ticket_snapshot_date FROM marts.fct_vob_half_year") == [
-        ("2025-H1", 3, 23, 3, 1, 2, 2, 2, date(2025, 7, 1))
-    ]
-    shares = query(wh, "SELECT dimension, tags, share_pct FROM marts.fct_feedback_dimension_half_year "
-                       "WHERE period = '2025-H1' ORDER BY dimension")
+    assert query(
+        wh,
+        "SELECT period, beneficiaries, notes, plans_total, plans_in_progress, plans_implemented, "
+        "ticket_beneficiaries, note_beneficiaries, ticket_snapshot_date FROM marts.fct_vob_half_year",
+    ) == [("2025-H1", 3, 23, 3, 1, 2, 2, 2, date(2025, 7, 1))]
+    shares = query(
+        wh,
+        "SELECT dimension, tags, share_pct FROM marts.fct_feedback_dimension_half_year "
+        "WHERE period = '2025-H1' ORDER BY dimension",
+    )
     assert shares == [
         ("employees", 2, Decimal("6.25")),
         ("outputs", 8, Decimal("25.00")),
@@ -111,23 +138,36 @@ def test_half_year_marts_from_a_workbook_and_the_latest_crm_snapshot(vob_env):
         ("speed", 17, Decimal("53.13")),  # 53.125
         ("technology", 4, Decimal("12.50")),
     ]
-    assert query(wh, "SELECT data_type FROM information_schema.columns WHERE table_name = "
-                     "'fct_feedback_dimension_half_year' AND column_name = 'share_pct'") == [("DECIMAL(5,2)",)]
+    assert query(
+        wh,
+        "SELECT data_type FROM information_schema.columns WHERE table_name = "
+        "'fct_feedback_dimension_half_year' AND column_name = 'share_pct'",
+    ) == [("DECIMAL(5,2)",)]
     assert query(wh, "SELECT dimension, name_ar FROM marts.dim_dimension ORDER BY sort_order") == [
-        ("speed", "سرعة التنفيذ"), ("outputs", "المخرجات"), ("procedures", "الإجراءات"),
-        ("technology", "تقنية"), ("employees", "الموظفين"),
+        ("speed", "سرعة التنفيذ"),
+        ("outputs", "المخرجات"),
+        ("procedures", "الإجراءات"),
+        ("technology", "تقنية"),
+        ("employees", "الموظفين"),
     ]
-    assert query(wh, "SELECT period, title, kind, target_group, channel, month FROM marts.e_participations "
-                     "ORDER BY sort_order") == [
+    assert query(
+        wh, "SELECT period, title, kind, target_group, channel, month FROM marts.e_participations ORDER BY sort_order"
+    ) == [
         ("2025-H1", "برأيك، ما هي المشاريع العدلية ذات الأولوية؟", "consultation", "all", "x", "2025-02"),
         ("2025-H1", "الأفكار الابتكارية لتحسين رحلة المستفيد", "co_creation", "youth", "x", "2025-05"),
     ]
     assert query(wh, "SELECT period, action_no, title, plan_id FROM marts.improvement_actions ORDER BY action_no") == [
-        ("2025-H1", 1, "إضافة خدمة إثبات سداد", "P1"), ("2025-H1", 2, "توعية المستفيد", "P3"),
+        ("2025-H1", 1, "إضافة خدمة إثبات سداد", "P1"),
+        ("2025-H1", 2, "توعية المستفيد", "P3"),
     ]
-    assert query(wh, "SELECT dimension, plans_total, plans_in_progress, plans_implemented "
-                     "FROM marts.corrective_plans_by_dimension WHERE plans_total > 0 ORDER BY dimension") == [
-        ("outputs", 1, 1, 0), ("speed", 1, 0, 1), ("technology", 1, 0, 1),
+    assert query(
+        wh,
+        "SELECT dimension, plans_total, plans_in_progress, plans_implemented "
+        "FROM marts.corrective_plans_by_dimension WHERE plans_total > 0 ORDER BY dimension",
+    ) == [
+        ("outputs", 1, 1, 0),
+        ("speed", 1, 0, 1),
+        ("technology", 1, 0, 1),
     ]
     assert query(vob_env.work_db, "SELECT count(*) FROM quality.rejected_rows")[0][0] == 0
 
@@ -147,21 +187,21 @@ def test_half_year_marts_from_a_workbook_and_the_latest_crm_snapshot(vob_env):
 def test_bad_register_rows_are_rejected_with_sheet_row_and_reason(vob_env):
     landing = vob_env.landing_dir
     notes = [
-        note("N1", date(2025, 1, 10), "speed"),                       # row 2, good
+        note("N1", date(2025, 1, 10), "speed"),  # row 2, good
         note("N2", date(2025, 1, 11), "speed, quality", beneficiary_id=ALICE),  # row 3, unknown dimension
-        note("N3", date(2025, 1, 12), "outputs"),                     # row 4, duplicate id
-        note("N3", date(2025, 1, 13), "outputs"),                     # row 5, duplicate id
-        note("N4", date(2025, 7, 1), "speed"),                        # row 6, outside the half
-        note("N5", "2025-13-01", "speed"),                            # row 7, unparseable
+        note("N3", date(2025, 1, 12), "outputs"),  # row 4, duplicate id
+        note("N3", date(2025, 1, 13), "outputs"),  # row 5, duplicate id
+        note("N4", date(2025, 7, 1), "speed"),  # row 6, outside the half
+        note("N5", "2025-13-01", "speed"),  # row 7, unparseable
         note("N6", date(2025, 6, 30), "technology", source="email"),  # row 8, unknown source
-        note("N7", date(2025, 6, 30), "  "),                          # row 9, no dimension
-        note("N8", date(2025, 2, 1), "employees"),                    # row 10, good
+        note("N7", date(2025, 6, 30), "  "),  # row 9, no dimension
+        note("N8", date(2025, 2, 1), "employees"),  # row 10, good
     ]
     plans = [
         plan("P1", "speed", "implemented", date(2025, 1, 1), date(2025, 2, 1)),  # good
-        plan("P2", "speed", "implemented", date(2025, 1, 1)),                    # no implemented_on
-        plan("P3", "speed", "in_progress", date(2025, 7, 2)),                    # opened after the half
-        plan("P4", "speed", "done", date(2025, 1, 1)),                           # unknown status
+        plan("P2", "speed", "implemented", date(2025, 1, 1)),  # no implemented_on
+        plan("P3", "speed", "in_progress", date(2025, 7, 2)),  # opened after the half
+        plan("P4", "speed", "done", date(2025, 1, 1)),  # unknown status
     ]
     actions = [action(1, "إجراء", "P1"), action(2, "إجراء آخر", "P2"), action("x", "إجراء")]
     participations = [participation("استشارة", "survey"), participation("مبادرة", "co_creation", "2025-08")]
@@ -170,17 +210,30 @@ def test_bad_register_rows_are_rejected_with_sheet_row_and_reason(vob_env):
     result = run_half_year()
 
     work = vob_env.work_db
-    rejected = query(work, "SELECT file, line_no, record, reason FROM quality.rejected_rows "
-                           "WHERE source = 'registers' ORDER BY reason")
+    rejected = query(
+        work,
+        "SELECT file, line_no, record, reason FROM quality.rejected_rows WHERE source = 'registers' ORDER BY reason",
+    )
     assert {row[0] for row in rejected} == {"registers/vob_registers_2025-H1.xlsx"}
     by_place = {(r[3].split(",")[0].removeprefix("sheet "), r[1]): r[3] for r in rejected}
-    assert sorted(by_place) == sorted([
-        ("feedback_notes", 3), ("feedback_notes", 4), ("feedback_notes", 5), ("feedback_notes", 6),
-        ("feedback_notes", 7), ("feedback_notes", 8), ("feedback_notes", 9),
-        ("corrective_plans", 3), ("corrective_plans", 4), ("corrective_plans", 5),
-        ("improvement_actions", 3), ("improvement_actions", 4),
-        ("e_participations", 2), ("e_participations", 3),
-    ])
+    assert sorted(by_place) == sorted(
+        [
+            ("feedback_notes", 3),
+            ("feedback_notes", 4),
+            ("feedback_notes", 5),
+            ("feedback_notes", 6),
+            ("feedback_notes", 7),
+            ("feedback_notes", 8),
+            ("feedback_notes", 9),
+            ("corrective_plans", 3),
+            ("corrective_plans", 4),
+            ("corrective_plans", 5),
+            ("improvement_actions", 3),
+            ("improvement_actions", 4),
+            ("e_participations", 2),
+            ("e_participations", 3),
+        ]
+    )
     assert 'unknown dimension(s) "quality"' in by_place[("feedback_notes", 3)]
     assert 'duplicate note_id "N3"' in by_place[("feedback_notes", 5)]
     assert "received_on 2025-07-01 is outside the half-year 2025-01-01..2025-06-30" in by_place[("feedback_notes", 6)]
@@ -197,14 +250,19 @@ def test_bad_register_rows_are_rejected_with_sheet_row_and_reason(vob_env):
 
     # the other rows still count
     assert query(work, "SELECT notes, plans_total, plans_implemented FROM marts.fct_vob_half_year") == [(2, 1, 1)]
-    assert query(work, "SELECT dimension, tags, share_pct FROM marts.fct_feedback_dimension_half_year "
-                       "WHERE tags > 0 ORDER BY dimension") == [
-        ("employees", 1, Decimal("50.00")), ("speed", 1, Decimal("50.00"))]
+    assert query(
+        work,
+        "SELECT dimension, tags, share_pct FROM marts.fct_feedback_dimension_half_year "
+        "WHERE tags > 0 ORDER BY dimension",
+    ) == [("employees", 1, Decimal("50.00")), ("speed", 1, Decimal("50.00"))]
     assert query(work, "SELECT action_no FROM marts.improvement_actions") == [(1,)]
     assert query(work, "SELECT count(*) FROM marts.e_participations")[0][0] == 0
     # rows read = loaded + rejected, and the run warns
-    assert query(work, "SELECT rows_read, rows_loaded, rows_rejected FROM meta.landing_files WHERE source = "
-                       "'registers' AND path = $p", {"p": path.relative_to(landing).as_posix()}) == [(18, 4, 14)]
+    assert query(
+        work,
+        "SELECT rows_read, rows_loaded, rows_rejected FROM meta.landing_files WHERE source = 'registers' AND path = $p",
+        {"p": path.relative_to(landing).as_posix()},
+    ) == [(18, 4, 14)]
     checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert ("no_rejected_register_rows", False) in [(c.check_name, c.passed) for c in checks]
 
@@ -219,8 +277,11 @@ def test_a_missing_sheet_or_column_fails_the_run_with_a_clear_message(vob_env):
     assert query(vob_env.work_db, "SELECT count(*) FROM marts.fct_vob_half_year")[0][0] == 0
 
     write_workbook(landing, PERIOD, GOOD_NOTES, GOOD_PLANS, drop_column=("feedback_notes", "dimensions"))
-    with pytest.raises(RegisterStructureError, match=r"vob_registers_2025-H1.xlsx, sheet feedback_notes: "
-                                                     r"missing column\(s\) dimensions"):
+    with pytest.raises(
+        RegisterStructureError,
+        match=r"vob_registers_2025-H1.xlsx, sheet feedback_notes: "
+        r"missing column\(s\) dimensions",
+    ):
         read_registers(landing, PERIOD, b"k")
     result = run_half_year(raise_on_error=False)
     assert "sheet feedback_notes: missing column(s) dimensions" in failure_messages(result)
@@ -235,25 +296,45 @@ def test_a_missing_sheet_or_column_fails_the_run_with_a_clear_message(vob_env):
 
 def test_a_redelivered_workbook_replaces_the_previous_one(vob_env):
     landing = vob_env.landing_dir
-    write_workbook(landing, PERIOD, [note("N1", date(2025, 1, 1)), note("N2", date(2025, 1, 2)),
-                                     note("N3", date(2025, 1, 3), "bogus")], GOOD_PLANS)
+    write_workbook(
+        landing,
+        PERIOD,
+        [note("N1", date(2025, 1, 1)), note("N2", date(2025, 1, 2)), note("N3", date(2025, 1, 3), "bogus")],
+        GOOD_PLANS,
+    )
     run_half_year()
     work = vob_env.work_db
     assert query(work, "SELECT notes, plans_total FROM marts.fct_vob_half_year") == [(2, 3)]
     assert query(work, "SELECT count(*) FROM quality.rejected_rows")[0][0] == 1
 
-    write_workbook(landing, PERIOD, [note("N1", date(2025, 1, 1)), note("N3", date(2025, 1, 3), "outputs")],
-                   GOOD_PLANS[:1])
+    write_workbook(
+        landing, PERIOD, [note("N1", date(2025, 1, 1)), note("N3", date(2025, 1, 3), "outputs")], GOOD_PLANS[:1]
+    )
     run_half_year()
     assert query(work, "SELECT notes, plans_total FROM marts.fct_vob_half_year") == [(2, 1)]
     assert query(work, "SELECT note_id FROM staging.feedback_notes ORDER BY 1") == [("N1",), ("N3",)]
     assert query(work, "SELECT count(*) FROM quality.rejected_rows")[0][0] == 0
-    assert query(work, "SELECT dimension, share_pct FROM marts.fct_feedback_dimension_half_year "
-                       "WHERE tags > 0 ORDER BY 1") == [("outputs", Decimal("50.00")), ("speed", Decimal("50.00"))]
+    assert query(
+        work, "SELECT dimension, share_pct FROM marts.fct_feedback_dimension_half_year WHERE tags > 0 ORDER BY 1"
+    ) == [("outputs", Decimal("50.00")), ("speed", Decimal("50.00"))]
 
 
-@pytest.mark.parametrize("tags,total", [(2740, 5000), (1237, 5000), (103, 5000), (201, 20000), (1, 32),
-                                        (1, 3), (2, 3), (1, 8), (5, 5), (0, 7), (14, 20001)])
+@pytest.mark.parametrize(
+    "tags,total",
+    [
+        (2740, 5000),
+        (1237, 5000),
+        (103, 5000),
+        (201, 20000),
+        (1, 32),
+        (1, 3),
+        (2, 3),
+        (1, 8),
+        (5, 5),
+        (0, 7),
+        (14, 20001),
+    ],
+)
 def test_shares_round_half_up_in_exact_decimal_arithmetic(tags, total):
     expected = (Decimal(tags) * 100 / Decimal(total)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     sql = "SELECT " + SHARE_PCT_SQL.format(tags="$tags", total="$total")
@@ -283,18 +364,37 @@ def test_a_seed_sized_workbook_gives_the_published_half_year_figures(vob_env):
     for i in range(4000):  # the first 1,000 notes carry two dimensions
         codes = [pool.pop()] + ([pool.pop(0)] if i < 1000 else [])
         day = date(2025, 1, 1) + timedelta(days=i % 181)
-        notes.append(note(f"VOB-{i:05d}", day if i % 2 else day.isoformat(), ", ".join(codes),
-                          beneficiary_id=str(1_100_000_000 + i % 3000)))
-    plans = [plan(f"CP-{i:03d}", "speed", "in_progress" if i < 18 else "implemented", date(2025, 1, 2),
-                  None if i < 18 else date(2025, 6, 1)) for i in range(77)]
+        notes.append(
+            note(
+                f"VOB-{i:05d}",
+                day if i % 2 else day.isoformat(),
+                ", ".join(codes),
+                beneficiary_id=str(1_100_000_000 + i % 3000),
+            )
+        )
+    plans = [
+        plan(
+            f"CP-{i:03d}",
+            "speed",
+            "in_progress" if i < 18 else "implemented",
+            date(2025, 1, 2),
+            None if i < 18 else date(2025, 6, 1),
+        )
+        for i in range(77)
+    ]
     write_workbook(vob_env.landing_dir, PERIOD, notes, plans, GOOD_PARTICIPATIONS, GOOD_ACTIONS[:1])
     run_half_year()
     work = vob_env.work_db
-    assert query(work, "SELECT beneficiaries, notes, plans_total, plans_in_progress, plans_implemented "
-                       "FROM marts.fct_vob_half_year") == [(3000, 4000, 77, 18, 59)]
+    assert query(
+        work,
+        "SELECT beneficiaries, notes, plans_total, plans_in_progress, plans_implemented FROM marts.fct_vob_half_year",
+    ) == [(3000, 4000, 77, 18, 59)]
     assert dict(query(work, "SELECT dimension, share_pct FROM marts.fct_feedback_dimension_half_year")) == {
-        "speed": Decimal("54.80"), "outputs": Decimal("24.74"), "procedures": Decimal("2.06"),
-        "technology": Decimal("10.56"), "employees": Decimal("7.84"),
+        "speed": Decimal("54.80"),
+        "outputs": Decimal("24.74"),
+        "procedures": Decimal("2.06"),
+        "technology": Decimal("10.56"),
+        "employees": Decimal("7.84"),
     }
 
 
@@ -311,9 +411,15 @@ def test_register_summaries_and_rejected_records_mask_personal_data_as_the_landi
     """Notes' free text is masked by the one redaction list of the landing reader (vob/ingest.py):
     a valid note's stored summary, a rejected note's record and a reason quoting a value show none."""
     text = "اتصلت من " + " و ".join(PERSONAL_DATA_IN_FREE_TEXT)
-    write_workbook(tmp_path, PERIOD, [note("N1", date(2025, 2, 1), summary=text),
-                                      note("N2", date(2025, 2, 2), "bogus", summary=text),
-                                      note("N3", date(2025, 2, 3), "1012345678")])  # an id in a coded column
+    write_workbook(
+        tmp_path,
+        PERIOD,
+        [
+            note("N1", date(2025, 2, 1), summary=text),
+            note("N2", date(2025, 2, 2), "bogus", summary=text),
+            note("N3", date(2025, 2, 3), "1012345678"),
+        ],
+    )  # an id in a coded column
     found = read_registers(tmp_path, PERIOD, b"k")
     shown = [found.notes[0]["summary"], next(r.record for r in found.rejected if r.line_no == 3)]
     shown += [r.reason for r in found.rejected]

@@ -16,12 +16,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from landing_files import CALL_COLUMNS, call, csv_text, event_path, write_raw
+from vob_process import marts, run, vob_env, write_zone
 
 import vob.ingest as ingest_module
 from vob.ingest import ingest
 from vob.landing import CALLS
-from landing_files import CALL_COLUMNS, call, csv_text, event_path, write_raw
-from vob_process import marts, run, vob_env, write_zone
 
 DAY = date(2025, 3, 10)
 TS = "2025-03-10T10:00:00+03:00"
@@ -63,10 +63,14 @@ def test_an_unchanged_file_is_not_hashed_again_and_a_changed_one_is_read(tmp_pat
     hashed.clear()
     assert run_ingest(con, landing) == []
     assert hashed == []  # nothing changed on disk: nothing read, nothing hashed
-    stats = con.execute("SELECT path, size_bytes, sha256 = (SELECT sha256 FROM meta.landing_files f "
-                        "WHERE f.path = s.path) FROM meta.landing_file_stats s ORDER BY path").fetchall()
-    assert stats == [("calls/2025/03/calls_2025-03-10.csv", first.stat().st_size, True),
-                     ("calls/2025/03/calls_2025-03-11.csv", second.stat().st_size, True)]
+    stats = con.execute(
+        "SELECT path, size_bytes, sha256 = (SELECT sha256 FROM meta.landing_files f "
+        "WHERE f.path = s.path) FROM meta.landing_file_stats s ORDER BY path"
+    ).fetchall()
+    assert stats == [
+        ("calls/2025/03/calls_2025-03-10.csv", first.stat().st_size, True),
+        ("calls/2025/03/calls_2025-03-11.csv", second.stat().st_size, True),
+    ]
 
     # the same size, and the old mtime put back: ctime still tells, and the new content is read
     before = first.stat()
@@ -75,8 +79,11 @@ def test_an_unchanged_file_is_not_hashed_again_and_a_changed_one_is_read(tmp_pat
     os.utime(first, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert run_ingest(con, landing) == ["calls/2025/03/calls_2025-03-10.csv"]
     assert hashed == [first.name]
-    assert call_ids(con) == [("calls/2025/03/calls_2025-03-10.csv", "C9"), ("calls/2025/03/calls_2025-03-10.csv", "C8"),
-                             ("calls/2025/03/calls_2025-03-11.csv", "C3")]
+    assert call_ids(con) == [
+        ("calls/2025/03/calls_2025-03-10.csv", "C9"),
+        ("calls/2025/03/calls_2025-03-10.csv", "C8"),
+        ("calls/2025/03/calls_2025-03-11.csv", "C3"),
+    ]
 
 
 def test_a_touched_file_with_the_same_content_is_hashed_not_read_again(tmp_path, con, hashed):
@@ -135,8 +142,11 @@ def test_the_same_marts_are_not_published_again_and_new_ones_are(tmp_path):
     assert "published warehouse unchanged" in out
     assert not killed_publish.exists()
     again = warehouse.stat()
-    assert (again.st_ino, again.st_mtime_ns, again.st_size) == (first_stat.st_ino, first_stat.st_mtime_ns,
-                                                                 first_stat.st_size)
+    assert (again.st_ino, again.st_mtime_ns, again.st_size) == (
+        first_stat.st_ino,
+        first_stat.st_mtime_ns,
+        first_stat.st_size,
+    )
     assert marts(warehouse) == first
     assert publications(home) == [True, False]
 

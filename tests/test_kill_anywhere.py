@@ -11,22 +11,25 @@ published warehouse is always a complete one (the previous or the new), never to
 
 from __future__ import annotations
 
-import pytest
-
 import shutil
 import time
 from pathlib import Path
 
 import dagster as dg
-
+import pytest
 from vob_process import kill_group, marts, run, start, vob_env, wait_for_step, write_zone
 
 pytestmark = pytest.mark.slow  # kills a run at every step: many whole runs
 
 PERIOD = ["run", "--period", "2025-H1"]
 POOL = "vob_warehouse_writer"
-KILL_AT = ["staging__calls", "monthly_quality_gate", "marts__fct_vob_half_year", "published_warehouse",
-           "report__vob_report"]
+KILL_AT = [
+    "staging__calls",
+    "monthly_quality_gate",
+    "marts__fct_vob_half_year",
+    "published_warehouse",
+    "report__vob_report",
+]
 HELD_BACK = "calls/2025/06/calls_2025-06-10.csv"  # absent from the first publish, so "previous" differs from "new"
 
 
@@ -38,8 +41,11 @@ def kill_at(step: str, env: dict, home: Path, warehouse: Path, log: Path) -> str
         run_id = wait_for_step(home, step, process)
         if step == "published_warehouse":
             deadline = time.monotonic() + 60
-            while not list(warehouse.parent.glob(f".{warehouse.name}.*.tmp*")) and process.poll() is None \
-                    and time.monotonic() < deadline:
+            while (
+                not list(warehouse.parent.glob(f".{warehouse.name}.*.tmp*"))
+                and process.poll() is None
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.01)
     finally:
         kill_group(process)
@@ -89,6 +95,7 @@ def test_sigkill_at_every_step_then_the_same_command_gives_the_undisturbed_figur
             run_record = instance.get_run_by_id(run_id)
             assert run_record.status == dg.DagsterRunStatus.FAILURE
         assert not instance.event_log_storage.get_concurrency_info(POOL).active_run_ids
-        failures = [r.message for run_id in killed
-                    for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)]
+        failures = [
+            r.message for run_id in killed for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        ]
         assert len(failures) == len(killed) and all("no longer exists" in m for m in failures)

@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from landing_files import CALL_COLUMNS, call, chat, csv_text, email, event_path, write_raw
 
 from vob.ingest import ingest
 from vob.landing import CALLS, CHAT, CRM, EMAIL, Source
-from landing_files import CALL_COLUMNS, call, chat, csv_text, email, event_path, write_raw
 
 DAY = date(2025, 3, 10)
 TS = "2025-03-10T10:00:00+03:00"
@@ -33,16 +33,22 @@ def loaded(con, source: Source, id_column: str) -> list[tuple[int, str]]:
 
 
 def rejected(con, source: Source) -> list[tuple[int, str]]:
-    return con.execute("SELECT line_no, reason FROM quality.rejected_rows WHERE source = $s ORDER BY line_no",
-                       {"s": source.name}).fetchall()
+    return con.execute(
+        "SELECT line_no, reason FROM quality.rejected_rows WHERE source = $s ORDER BY line_no", {"s": source.name}
+    ).fetchall()
 
 
 def assert_accounted(con, source: Source, counts: dict[str, tuple[int, int, int]]) -> None:
     for path, (read, n_loaded, n_rejected) in counts.items():
         assert read == n_loaded + n_rejected, path
-        assert n_loaded == con.execute(f"SELECT count(*) FROM raw.{source.name} WHERE file = $f", {"f": path}).fetchall()[0][0]
-        assert n_rejected == con.execute("SELECT count(*) FROM quality.rejected_rows WHERE file = $f",
-                                         {"f": path}).fetchall()[0][0]
+        assert (
+            n_loaded
+            == con.execute(f"SELECT count(*) FROM raw.{source.name} WHERE file = $f", {"f": path}).fetchall()[0][0]
+        )
+        assert (
+            n_rejected
+            == con.execute("SELECT count(*) FROM quality.rejected_rows WHERE file = $f", {"f": path}).fetchall()[0][0]
+        )
 
 
 def write_calls_lines(landing: Path, lines: list[str], day: date = DAY, header: str = HEADER) -> Path:
@@ -55,9 +61,13 @@ def test_every_column_is_read_even_the_last_and_an_extra_one(con, tmp_path):
     landing = tmp_path / "landing"
     header = HEADER + ",wrap_up_code"
     path = event_path(landing, "calls", DAY)
-    write_raw(path, (header + "\n" + call_line("C1") + ",w1\n").encode()
-              + f"C2,{TS},,,q,abandoned,+9665000000\xe9,w2\n".encode("latin-1")
-              + (call_line("C3") + ",\xe9t\xe9\n").encode("latin-1") + (call_line("C4") + ",w4\n").encode())
+    write_raw(
+        path,
+        (header + "\n" + call_line("C1") + ",w1\n").encode()
+        + f"C2,{TS},,,q,abandoned,+9665000000\xe9,w2\n".encode("latin-1")
+        + (call_line("C3") + ",\xe9t\xe9\n").encode("latin-1")
+        + (call_line("C4") + ",w4\n").encode(),
+    )
     counts = run_ingest(con, CALLS, landing)
     assert loaded(con, CALLS, "call_id") == [(2, "C1"), (5, "C4")]
     reasons = rejected(con, CALLS)
@@ -90,8 +100,13 @@ def test_rejects_of_every_scan_are_kept_though_each_scan_replaces_the_reader_tab
     landing = tmp_path / "landing"
     write_calls_lines(landing, [call_line("A1"), "A2,short"], day=DAY)
     reordered = list(reversed(CALL_COLUMNS))
-    write_raw(event_path(landing, "calls", date(2025, 3, 11)),
-              csv_text([call("B1", TS)], reordered) + "B2,too,short\n" + csv_text([call("B3", TS)], reordered).split("\n")[1] + "\n")
+    write_raw(
+        event_path(landing, "calls", date(2025, 3, 11)),
+        csv_text([call("B1", TS)], reordered)
+        + "B2,too,short\n"
+        + csv_text([call("B3", TS)], reordered).split("\n")[1]
+        + "\n",
+    )
     counts = run_ingest(con, CALLS, landing)
     files = con.execute("SELECT file, line_no, reason FROM quality.rejected_rows ORDER BY ALL").fetchall()
     assert [(Path(f).name, n, r) for f, n, r in files] == [
@@ -100,7 +115,10 @@ def test_rejects_of_every_scan_are_kept_though_each_scan_replaces_the_reader_tab
     ]
     # columns in another order are matched by name
     assert con.execute("SELECT call_id, disposition FROM raw.calls ORDER BY call_id").fetchall() == [
-        ("A1", "answered"), ("B1", "answered"), ("B3", "answered")]
+        ("A1", "answered"),
+        ("B1", "answered"),
+        ("B3", "answered"),
+    ]
     assert_accounted(con, CALLS, counts)
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
 
@@ -118,7 +136,7 @@ def test_a_quoted_line_break_is_two_bad_lines_and_later_lines_keep_their_numbers
     """DuckDB would read the quoted line break as one record and number the later records
     one line short; the contract has no multi-line fields: both lines are rejected."""
     landing = tmp_path / "landing"
-    write_calls_lines(landing, [call_line("C1"), f'C2,{TS},,,"two', f'lines",abandoned,', call_line("C3")])
+    write_calls_lines(landing, [call_line("C1"), f'C2,{TS},,,"two', 'lines",abandoned,', call_line("C3")])
     counts = run_ingest(con, CALLS, landing)
     assert loaded(con, CALLS, "call_id") == [(2, "C1"), (5, "C3")]
     assert [n for n, _ in rejected(con, CALLS)] == [3, 4]
@@ -141,8 +159,9 @@ def test_line_numbers_stay_exact_in_a_big_file_read_in_parallel(con, tmp_path):
     lines = [call_line(f"{n}") if n % 9973 else f"{n},bad" for n in range(2, 300_002)]
     write_calls_lines(landing, lines)
     counts = run_ingest(con, CALLS, landing)
-    assert con.execute("SELECT count(*), count(*) FILTER (WHERE call_id::INT <> line_no) FROM raw.calls").fetchall() \
-        == [(300_000 - 30, 0)]
+    assert con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE call_id::INT <> line_no) FROM raw.calls"
+    ).fetchall() == [(300_000 - 30, 0)]
     assert [n for n, _ in rejected(con, CALLS)] == [n for n in range(2, 300_002) if n % 9973 == 0]
     assert_accounted(con, CALLS, counts)
 
@@ -155,8 +174,9 @@ def test_line_numbers_stay_exact_per_file_when_only_some_files_of_a_scan_have_re
     for day in (days[0], days[2]):
         write_calls_lines(landing, [call_line(f"{day.day}-{n}") for n in range(2, 2002)], day=day)
     bad = {2, 700, 701, 2001}
-    write_calls_lines(landing, [f"{n},short" if n in bad else call_line(f"11-{n}") for n in range(2, 2002)],
-                      day=days[1])
+    write_calls_lines(
+        landing, [f"{n},short" if n in bad else call_line(f"11-{n}") for n in range(2, 2002)], day=days[1]
+    )
     counts = run_ingest(con, CALLS, landing)
     assert con.execute(
         "SELECT count(*), count(*) FILTER (WHERE split_part(call_id, '-', 2)::INT <> line_no "
@@ -174,16 +194,27 @@ def jsonl_bytes(records: list[dict | str]) -> list[bytes]:
 def test_json_lines_keep_their_numbers_with_bom_blank_lines_and_bad_bytes(con, tmp_path, ending):
     landing = tmp_path / "landing"
     z = "2025-03-10T07:00:00Z"
-    lines = jsonl_bytes([email("<a@x>", z), "", email("<b@x>", z), '{"message_id": "<c@x>", "received_at": ',
-                         "[1, 2]", email("<d@x>", "yesterday")])
+    lines = jsonl_bytes(
+        [
+            email("<a@x>", z),
+            "",
+            email("<b@x>", z),
+            '{"message_id": "<c@x>", "received_at": ',
+            "[1, 2]",
+            email("<d@x>", "yesterday"),
+        ]
+    )
     lines.insert(3, '{"message_id": "<e@x>", "subject": "طلب"}'.encode("cp1256"))
     lines.append(json.dumps(email("<f@x>", z)).encode())
     write_raw(event_path(landing, "email", DAY), b"\xef\xbb\xbf" + ending.join(lines) + ending)
     counts = run_ingest(con, EMAIL, landing)
     assert con.execute("SELECT line_no FROM raw.email ORDER BY 1").fetchall() == [(1,), (3,), (8,)]
-    assert [(n, r.split(" (")[0].split(" \"")[0]) for n, r in rejected(con, EMAIL)] == [
-        (4, "not UTF-8"), (5, "invalid JSON"), (6, "JSON line is not an object"),
-        (7, "unparseable timestamp received_at")]
+    assert [(n, r.split(" (")[0].split(' "')[0]) for n, r in rejected(con, EMAIL)] == [
+        (4, "not UTF-8"),
+        (5, "invalid JSON"),
+        (6, "JSON line is not an object"),
+        (7, "unparseable timestamp received_at"),
+    ]
     assert list(counts.values()) == [(7, 3, 4)]
     assert_accounted(con, EMAIL, counts)
 
@@ -203,12 +234,15 @@ def test_json_lines_with_mixed_line_endings_are_numbered_by_their_lines(con, tmp
 
 def test_a_rejected_typed_row_shows_its_fields_masked(con, tmp_path):
     landing = tmp_path / "landing"
-    write_raw(landing / "crm" / "tickets_2025-04-01.csv",
-              "ticket_id,created_at,channel,category,status,closed_at,beneficiary_id\n"
-              f'T1,{TS},calls,"a, b",archived,,1012345678\n')
+    write_raw(
+        landing / "crm" / "tickets_2025-04-01.csv",
+        "ticket_id,created_at,channel,category,status,closed_at,beneficiary_id\n"
+        f'T1,{TS},calls,"a, b",archived,,1012345678\n',
+    )
     counts = run_ingest(con, CRM, landing)
     assert con.execute("SELECT line_no, record, reason FROM quality.rejected_rows").fetchall() == [
-        (2, f'T1,{TS},calls,"a, b",archived,,<national-id>', 'unknown status "archived"')]
+        (2, f'T1,{TS},calls,"a, b",archived,,<national-id>', 'unknown status "archived"')
+    ]
     assert list(counts.values()) == [(1, 0, 1)]
 
 
@@ -217,7 +251,9 @@ def test_the_working_database_caps_duckdb_memory_and_spills_under_the_work_dir(v
 
     con = open_work_db(vob_env)
     try:
-        limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchall()[0]
+        limit, spill = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()[0]
     finally:
         con.close()
     assert limit.endswith("MiB") or limit.endswith("GiB")
@@ -232,20 +268,31 @@ def test_a_month_is_staged_again_when_a_file_it_reads_was_read_anew_for_another_
     from warehouse.store import open_work_db
 
     path = event_path(vob_env.landing_dir, "calls", date(2025, 4, 1))
-    write_raw(path, csv_text([call("C1", "2025-03-31T23:00:00+03:00"), call("C2", "2025-04-01T09:00:00+03:00")],
-                             CALL_COLUMNS))
+    write_raw(
+        path, csv_text([call("C1", "2025-03-31T23:00:00+03:00"), call("C2", "2025-04-01T09:00:00+03:00")], CALL_COLUMNS)
+    )
     con = open_work_db(vob_env)
     try:
         march, april = date(2025, 3, 1), date(2025, 4, 1)
         first = load_source_month(con, CALLS, march, vob_env, b"k", "run-1")
         again = load_source_month(con, CALLS, march, vob_env, b"k", "run-2")
         assert (first.files_parsed, first.rows_staged, again.files_parsed, again.rows_staged) == (1, 1, 0, 1)
-        write_raw(path, csv_text([call("C1", "2025-03-31T23:00:00+03:00"), call("C3", "2025-03-31T22:00:00+03:00"),
-                                  call("C2", "2025-04-01T09:00:00+03:00")], CALL_COLUMNS))
+        write_raw(
+            path,
+            csv_text(
+                [
+                    call("C1", "2025-03-31T23:00:00+03:00"),
+                    call("C3", "2025-03-31T22:00:00+03:00"),
+                    call("C2", "2025-04-01T09:00:00+03:00"),
+                ],
+                CALL_COLUMNS,
+            ),
+        )
         assert load_source_month(con, CALLS, april, vob_env, b"k", "run-3").files_parsed == 1
         later = load_source_month(con, CALLS, march, vob_env, b"k", "run-4")
         assert (later.files_parsed, later.rows_staged) == (0, 2)
-        assert con.execute("SELECT call_id FROM staging.calls WHERE month = $m ORDER BY 1", {"m": march}).fetchall() \
-            == [("C1",), ("C3",)]
+        assert con.execute(
+            "SELECT call_id FROM staging.calls WHERE month = $m ORDER BY 1", {"m": march}
+        ).fetchall() == [("C1",), ("C3",)]
     finally:
         con.close()

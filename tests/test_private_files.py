@@ -15,9 +15,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from conftest import query
 from landing_files import call, ticket, write_calls, write_crm
+
 from vob.settings import load_settings
 
 TS = "2025-03-10T10:00:00+03:00"
@@ -41,25 +41,42 @@ def vob_command() -> list[str]:
 
 def clean_env(root: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOB_", "DAGSTER_"))}
-    env.update(VOB_LANDING_DIR=str(root / "landing"), VOB_WAREHOUSE=str(root / "warehouse" / "vob.duckdb"),
-               VOB_PII_KEY="test-key", DAGSTER_HOME=str(root / "dagster_home"), **extra)
+    env.update(
+        VOB_LANDING_DIR=str(root / "landing"),
+        VOB_WAREHOUSE=str(root / "warehouse" / "vob.duckdb"),
+        VOB_PII_KEY="test-key",
+        DAGSTER_HOME=str(root / "dagster_home"),
+        **extra,
+    )
     return env
 
 
 def with_umask_022(command: list[str], env: dict[str, str], probe: Path, **kwargs) -> subprocess.CompletedProcess:
     """Run `command` from a shell whose umask is 022; `probe` is a file that shell created."""
-    return subprocess.run(["sh", "-c", 'umask 022 && : > "$0" && exec "$@"', str(probe), *command],
-                          env=env, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parent.parent,
-                          **kwargs)
+    return subprocess.run(
+        ["sh", "-c", 'umask 022 && : > "$0" && exec "$@"', str(probe), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).parent.parent,
+        **kwargs,
+    )
 
 
 @pytest.fixture(scope="module")
 def vob_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("modes")
     landing = root / "landing"
-    write_calls(landing, date(2025, 3, 10), [call("C1", TS, caller_number="+966551234567"),
-                                             call("C2", TS, caller_number="0551234568"),
-                                             call("C3", "not a time")])  # a rejected row
+    write_calls(
+        landing,
+        date(2025, 3, 10),
+        [
+            call("C1", TS, caller_number="+966551234567"),
+            call("C2", TS, caller_number="0551234568"),
+            call("C3", "not a time"),
+        ],
+    )  # a rejected row
     write_crm(landing, date(2025, 4, 1), [ticket("T1", TS, beneficiary_id="1012345678")])
     env = clean_env(root, VOB_REJECT_THRESHOLD_PCT="100")
     done = with_umask_022([*vob_command(), "run", "--month", "2025-03"], env, root / "probe")
@@ -144,10 +161,12 @@ def test_a_configured_group_may_read_and_the_warehouse_mode_is_a_setting(tmp_pat
 
     group = another_group()
     env = clean_env(tmp_path, VOB_FILE_GROUP=group, VOB_WAREHOUSE_MODE="600", VOB_BI_GROUP=group)
-    script = ("import os; os.umask(0o022)\n"
-              "from vob.settings import load_settings\nfrom vob.files import restrict_new_files\n"
-              "from warehouse import store\ns = load_settings()\nrestrict_new_files(s)\n"
-              "con = store.open_work_db(s)\nstore.publish(s, con)\ncon.close()\n")
+    script = (
+        "import os; os.umask(0o022)\n"
+        "from vob.settings import load_settings\nfrom vob.files import restrict_new_files\n"
+        "from warehouse import store\ns = load_settings()\nrestrict_new_files(s)\n"
+        "con = store.open_work_db(s)\nstore.publish(s, con)\ncon.close()\n"
+    )
     done = with_umask_022([sys.executable, "-c", script], env, tmp_path / "probe")
     assert done.returncode == 0, done.stderr
     settings = load_settings(env)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from report_warehouse import build_published_warehouse
 from warehouse_contents import contents
+
 from warehouse.store import PUBLISHED_STORAGE_VERSION, open_work_db, publish
 
 pytestmark = pytest.mark.slow  # DuckDB 1.4 in its own environment, and Node
@@ -95,12 +95,26 @@ def test_duckdb_1_4_lts_in_its_own_python_environment_reads_every_table_and_comm
     venv = tmp_path / "duckdb-1.4"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "--cache-dir", str(tmp_path / "pip-cache"), *OLD_PYTHON_CLIENTS], check=True, timeout=600)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--cache-dir",
+            str(tmp_path / "pip-cache"),
+            *OLD_PYTHON_CLIENTS,
+        ],
+        check=True,
+        timeout=600,
+    )
     script = Path(__file__).with_name("warehouse_contents.py")
     for route in ([], ["--sqlalchemy"]):
-        done = subprocess.run([str(python), str(script), str(published), *route],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [str(python), str(script), str(published), *route], capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         seen = json.loads(done.stdout)
         assert seen["version"].startswith("v1.4."), (route, seen["version"])
@@ -116,8 +130,9 @@ def node_client() -> Path:
 
 
 def test_the_node_client_1_4_reads_every_table_and_comment(published, written):
-    done = subprocess.run(["node", str(node_client()), str(published)], capture_output=True, text=True,
-                          timeout=120, cwd=BI)
+    done = subprocess.run(
+        ["node", str(node_client()), str(published)], capture_output=True, text=True, timeout=120, cwd=BI
+    )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
     assert seen["version"].startswith("v1.4."), seen["version"]
@@ -130,6 +145,7 @@ def test_the_node_client_1_4_cannot_read_the_newest_format(tmp_path):
     con = duckdb.connect(str(newest))
     con.execute("CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT 1 AS x")
     con.close()
-    done = subprocess.run(["node", str(node_client()), str(newest)], capture_output=True, text=True,
-                          timeout=120, cwd=BI)
+    done = subprocess.run(
+        ["node", str(node_client()), str(newest)], capture_output=True, text=True, timeout=120, cwd=BI
+    )
     assert done.returncode != 0 and "version number" in done.stderr, done.stderr

@@ -3,14 +3,12 @@ with a new VOB_PII_KEY re-keys every hash (issue 16, key rotation). Real `vob` p
 
 from __future__ import annotations
 
-import pytest
-
 import hashlib
 import os
 import shutil
 
 import duckdb
-
+import pytest
 from vob_process import marts, run, vob_env, write_zone
 
 pytestmark = pytest.mark.slow  # several whole runs and a rebuild
@@ -26,10 +24,15 @@ def hmac_values(path) -> set[str]:
     """Every value of every keyed-hash column of the working database."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        columns = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
-                              "WHERE column_name LIKE '%\\_hmac' ESCAPE '\\'").fetchall()
-        return {v for s, t, c in columns
-                for (v,) in con.execute(f'SELECT DISTINCT "{c}" FROM {s}.{t} WHERE "{c}" IS NOT NULL').fetchall()}
+        columns = con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+            "WHERE column_name LIKE '%\\_hmac' ESCAPE '\\'"
+        ).fetchall()
+        return {
+            v
+            for s, t, c in columns
+            for (v,) in con.execute(f'SELECT DISTINCT "{c}" FROM {s}.{t} WHERE "{c}" IS NOT NULL').fetchall()
+        }
     finally:
         con.close()
 
@@ -38,10 +41,16 @@ def text_values_among(path, values: set[str]) -> int:
     """How many text cells of any table of the database hold one of `values`."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        columns = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
-                              "WHERE data_type = 'VARCHAR' AND NOT internal").fetchall()
-        return sum(con.execute(f'SELECT count(*) FROM {s}.{t} WHERE "{c}" IN (SELECT unnest($v))',
-                               {"v": sorted(values)}).fetchall()[0][0] for s, t, c in columns)
+        columns = con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+            "WHERE data_type = 'VARCHAR' AND NOT internal"
+        ).fetchall()
+        return sum(
+            con.execute(
+                f'SELECT count(*) FROM {s}.{t} WHERE "{c}" IN (SELECT unnest($v))', {"v": sorted(values)}
+            ).fetchall()[0][0]
+            for s, t, c in columns
+        )
     finally:
         con.close()
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from report_warehouse import SERVICE_BACKLOG, SERVICE_KPIS, build_published_warehouse, expected_figures, load_figures
 
 from vob.browser import find_chromium
-from vob.settings import load_settings
 from vob.report import NumberFormat, ReportDataError, read_report_data, render_html
-from report_warehouse import SERVICE_BACKLOG, SERVICE_KPIS, build_published_warehouse, expected_figures, load_figures
+from vob.settings import load_settings
 
 PERIOD = "2025-H1"
 CHROMIUM = find_chromium(load_settings().chromium)  # VOB_CHROMIUM, else on PATH
@@ -44,14 +44,20 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     figures = build_published_warehouse(warehouse)
     if CHROMIUM is None:
         return {"figures": figures, "warehouse": warehouse, "result": None}
-    vob = VobWarehouse(warehouse=str(warehouse), landing_dir=str(root / "landing"), report_dir=str(root / "reports"),
-                       chromium=CHROMIUM)  # western digits: VOB_REPORT_DIGITS not set
+    vob = VobWarehouse(
+        warehouse=str(warehouse), landing_dir=str(root / "landing"), report_dir=str(root / "reports"), chromium=CHROMIUM
+    )  # western digits: VOB_REPORT_DIGITS not set
     result = defs.resolve_job_def("report").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD, resources={"vob": vob}
     )
     materialization = result.asset_materializations_for_node("report__vob_report")[0]
-    return {"figures": figures, "warehouse": warehouse, "result": result,
-            "metadata": materialization.metadata, "reports": root / "reports"}
+    return {
+        "figures": figures,
+        "warehouse": warehouse,
+        "result": result,
+        "metadata": materialization.metadata,
+        "reports": root / "reports",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +68,13 @@ def browser():
     with playwright.sync_playwright() as p:
         instance = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
         )
         yield instance
         instance.close()
@@ -116,15 +127,29 @@ def test_the_page_loads_offline_right_to_left_with_every_published_figure(report
         assert missing == []
         assert page.title() == "تقرير صوت المستفيد – النصف الأول 2025"
         assert "تقرير صوت المستفيد – النصف الأول 2025" in text
-        for heading in ("قنوات التواصل الموحد", "الخطط التصحيحية", "المشاركات الإلكترونية",
-                        "الإجراءات المتخذة للتحسين", "التذاكر المفتوحة", "التذاكر المغلقة", "شكرًا لكم"):
+        for heading in (
+            "قنوات التواصل الموحد",
+            "الخطط التصحيحية",
+            "المشاركات الإلكترونية",
+            "الإجراءات المتخذة للتحسين",
+            "التذاكر المفتوحة",
+            "التذاكر المغلقة",
+            "شكرًا لكم",
+        ):
             assert heading in text
         for participation in figures["e_participations"]:
             assert participation["title_ar"] in text
         links = page.eval_on_selector_all("td.url a", "links => links.map(a => a.href)")
-        assert links == [p["url"] for p in sorted(
-            figures["e_participations"], key=lambda p: (["2025-03", "2025-05", "2025-06", "2025-05", "2025-06"][
-                figures["e_participations"].index(p)], p["title_ar"]))]
+        assert links == [
+            p["url"]
+            for p in sorted(
+                figures["e_participations"],
+                key=lambda p: (
+                    ["2025-03", "2025-05", "2025-06", "2025-05", "2025-06"][figures["e_participations"].index(p)],
+                    p["title_ar"],
+                ),
+            )
+        ]
         for action in figures["improvement_actions"]:
             assert action in text
         # each month's row of the channels table, in the seed's order (calls .. self-service, tickets)
@@ -148,9 +173,11 @@ def test_the_kpi_page_shows_the_service_figures_of_the_latest_snapshot(report, b
         assert "وفق لقطة 1 يوليو 2025" in section
         rows = page.eval_on_selector_all("table.service tbody tr", "rows => rows.map(r => r.innerText)")
         cells = [re.split(r"\t", r.translate(BIDI_CONTROLS))[1:] for r in rows]
-        expected = [[FMT.percent(Decimal(SERVICE_KPIS[m][0])) for m in SERVICE_KPIS],
-                    [FMT.percent(Decimal(SERVICE_KPIS[m][1])) for m in SERVICE_KPIS],
-                    *[[SERVICE_KPIS[m][i] for m in SERVICE_KPIS] for i in (2, 3, 4, 5)]]
+        expected = [
+            [FMT.percent(Decimal(SERVICE_KPIS[m][0])) for m in SERVICE_KPIS],
+            [FMT.percent(Decimal(SERVICE_KPIS[m][1])) for m in SERVICE_KPIS],
+            *[[SERVICE_KPIS[m][i] for m in SERVICE_KPIS] for i in (2, 3, 4, 5)],
+        ]
         assert cells == expected  # January first (the rightmost column, read right to left)
         assert cells[0][0] == "4.12%" and cells[1][5] == "85.64%" and cells[3][0] == "4.31"
         backlog = page.eval_on_selector_all("table.backlog tbody tr td", "cells => cells.map(c => c.innerText)")
@@ -189,8 +216,9 @@ def test_the_pdf_holds_the_same_figures(report):
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed (CI installs it)")
     pdf = Path(report["metadata"]["pdf"].value)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout.translate(BIDI_CONTROLS)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout.translate(BIDI_CONTROLS)
     missing = [f for f in shown_figures(report["figures"]) if f not in text]
     assert missing == []
     # the participation links stay clickable in the PDF (link annotations)
@@ -211,8 +239,10 @@ def test_tickets_are_those_of_the_latest_snapshot_and_other_periods_stay_out(rep
 def test_a_request_or_console_error_would_be_caught(browser, tmp_path):
     """The offline check is not vacuous: a page asking for a remote image is flagged."""
     page_path = tmp_path / "leaky.html"
-    page_path.write_text('<!DOCTYPE html><html dir="rtl"><body><img src="http://192.0.2.1/x.png">'
-                         "<script>console.error('boom')</script></body></html>")
+    page_path.write_text(
+        '<!DOCTYPE html><html dir="rtl"><body><img src="http://192.0.2.1/x.png">'
+        "<script>console.error('boom')</script></body></html>"
+    )
     page, errors, requests = open_page(browser, page_path.as_uri())
     page.close()
     assert requests == ["http://192.0.2.1/x.png"]
@@ -285,8 +315,8 @@ def test_register_text_is_escaped_not_markup(tmp_path):
 
 
 def test_the_report_job_is_defined_over_half_years():
-    from pipelines.definitions import defs
     from assets.partitions import half_year_partitions
+    from pipelines.definitions import defs
 
     job = defs.resolve_job_def("report")
     assert job.partitions_def == half_year_partitions
@@ -298,4 +328,3 @@ def test_the_figures_copy_matches_the_seed():
     if not seed.exists():
         pytest.skip("../shared is not beside this clone")
     assert load_figures() == __import__("json").loads(seed.read_text(encoding="utf-8"))
-

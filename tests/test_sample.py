@@ -80,8 +80,7 @@ def con(sample):
             # columns matched by name to the first file's (which lacks the added wrap_up_code)
             f"read_csv('{pattern}', header = true, all_varchar = true, filename = true)"
             if source == "calls"
-            else f"read_json('{pattern}', format = 'newline_delimited', filename = true, "
-            f"columns = {JSON_KEYS[source]})"
+            else f"read_json('{pattern}', format = 'newline_delimited', filename = true, columns = {JSON_KEYS[source]})"
         )
         id_column, time_column, _ = EVENTS[source]
         db.execute(
@@ -158,8 +157,7 @@ def test_tickets_of_the_latest_snapshot_reproduce_the_report(con):
         [latest],
     ).fetchall()
     assert rows == [
-        (m, published(m, "tickets_total"), published(m, "tickets_open"), published(m, "tickets_closed"))
-        for m in MONTHS
+        (m, published(m, "tickets_total"), published(m, "tickets_open"), published(m, "tickets_closed")) for m in MONTHS
     ]
 
 
@@ -230,7 +228,7 @@ def test_corrective_plans(con):
         WHERE (status = 'implemented') <> (implemented_on IS NOT NULL)
            OR implemented_on < opened_on
            OR dimension NOT IN ('speed', 'outputs', 'procedures', 'technology', 'employees')
-           OR NOT regexp_matches(title, '[\u0600-\u06FF]')
+           OR NOT regexp_matches(title, '[\u0600-\u06ff]')
         """
     ).fetchone()[0]
     assert bad == 0
@@ -238,9 +236,7 @@ def test_corrective_plans(con):
 
 
 def test_e_participations_and_improvement_actions(con):
-    rows = con.execute(
-        "SELECT title, kind, target_group, channel, month, url FROM e_participations"
-    ).fetchall()
+    rows = con.execute("SELECT title, kind, target_group, channel, month, url FROM e_participations").fetchall()
     assert rows == [
         (p["title_ar"], p["kind"], p["target_group"], p["channel"], m, p["url"])
         for p, m in zip(
@@ -254,9 +250,7 @@ def test_e_participations_and_improvement_actions(con):
         ORDER BY a.action_no
         """
     ).fetchall()
-    assert actions == [
-        (i, title, "implemented", True) for i, title in enumerate(FIGURES["improvement_actions"], 1)
-    ]
+    assert actions == [(i, title, "implemented", True) for i, title in enumerate(FIGURES["improvement_actions"], 1)]
 
 
 def test_beneficiaries(con, sample):
@@ -285,9 +279,12 @@ def test_beneficiaries(con, sample):
     # the notes bring people the tickets do not have; x notes have no id
     tickets_only = con.execute(query.format(ticket_filter="", note_filter="AND false")).fetchone()[0]
     assert 0 < count - tickets_only < 2000
-    assert con.execute(
-        "SELECT count(*) FILTER (beneficiary_id IS NOT NULL) FROM feedback_notes WHERE source = 'x'"
-    ).fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FILTER (beneficiary_id IS NOT NULL) FROM feedback_notes WHERE source = 'x'"
+        ).fetchone()[0]
+        == 0
+    )
     # backlog tickets of 2024 bring people who are not beneficiaries of the half-year
     everyone = con.execute(
         """
@@ -464,8 +461,8 @@ def test_emails_look_like_a_mail_gateway_log(con, sample):
                count(*) FILTER (mailbox LIKE '%@%'),
                count(*) FILTER (language NOT IN ('ar', 'en')),
                count(*) FILTER (NOT ts_text LIKE '%Z'),
-               avg(regexp_matches(subject, '[\u0600-\u06FF]')::INT),
-               count(*) FILTER ((language = 'ar') <> regexp_matches(subject, '[\u0600-\u06FF]'))
+               avg(regexp_matches(subject, '[\u0600-\u06ff]')::INT),
+               count(*) FILTER ((language = 'ar') <> regexp_matches(subject, '[\u0600-\u06ff]'))
         FROM raw_email
         """
     ).fetchone()
@@ -531,11 +528,9 @@ def test_daily_count_files(con, sample):
     ).fetchone()
     assert checks == (0, 0, 0)
     days = con.execute(
-        "SELECT channel, count(DISTINCT \"date\"), min(\"date\"), max(\"date\") FROM raw_counts GROUP BY 1"
+        'SELECT channel, count(DISTINCT "date"), min("date"), max("date") FROM raw_counts GROUP BY 1'
     ).fetchall()
-    assert sorted(days) == [
-        (c, 181, PERIOD_START, PERIOD_END) for c in ("self_service", "sms", "x")
-    ]
+    assert sorted(days) == [(c, 181, PERIOD_START, PERIOD_END) for c in ("self_service", "sms", "x")]
     # each file holds its own month's dates only
     misplaced = con.execute(
         """
@@ -647,8 +642,7 @@ def test_summary_describes_the_files(sample):
     assert sample.files["calls"] == sample.files["email"] == sample.files["chat"] == 182  # + 1 July
     assert sample.contacts["calls"] == {m: published(m, "calls") for m in MONTHS}
     assert sample.tickets == {
-        m: (published(m, "tickets_total"), published(m, "tickets_open"), published(m, "tickets_closed"))
-        for m in MONTHS
+        m: (published(m, "tickets_total"), published(m, "tickets_open"), published(m, "tickets_closed")) for m in MONTHS
     }
     assert sample.latest_snapshot.name == "tickets_2025-07-01.csv"
 

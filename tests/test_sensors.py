@@ -4,9 +4,9 @@ import os
 from datetime import date
 
 import dagster as dg
-
 from conftest import RANGE_END, RANGE_START, vob_resources
 from landing_files import call, chat, ticket, write_calls, write_counts, write_crm, write_jsonl, write_raw
+
 from pipelines.definitions import defs
 
 sensor = next(s for s in defs.get_repository_def().sensor_defs if s.name == "landing_files")
@@ -37,8 +37,9 @@ def test_new_file_triggers_once_and_a_corrected_file_again(vob_env):
     assert requests == []
 
     # corrected content at the same path: triggers again, with a new run key
-    write_calls(landing, date(2025, 3, 15), [call("C-1", "2025-03-15T10:00:00+03:00"),
-                                             call("C-2", "2025-03-15T11:00:00+03:00")])
+    write_calls(
+        landing, date(2025, 3, 15), [call("C-1", "2025-03-15T10:00:00+03:00"), call("C-2", "2025-03-15T11:00:00+03:00")]
+    )
     requests, cursor = tick(cursor)
     assert ranges(requests) == [("2025-03", "2025-03")]
     assert requests[0].run_key != first_key
@@ -86,14 +87,15 @@ def test_the_triggered_run_refreshes_the_month(vob_env):
     write_calls(landing, date(2025, 3, 15), [call("C-1", "2025-03-15T10:00:00+03:00")])
     (request,), _ = tick(None)
     result = defs.resolve_job_def("monthly_refresh").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), tags=request.tags, resources=vob_resources())
+        instance=dg.DagsterInstance.ephemeral(), tags=request.tags, resources=vob_resources()
+    )
     assert result.success
     assert contacts(vob_env, "2025-03")["calls"] == 1
 
 
 def test_a_registers_workbook_refreshes_its_half_year_when_the_job_exists(vob_env):
-    from pipelines.definitions import monthly_refresh_job
     from assets.partitions import half_year_partitions
+    from pipelines.definitions import monthly_refresh_job
     from pipelines.sensors import build_landing_sensor
 
     @dg.op
@@ -107,9 +109,12 @@ def test_a_registers_workbook_refreshes_its_half_year_when_the_job_exists(vob_en
     with_half_year = build_landing_sensor(monthly_refresh_job, half_year_facts)
     definitions = dg.Definitions(jobs=[half_year_facts], sensors=[with_half_year])
     write_raw(vob_env.landing_dir / "registers" / "vob_registers_2025-H1.xlsx", b"PK\x03\x04")
-    result = with_half_year.evaluate_tick(dg.build_sensor_context(cursor=None, definitions=definitions, resources=vob_resources()))
+    result = with_half_year.evaluate_tick(
+        dg.build_sensor_context(cursor=None, definitions=definitions, resources=vob_resources())
+    )
     (request,) = result.run_requests
     assert (request.job_name, request.partition_key) == ("half_year_facts", "2025-H1")
-    again = with_half_year.evaluate_tick(dg.build_sensor_context(cursor=result.cursor, definitions=definitions,
-                                                                   resources=vob_resources()))
+    again = with_half_year.evaluate_tick(
+        dg.build_sensor_context(cursor=result.cursor, definitions=definitions, resources=vob_resources())
+    )
     assert not again.run_requests

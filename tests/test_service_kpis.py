@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import RANGE_END, RANGE_START, query
 from figure_checks import figures_with_sources
 from landing_files import call, chat, ticket, write_calls, write_crm, write_jsonl
@@ -28,8 +27,14 @@ def at(base: str, seconds: float) -> str:
 
 
 def answered(call_id: str, offered: str, wait: float, handle: float | None, queue: str = "general") -> dict:
-    return call(call_id, offered, "answered", queue=queue, answered_at=at(offered, wait),
-                ended_at="" if handle is None else at(offered, wait + handle))
+    return call(
+        call_id,
+        offered,
+        "answered",
+        queue=queue,
+        answered_at=at(offered, wait),
+        ended_at="" if handle is None else at(offered, wait + handle),
+    )
 
 
 def abandoned(call_id: str, offered: str, queue: str = "general") -> dict:
@@ -40,21 +45,36 @@ def write_kpi_landing(landing: Path) -> None:
     t = "2025-03-10T10:00:00+03:00"
     # March. general: C1 waits 20 s (within the service level), C2 21 s (not), C3 2 s with no end yet,
     # C4 abandoned; C5 has no queue (-> unknown). C1 comes again in the next export: counted there.
-    write_calls(landing, date(2025, 3, 10), [
-        answered("C1", t, 20, 100), answered("C2", t, 21, 60), answered("C3", t, 2, None), abandoned("C4", t),
-        answered("C5", t, 10, 5, queue=""), call("C-bad", "not a time"),
-    ])
+    write_calls(
+        landing,
+        date(2025, 3, 10),
+        [
+            answered("C1", t, 20, 100),
+            answered("C2", t, 21, 60),
+            answered("C3", t, 2, None),
+            abandoned("C4", t),
+            answered("C5", t, 10, 5, queue=""),
+            call("C-bad", "not a time"),
+        ],
+    )
     write_calls(landing, date(2025, 3, 11), [answered("C1", t, 20, 100)])
     # read by March (export lag) but holding an April call only
     write_calls(landing, date(2025, 4, 1), [answered("A-early", "2025-04-01T00:10:00+03:00", 1, 1, "bulk")])
     # April: 800 calls of queue bulk, one abandoned: 0.125 % abandoned -> 0.13, 99.875 % served -> 99.88
-    write_calls(landing, date(2025, 4, 15), [
-        *(answered(f"A{i}", "2025-04-15T09:00:00+03:00", 1, 1, "bulk") for i in range(798)),
-        abandoned("A-gone", "2025-04-15T09:00:00+03:00", "bulk"),
-    ])
+    write_calls(
+        landing,
+        date(2025, 4, 15),
+        [
+            *(answered(f"A{i}", "2025-04-15T09:00:00+03:00", 1, 1, "bulk") for i in range(798)),
+            abandoned("A-gone", "2025-04-15T09:00:00+03:00", "bulk"),
+        ],
+    )
     # May: no call answered
-    write_calls(landing, date(2025, 5, 5), [abandoned("M1", "2025-05-05T09:00:00+03:00"),
-                                           abandoned("M2", "2025-05-05T09:05:00+03:00")])
+    write_calls(
+        landing,
+        date(2025, 5, 5),
+        [abandoned("M1", "2025-05-05T09:00:00+03:00"), abandoned("M2", "2025-05-05T09:05:00+03:00")],
+    )
 
     chats = [
         chat("S1", "2025-03-10T07:00:00Z", ended_at="2025-03-10T07:01:00Z", entry_point="web", rating=5),
@@ -64,30 +84,43 @@ def write_kpi_landing(landing: Path) -> None:
     ]
     write_jsonl(landing, "chat", date(2025, 3, 10), chats)
     # April: eight ratings summing to 33: 4.125 -> 4.13
-    write_jsonl(landing, "chat", date(2025, 4, 10), [
-        chat(f"R{i}", "2025-04-10T07:00:00Z", ended_at="2025-04-10T07:00:10Z", entry_point="app", rating=r)
-        for i, r in enumerate((5, 5, 5, 5, 5, 4, 2, 2))
-    ])
+    write_jsonl(
+        landing,
+        "chat",
+        date(2025, 4, 10),
+        [
+            chat(f"R{i}", "2025-04-10T07:00:00Z", ended_at="2025-04-10T07:00:10Z", entry_point="app", rating=r)
+            for i, r in enumerate((5, 5, 5, 5, 5, 4, 2, 2))
+        ],
+    )
 
     created = "2025-05-20T10:00:00+03:00"
-    write_crm(landing, S1, [
-        ticket("T1", created, "new"),
-        ticket("T4", created, "closed", "2025-05-25T10:00:00+03:00"),  # 120 h
-        ticket("T5", "2025-05-10T08:00:00+03:00", "resolved", "2025-05-28T08:00:00+03:00"),  # 432 h
-    ])
-    write_crm(landing, S2, [
-        ticket("T1", created, "closed", "2025-06-02T10:00:00+03:00"),  # created in May, closed in June: 312 h
-        ticket("T2", "2025-06-01T00:00:00+03:00", "closed", "2025-06-01T01:30:00+03:00"),  # 1.5 h
-        ticket("T4", created, "in_progress"),  # reopened: closed in S1, open again in S2 (42 days old)
-        ticket("T5", "2025-05-10T08:00:00+03:00", "closed", "2025-06-15T08:00:00+03:00"),  # closed again: 864 h
-        # open tickets on the bands' edges: whole days from the Riyadh date of created_at to 1 July
-        ticket("E7", "2025-06-24T00:30:00+03:00"),  # 7 days (23 June in UTC: the Riyadh date counts)
-        ticket("E8", "2025-06-23T12:00:00+03:00"),  # 8
-        ticket("E30", "2025-06-01T12:00:00+03:00"),  # 30
-        ticket("E31", "2025-05-31T12:00:00+03:00"),  # 31
-        ticket("E90", "2025-04-02T12:00:00+03:00"),  # 90
-        ticket("E91", "2025-04-01T12:00:00+03:00"),  # 91
-    ])
+    write_crm(
+        landing,
+        S1,
+        [
+            ticket("T1", created, "new"),
+            ticket("T4", created, "closed", "2025-05-25T10:00:00+03:00"),  # 120 h
+            ticket("T5", "2025-05-10T08:00:00+03:00", "resolved", "2025-05-28T08:00:00+03:00"),  # 432 h
+        ],
+    )
+    write_crm(
+        landing,
+        S2,
+        [
+            ticket("T1", created, "closed", "2025-06-02T10:00:00+03:00"),  # created in May, closed in June: 312 h
+            ticket("T2", "2025-06-01T00:00:00+03:00", "closed", "2025-06-01T01:30:00+03:00"),  # 1.5 h
+            ticket("T4", created, "in_progress"),  # reopened: closed in S1, open again in S2 (42 days old)
+            ticket("T5", "2025-05-10T08:00:00+03:00", "closed", "2025-06-15T08:00:00+03:00"),  # closed again: 864 h
+            # open tickets on the bands' edges: whole days from the Riyadh date of created_at to 1 July
+            ticket("E7", "2025-06-24T00:30:00+03:00"),  # 7 days (23 June in UTC: the Riyadh date counts)
+            ticket("E8", "2025-06-23T12:00:00+03:00"),  # 8
+            ticket("E30", "2025-06-01T12:00:00+03:00"),  # 30
+            ticket("E31", "2025-05-31T12:00:00+03:00"),  # 31
+            ticket("E90", "2025-04-02T12:00:00+03:00"),  # 90
+            ticket("E91", "2025-04-01T12:00:00+03:00"),  # 91
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,18 +129,24 @@ def kpi_run(tmp_path_factory) -> dict:
     import dagster as dg
 
     from assets.resources import VobWarehouse
-    from vob.settings import load_settings
     from pipelines.definitions import defs
+    from vob.settings import load_settings
 
     root = tmp_path_factory.mktemp("kpis")
-    env = {"VOB_LANDING_DIR": str(root / "landing"), "VOB_WAREHOUSE": str(root / "warehouse" / "vob.duckdb"),
-           "VOB_PII_KEY": "test-key", "VOB_REJECT_THRESHOLD_PCT": "50",
-           "VOB_SETTLE_SECONDS": "0"}  # the zone is written just before the run (docs/operations.md)
+    env = {
+        "VOB_LANDING_DIR": str(root / "landing"),
+        "VOB_WAREHOUSE": str(root / "warehouse" / "vob.duckdb"),
+        "VOB_PII_KEY": "test-key",
+        "VOB_REJECT_THRESHOLD_PCT": "50",
+        "VOB_SETTLE_SECONDS": "0",
+    }  # the zone is written just before the run (docs/operations.md)
     write_kpi_landing(root / "landing")
     settings = load_settings(env)
     result = defs.resolve_job_def("monthly_refresh").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), tags={RANGE_START: "2025-03", RANGE_END: "2025-06"},
-        resources={"vob": VobWarehouse.from_variables(env)})
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={RANGE_START: "2025-03", RANGE_END: "2025-06"},
+        resources={"vob": VobWarehouse.from_variables(env)},
+    )
     return {"settings": settings, "result": result, "env": env, "root": root}
 
 
@@ -116,9 +155,12 @@ def published(kpi_run, sql: str, params: dict | None = None) -> list[tuple]:
 
 
 def test_call_kpis_are_the_hand_computed_ones(kpi_run):
-    rows = published(kpi_run, "SELECT strftime(month, '%Y-%m'), queue, offered, answered, abandoned, abandon_rate_pct, "
-                               "service_level_20s_pct, avg_wait_s, p90_wait_s, avg_handle_s "
-                               "FROM marts.fct_calls_service_monthly ORDER BY 1, queue")
+    rows = published(
+        kpi_run,
+        "SELECT strftime(month, '%Y-%m'), queue, offered, answered, abandoned, abandon_rate_pct, "
+        "service_level_20s_pct, avg_wait_s, p90_wait_s, avg_handle_s "
+        "FROM marts.fct_calls_service_monthly ORDER BY 1, queue",
+    )
     assert rows == [
         # waits 20, 21, 2: 20 s is within the service level, 21 s is not; p90 = 20 + 0.8 × 1
         ("2025-03", "all", 5, 4, 1, D("20.00"), D("60.00"), D("13.3"), D("20.7"), D("55.0")),
@@ -136,8 +178,11 @@ def test_call_kpis_are_the_hand_computed_ones(kpi_run):
 
 
 def test_chat_kpis_are_the_hand_computed_ones(kpi_run):
-    rows = published(kpi_run, "SELECT strftime(month, '%Y-%m'), entry_point, sessions, rated, avg_rating, "
-                               "p50_duration_s FROM marts.fct_chat_service_monthly ORDER BY 1, 2")
+    rows = published(
+        kpi_run,
+        "SELECT strftime(month, '%Y-%m'), entry_point, sessions, rated, avg_rating, "
+        "p50_duration_s FROM marts.fct_chat_service_monthly ORDER BY 1, 2",
+    )
     assert rows == [
         ("2025-03", "all", 4, 3, D("3.67"), D("60.0")),
         ("2025-03", "app", 1, 1, D("2.00"), D("30.0")),
@@ -151,36 +196,54 @@ def test_chat_kpis_are_the_hand_computed_ones(kpi_run):
 
 
 def test_every_all_row_equals_its_channel_figure(kpi_run):
-    mismatched = published(kpi_run, """
+    mismatched = published(
+        kpi_run,
+        """
         SELECT f.month, f.channel, f.contacts, coalesce(c.offered, h.sessions)
         FROM marts.fct_channel_monthly f
         LEFT JOIN marts.fct_calls_service_monthly c ON c.month = f.month AND c.queue = 'all' AND f.channel = 'calls'
         LEFT JOIN marts.fct_chat_service_monthly h ON h.month = f.month AND h.entry_point = 'all' AND f.channel = 'chat'
-        WHERE f.channel IN ('calls', 'chat') AND coalesce(c.offered, h.sessions) IS DISTINCT FROM f.contacts""")
+        WHERE f.channel IN ('calls', 'chat') AND coalesce(c.offered, h.sessions) IS DISTINCT FROM f.contacts""",
+    )
     assert mismatched == []
     assert len(published(kpi_run, "SELECT * FROM marts.fct_calls_service_monthly WHERE queue = 'all'")) == 4
 
 
 def test_tickets_resolve_in_the_month_they_closed_in_each_snapshot(kpi_run):
-    rows = published(kpi_run, "SELECT strftime(month, '%Y-%m'), snapshot_date, closed, p50_hours_to_close, "
-                               "p90_hours_to_close FROM marts.fct_ticket_resolution_monthly ORDER BY 1, 2")
+    rows = published(
+        kpi_run,
+        "SELECT strftime(month, '%Y-%m'), snapshot_date, closed, p50_hours_to_close, "
+        "p90_hours_to_close FROM marts.fct_ticket_resolution_monthly ORDER BY 1, 2",
+    )
     assert rows == [
-        ("2025-03", S1, 0, None, None), ("2025-03", S2, 0, None, None),
-        ("2025-04", S1, 0, None, None), ("2025-04", S2, 0, None, None),
+        ("2025-03", S1, 0, None, None),
+        ("2025-03", S2, 0, None, None),
+        ("2025-04", S1, 0, None, None),
+        ("2025-04", S2, 0, None, None),
         # T4 (120 h) and T5 (432 h) closed in May as of 1 June; by 1 July T4 was reopened and T5 closed again
-        ("2025-05", S1, 2, D("276.0"), D("400.8")), ("2025-05", S2, 0, None, None),
+        ("2025-05", S1, 2, D("276.0"), D("400.8")),
+        ("2025-05", S2, 0, None, None),
         # T1, created in May, closed in June (312 h); T2 1.5 h; T5 closed again (864 h)
-        ("2025-06", S1, 0, None, None), ("2025-06", S2, 3, D("312.0"), D("753.6")),
+        ("2025-06", S1, 0, None, None),
+        ("2025-06", S2, 3, D("312.0"), D("753.6")),
     ]
 
 
 def test_backlog_bands_edges(kpi_run):
-    rows = published(kpi_run, "SELECT snapshot_date, age_band, open_tickets FROM marts.fct_ticket_backlog "
-                               "ORDER BY snapshot_date, sort_order")
+    rows = published(
+        kpi_run,
+        "SELECT snapshot_date, age_band, open_tickets FROM marts.fct_ticket_backlog ORDER BY snapshot_date, sort_order",
+    )
     assert rows == [
-        (S1, "0-7d", 0), (S1, "8-30d", 1), (S1, "31-90d", 0), (S1, ">90d", 0),
+        (S1, "0-7d", 0),
+        (S1, "8-30d", 1),
+        (S1, "31-90d", 0),
+        (S1, ">90d", 0),
         # E7 | E8, E30 | E31, E90, T4 (reopened, 42 days) | E91
-        (S2, "0-7d", 1), (S2, "8-30d", 2), (S2, "31-90d", 3), (S2, ">90d", 1),
+        (S2, "0-7d", 1),
+        (S2, "8-30d", 2),
+        (S2, "31-90d", 3),
+        (S2, ">90d", 1),
     ]
 
 
@@ -190,15 +253,21 @@ def test_files_add_up_to_every_published_figure(kpi_run):
     assert len(figures) == 4 * 6 + 4 * 3
     not_adding_up = [f for f in figures if (f[3] or 0) != f[2] or f[5] > 1]
     assert not_adding_up == []
-    march_calls = published(kpi_run, "SELECT file, figure_value, rows_read, rows_rejected, counted "
-                                     "FROM marts.figure_sources WHERE figure_key = '2025-03|calls' ORDER BY file")
+    march_calls = published(
+        kpi_run,
+        "SELECT file, figure_value, rows_read, rows_rejected, counted "
+        "FROM marts.figure_sources WHERE figure_key = '2025-03|calls' ORDER BY file",
+    )
     assert march_calls == [
         ("calls/2025/03/calls_2025-03-10.csv", 5, 6, 1, 4),  # C1 is counted in the later export
         ("calls/2025/03/calls_2025-03-11.csv", 5, 1, 0, 1),
         ("calls/2025/04/calls_2025-04-01.csv", 5, 1, 0, 0),  # read for March, gave nothing: listed with 0
     ]
-    open_june = published(kpi_run, "SELECT file, figure_value, counted FROM marts.figure_sources "
-                                   "WHERE figure_key = '2025-06|2025-07-01|tickets_open'")
+    open_june = published(
+        kpi_run,
+        "SELECT file, figure_value, counted FROM marts.figure_sources "
+        "WHERE figure_key = '2025-06|2025-07-01|tickets_open'",
+    )
     assert open_june == [("crm/tickets_2025-07-01.csv", 3, 3)]
     # e-mail had no file at all in March: its 0 has no source rows
     assert published(kpi_run, "SELECT count(*) FROM marts.figure_sources WHERE figure_key = '2025-03|email'") == [(0,)]
@@ -235,30 +304,42 @@ def test_service_checks_pass_and_the_drift_warning_flags_may(kpi_run):
 
 def test_the_blocking_checks_fail_on_broken_rows(kpi_run, tmp_path):
     from checks.service_checks import (
-        check_all_equals_channel, check_figures_add_up, check_offered_adds_up, check_values_in_range)
+        check_all_equals_channel,
+        check_figures_add_up,
+        check_offered_adds_up,
+        check_values_in_range,
+    )
 
     copy = tmp_path / "work.duckdb"
     copy.write_bytes(kpi_run["settings"].work_db.read_bytes())
     con = duckdb.connect(str(copy))
     try:
         march = [date(2025, 3, 1)]
-        for check in (check_offered_adds_up(con, march), check_values_in_range(con, march, "fct_calls_service_monthly"),
-                      check_all_equals_channel(con, march, "fct_calls_service_monthly", "queue", "offered", "calls"),
-                      check_figures_add_up(con, march)):
+        for check in (
+            check_offered_adds_up(con, march),
+            check_values_in_range(con, march, "fct_calls_service_monthly"),
+            check_all_equals_channel(con, march, "fct_calls_service_monthly", "queue", "offered", "calls"),
+            check_figures_add_up(con, march),
+        ):
             assert check.passed, check.problems
-        con.execute("UPDATE marts.fct_calls_service_monthly SET answered = answered + 1, abandon_rate_pct = 100.01 "
-                    "WHERE month = DATE '2025-03-01' AND queue = 'general'")
+        con.execute(
+            "UPDATE marts.fct_calls_service_monthly SET answered = answered + 1, abandon_rate_pct = 100.01 "
+            "WHERE month = DATE '2025-03-01' AND queue = 'general'"
+        )
         con.execute("UPDATE marts.figure_sources SET counted = counted + 1 WHERE figure_key = '2025-03|chat'")
         assert check_offered_adds_up(con, march).problems == [
-            "2025-03 queue general: answered 4 + abandoned 1 <> offered 4"]
+            "2025-03 queue general: answered 4 + abandoned 1 <> offered 4"
+        ]
         assert check_values_in_range(con, march, "fct_calls_service_monthly").problems == [
-            "2025-03 queue general: abandon_rate_pct 100.01 not in [0, 100]"]
-        con.execute("UPDATE marts.fct_calls_service_monthly SET offered = 6 WHERE month = DATE '2025-03-01' "
-                    "AND queue = 'all'")
-        assert not check_all_equals_channel(con, march, "fct_calls_service_monthly", "queue", "offered",
-                                            "calls").passed
+            "2025-03 queue general: abandon_rate_pct 100.01 not in [0, 100]"
+        ]
+        con.execute(
+            "UPDATE marts.fct_calls_service_monthly SET offered = 6 WHERE month = DATE '2025-03-01' AND queue = 'all'"
+        )
+        assert not check_all_equals_channel(con, march, "fct_calls_service_monthly", "queue", "offered", "calls").passed
         assert check_figures_add_up(con, march).problems == [
-            "fct_channel_monthly 2025-03|chat: figure 4 but its 1 file(s) give 5"]
+            "fct_channel_monthly 2025-03|chat: figure 4 but its 1 file(s) give 5"
+        ]
     finally:
         con.close()
 
@@ -266,8 +347,14 @@ def test_the_blocking_checks_fail_on_broken_rows(kpi_run, tmp_path):
 def vob(kpi_run, *args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOB_")}
     env.update(kpi_run["env"], PYTHONPATH=str(REPO), **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=env, cwd=kpi_run["root"],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        env=env,
+        cwd=kpi_run["root"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_vob_explain_prints_the_files_reasons_duplicates_and_total(kpi_run):
@@ -275,8 +362,11 @@ def test_vob_explain_prints_the_files_reasons_duplicates_and_total(kpi_run):
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert text.startswith("fct_channel_monthly 2025-03|calls = 5\n")
-    lines = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.startswith("  calls/")
-             or line.startswith("  total")}
+    lines = {
+        line.split()[0]: line.split()[1:]
+        for line in text.splitlines()
+        if line.startswith("  calls/") or line.startswith("  total")
+    }
     # rows read, rejected, other months, duplicates dropped, rows kept, counted
     assert lines["calls/2025/03/calls_2025-03-10.csv"] == ["6", "1", "0", "1", "4", "4"]
     assert lines["calls/2025/03/calls_2025-03-11.csv"] == ["1", "0", "0", "0", "1", "1"]
@@ -298,15 +388,23 @@ def test_vob_explain_without_the_working_database_says_so(kpi_run, tmp_path):
     assert "Total: the files give 4, equal to the published figure 4." in out.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (("fct_nothing", "2025-03", "calls"), "unknown table 'fct_nothing'"),
-    (("fct_channel_monthly", "2025-03", "fax"), "fct_channel_monthly takes MONTH CHANNEL"),
-    (("fct_channel_monthly", "2025-13", "calls"), "'2025-13' is not a month"),
-    (("fct_channel_monthly", "2024-01", "calls"), "no published figure fct_channel_monthly 2024-01|calls "
-                                                  "(published months: 2025-03, 2025-04, 2025-05, 2025-06)"),
-    (("fct_tickets_monthly", "2025-06", "2025-06-15", "tickets_open"), "published snapshots of 2025-06: "
-                                                                       "2025-06 2025-07-01"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("fct_nothing", "2025-03", "calls"), "unknown table 'fct_nothing'"),
+        (("fct_channel_monthly", "2025-03", "fax"), "fct_channel_monthly takes MONTH CHANNEL"),
+        (("fct_channel_monthly", "2025-13", "calls"), "'2025-13' is not a month"),
+        (
+            ("fct_channel_monthly", "2024-01", "calls"),
+            "no published figure fct_channel_monthly 2024-01|calls "
+            "(published months: 2025-03, 2025-04, 2025-05, 2025-06)",
+        ),
+        (
+            ("fct_tickets_monthly", "2025-06", "2025-06-15", "tickets_open"),
+            "published snapshots of 2025-06: 2025-06 2025-07-01",
+        ),
+    ],
+)
 def test_vob_explain_refuses_an_unknown_table_or_key(kpi_run, args, message):
     out = vob(kpi_run, "explain", *args)
     assert out.returncode == 2

@@ -12,10 +12,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-
+from bi_reader import STATE_SQL
 from conftest import query, run_job
 from landing_files import call, chat, email, ticket, write_calls, write_counts, write_crm, write_jsonl
-from bi_reader import STATE_SQL
 
 READER = Path(__file__).with_name("bi_reader.py")
 
@@ -25,12 +24,23 @@ def write_month(landing: Path, month: date, calls_per_day: int) -> None:
     day = month
     while day.month == month.month:
         stamp = f"{day:%Y-%m-%d}T10:00:00+03:00"
-        write_calls(landing, day, [call(f"C-{day:%Y%m%d}-{i}", stamp, caller_number=f"+9665{i:08d}")
-                                   for i in range(calls_per_day)])
-        write_jsonl(landing, "email", day, [email(f"<{day:%Y%m%d}.{i}@mail>", f"{day:%Y-%m-%d}T07:00:00Z")
-                                            for i in range(calls_per_day // 10)])
-        write_jsonl(landing, "chat", day, [chat(f"S-{day:%Y%m%d}-{i}", f"{day:%Y-%m-%d}T08:00:00Z")
-                                           for i in range(calls_per_day // 20)])
+        write_calls(
+            landing,
+            day,
+            [call(f"C-{day:%Y%m%d}-{i}", stamp, caller_number=f"+9665{i:08d}") for i in range(calls_per_day)],
+        )
+        write_jsonl(
+            landing,
+            "email",
+            day,
+            [email(f"<{day:%Y%m%d}.{i}@mail>", f"{day:%Y-%m-%d}T07:00:00Z") for i in range(calls_per_day // 10)],
+        )
+        write_jsonl(
+            landing,
+            "chat",
+            day,
+            [chat(f"S-{day:%Y%m%d}-{i}", f"{day:%Y-%m-%d}T08:00:00Z") for i in range(calls_per_day // 20)],
+        )
         day += timedelta(days=1)
     days = [(month + timedelta(days=d)).isoformat() for d in range(28)]
     write_counts(landing, "x", f"{month:%Y-%m}", [(d, "mention", 3) for d in days])
@@ -38,14 +48,24 @@ def write_month(landing: Path, month: date, calls_per_day: int) -> None:
 
 
 def tickets(months: list[date]) -> list[dict]:
-    return [ticket(f"T-{m:%Y%m}-{i}", f"{m:%Y-%m}-05T10:00:00+03:00",
-                   *(("closed", f"{m:%Y-%m}-06T10:00:00+03:00") if i % 3 else ("new", "")))
-            for m in months for i in range(30)]
+    return [
+        ticket(
+            f"T-{m:%Y%m}-{i}",
+            f"{m:%Y-%m}-05T10:00:00+03:00",
+            *(("closed", f"{m:%Y-%m}-06T10:00:00+03:00") if i % 3 else ("new", "")),
+        )
+        for m in months
+        for i in range(30)
+    ]
 
 
 def start_reader(mode: str, warehouse: Path, workdir: Path) -> subprocess.Popen:
-    reader = subprocess.Popen([sys.executable, str(READER), mode, str(warehouse), str(workdir)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, str(READER), mode, str(warehouse), str(workdir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not (workdir / f"{mode}.ready").exists():
         assert reader.poll() is None, reader.communicate()
@@ -90,8 +110,10 @@ def test_readers_in_another_process_see_old_or_new_whole_never_partial(vob_env, 
         (workdir / "stop").write_text("stop")
         held, reopened = finish_reader(holder, "hold", workdir), finish_reader(reopener, "reopen", workdir)
 
-    print(f"run {elapsed:.1f} s; held reader {len(held['seen'])} reads, reopening reader "
-          f"{len(reopened['seen'])} reads ({sum(s == new for s in reopened['seen'])} of the new file)")
+    print(
+        f"run {elapsed:.1f} s; held reader {len(held['seen'])} reads, reopening reader "
+        f"{len(reopened['seen'])} reads ({sum(s == new for s in reopened['seen'])} of the new file)"
+    )
     assert result.success
     assert new[1] == 6 and new != old
     assert held["errors"] == [] and reopened["errors"] == []

@@ -3,14 +3,14 @@ VOB_WAREHOUSE from different DAGSTER_HOMEs; the second waits for the first, sayi
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import subprocess
 import sys
 import time
 
+import pytest
 from vob_process import REPO, kill_group, marts, run, start, vob_env, write_zone
+
 from warehouse.writer_lock import lock_path
 
 pytestmark = pytest.mark.slow  # two concurrent `vob run` processes
@@ -52,15 +52,25 @@ def test_the_second_run_waits_for_the_first_and_both_publish_whole_files(tmp_pat
 def test_with_a_timeout_the_second_stops_and_names_the_holder(tmp_path):
     warehouse = tmp_path / "warehouse" / "vob.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from vob.settings import load_settings; from warehouse.writer_lock import "
-         "hold_warehouse\nwith hold_warehouse(load_settings({'VOB_WAREHOUSE': sys.argv[1]}), 'vob run 2025-H1'):\n"
-         "    time.sleep(600)",
-         str(warehouse)], cwd=REPO)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from vob.settings import load_settings; from warehouse.writer_lock import "
+            "hold_warehouse\nwith hold_warehouse(load_settings({'VOB_WAREHOUSE': sys.argv[1]}), 'vob run 2025-H1'):\n"
+            "    time.sleep(600)",
+            str(warehouse),
+        ],
+        cwd=REPO,
+    )
     try:
         wait_for_holder(lock_path(warehouse), holder.pid, timeout=60)
         (tmp_path / "landing").mkdir()
-        code, out = run(["run", "--month", "2025-03"], vob_env(tmp_path, VOB_LOCK_TIMEOUT_SECONDS="1"),
-                        tmp_path / "c.log", timeout=120)
+        code, out = run(
+            ["run", "--month", "2025-03"],
+            vob_env(tmp_path, VOB_LOCK_TIMEOUT_SECONDS="1"),
+            tmp_path / "c.log",
+            timeout=120,
+        )
         assert code == 1, out
         assert f"vob run: the warehouse is still held by pid {holder.pid} on host " in out, out
         assert "Traceback" not in out
@@ -69,7 +79,11 @@ def test_with_a_timeout_the_second_stops_and_names_the_holder(tmp_path):
         from vob.settings import load_settings
         from warehouse.writer_lock import hold_warehouse
 
-        with hold_warehouse(load_settings({"VOB_WAREHOUSE": str(warehouse)}), "test", say=lambda text: (_ for _ in ()).throw(AssertionError(text))):
+        with hold_warehouse(
+            load_settings({"VOB_WAREHOUSE": str(warehouse)}),
+            "test",
+            say=lambda text: (_ for _ in ()).throw(AssertionError(text)),
+        ):
             pass
     finally:
         holder.kill()

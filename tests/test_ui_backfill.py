@@ -7,17 +7,20 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from conftest import query
 from dagster_server import REPO, DagsterServer
 from landing_files import call, write_calls
+
 from vob.settings import load_settings
 
 pytestmark = pytest.mark.slow  # real webserver and daemon
 
 MONTHS = [f"2025-{m:02d}" for m in range(1, 7)]
 MONTHLY_ASSETS = [["staging", s] for s in ("calls", "email", "chat", "x", "sms", "self_service", "crm")] + [
-    ["marts", "fct_channel_monthly"], ["marts", "fct_tickets_monthly"], ["marts", "dim_channel"]]
+    ["marts", "fct_channel_monthly"],
+    ["marts", "fct_tickets_monthly"],
+    ["marts", "dim_channel"],
+]
 
 
 def calls_per_month(month: str) -> int:
@@ -33,11 +36,18 @@ def server(tmp_path_factory):
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     for month in MONTHS:
         year, mon = int(month[:4]), int(month[5:])
-        write_calls(landing, date(year, mon, 10), [
-            call(f"C-{month}-{i}", f"{month}-10T{10 + i:02d}:00:00+03:00") for i in range(calls_per_month(month))])
+        write_calls(
+            landing,
+            date(year, mon, 10),
+            [call(f"C-{month}-{i}", f"{month}-10T{10 + i:02d}:00:00+03:00") for i in range(calls_per_month(month))],
+        )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOB_", "DAGSTER_"))}
-    env.update(VOB_LANDING_DIR=str(landing), VOB_WAREHOUSE=str(root / "warehouse" / "vob.duckdb"),
-               VOB_PII_KEY="test-key", VOB_SETTLE_SECONDS="0")  # the zone was written just now: read it all
+    env.update(
+        VOB_LANDING_DIR=str(landing),
+        VOB_WAREHOUSE=str(root / "warehouse" / "vob.duckdb"),
+        VOB_PII_KEY="test-key",
+        VOB_SETTLE_SECONDS="0",
+    )  # the zone was written just now: read it all
     dagster = DagsterServer(home, env, logs)
     dagster.settings = load_settings(env)
     try:
@@ -53,18 +63,22 @@ def server(tmp_path_factory):
 
 
 def published_calls(settings) -> dict[str, int]:
-    rows = query(settings.warehouse_path, "SELECT strftime(month, '%Y-%m'), contacts FROM marts.fct_channel_monthly "
-                                          "WHERE channel = 'calls'")
+    rows = query(
+        settings.warehouse_path,
+        "SELECT strftime(month, '%Y-%m'), contacts FROM marts.fct_channel_monthly WHERE channel = 'calls'",
+    )
     return dict(rows)
 
 
 def test_backfill_of_one_month_launched_through_the_ui_api(server):
     # the asset graph's "Materialize -> Launch backfill" dialog: asset keys and partition names
-    backfill = server.launch_backfill({
-        "partitionNames": ["2025-03"],
-        "assetSelection": [{"path": key} for key in MONTHLY_ASSETS + [["published_warehouse"]]],
-        "title": "one month from the UI",
-    })
+    backfill = server.launch_backfill(
+        {
+            "partitionNames": ["2025-03"],
+            "assetSelection": [{"path": key} for key in MONTHLY_ASSETS + [["published_warehouse"]]],
+            "title": "one month from the UI",
+        }
+    )
     runs = server.wait_backfill(backfill, runs_expected=1, timeout=240)  # the backfill daemon ticks every 30 s
     assert [r["status"] for r in runs] == ["SUCCESS"] * len(runs)
     assert published_calls(server.settings) == {"2025-03": calls_per_month("2025-03")}
@@ -86,7 +100,7 @@ def test_six_months_at_once_take_turns_on_the_writer_pool(server):
     assert any(b[0] < a[1] for a, b in zip(alive, alive[1:])), "the runs never overlapped: nothing proven"
     steps = writer_steps(server.home, [r["runId"] for r in runs])
     assert len(steps) >= len(MONTHS) * len(MONTHLY_ASSETS + [["published_warehouse"]])
-    for (start_a, end_a, key_a), (start_b, end_b, key_b) in zip(steps, steps[1:]):
+    for (_start_a, end_a, key_a), (start_b, _end_b, key_b) in zip(steps, steps[1:]):
         assert end_a <= start_b, f"{key_a} and {key_b} wrote at the same time"
 
 
@@ -105,8 +119,9 @@ def writer_steps(home: Path, run_ids: list[str]) -> list[tuple[float, float, str
         spans = []
         for run_id in run_ids:
             started = {}
-            for record in instance.all_logs(run_id, of_type={DagsterEventType.STEP_START,
-                                                             DagsterEventType.STEP_SUCCESS}):
+            for record in instance.all_logs(
+                run_id, of_type={DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}
+            ):
                 event = record.dagster_event
                 if event.step_key not in in_pool:
                     continue  # checks read only

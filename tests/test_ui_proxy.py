@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from dagster_server import REPO, DagsterServer, free_port
+
 from pipelines.definitions import defs, monthly_refresh_job
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -34,8 +34,10 @@ SERVICE = (sys.executable, "-m", "pipelines.service")  # what the vob-service co
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(NGINX).exists() or not shutil.which("openssl") or not shutil.which("htpasswd"),
-                       reason="nginx, openssl and htpasswd (apache2-utils) are needed (.ci/run installs them)"),
+    pytest.mark.skipif(
+        not Path(NGINX).exists() or not shutil.which("openssl") or not shutil.which("htpasswd"),
+        reason="nginx, openssl and htpasswd (apache2-utils) are needed (.ci/run installs them)",
+    ),
 ]
 
 BACKFILL = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
@@ -43,15 +45,18 @@ BACKFILL = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(back
     ... on PythonError { message } } }"""
 # what "Materialize -> Launch backfill" sends for the monthly job's assets (a selection one run can target)
 MONTHLY_KEYS = sorted(key.to_user_string() for key in monthly_refresh_job.selection.resolve(defs.resolve_asset_graph()))
-BACKFILL_PARAMS = {"partitionNames": ["2025-03"],
-                   "assetSelection": [{"path": key.split("/")} for key in MONTHLY_KEYS],
-                   "title": "through the proxy"}
+BACKFILL_PARAMS = {
+    "partitionNames": ["2025-03"],
+    "assetSelection": [{"path": key.split("/")} for key in MONTHLY_KEYS],
+    "title": "through the proxy",
+}
 ASSETS = "{ assetsOrError { __typename ... on AssetConnection { nodes { key { path } } } } }"
 
 
 @dataclass
 class Door:
     """One server block of the proxy: its address, its user, and the webserver behind it."""
+
     url: str
     user: str
     password: str
@@ -65,13 +70,15 @@ class Proxy:
     certificate: Path
     home: Path
 
-    def request(self, door: Door, path: str, body: dict | None = None,
-                auth: tuple[str, str] | None = None) -> tuple[int, bytes, dict]:
+    def request(
+        self, door: Door, path: str, body: dict | None = None, auth: tuple[str, str] | None = None
+    ) -> tuple[int, bytes, dict]:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if auth:
             headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
-        request = urllib.request.Request(door.url + path, headers=headers,
-                                         data=None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(
+            door.url + path, headers=headers, data=None if body is None else json.dumps(body).encode()
+        )
         context = ssl.create_default_context(cafile=str(self.certificate))  # verified, not skipped
         try:
             with urllib.request.urlopen(request, context=context, timeout=60) as response:
@@ -92,27 +99,50 @@ class Proxy:
 
 def throwaway_certificate(folder: Path) -> tuple[Path, Path]:
     crt, key = folder / "vob-dagster.crt", folder / "vob-dagster.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(crt)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return crt, key
 
 
 def password_file(path: Path, user: str) -> str:
     password = secrets.token_urlsafe(18)
-    subprocess.run(["htpasswd", "-i", "-B", "-c", str(path), user], input=password, text=True,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["htpasswd", "-i", "-B", "-c", str(path), user], input=password, text=True, check=True, capture_output=True
+    )
     return password
 
 
 def render_site(folder: Path, ports: dict[str, int]) -> Path:
     """deploy/nginx/vob-dagster.conf with its production ports and paths swapped for the test's."""
     site = (DEPLOY / "vob-dagster.conf").read_text()
-    swaps = {"listen 443 ssl;": f"listen 127.0.0.1:{ports['operators']} ssl;",
-             "listen 8443 ssl;": f"listen 127.0.0.1:{ports['observers']} ssl;",
-             "http://127.0.0.1:3000;": f"http://127.0.0.1:{ports['ui']};",
-             "http://127.0.0.1:3001;": f"http://127.0.0.1:{ports['readonly']};",
-             "/etc/ssl/vob/": f"{folder}/", "/etc/nginx/": f"{folder}/"}
+    swaps = {
+        "listen 443 ssl;": f"listen 127.0.0.1:{ports['operators']} ssl;",
+        "listen 8443 ssl;": f"listen 127.0.0.1:{ports['observers']} ssl;",
+        "http://127.0.0.1:3000;": f"http://127.0.0.1:{ports['ui']};",
+        "http://127.0.0.1:3001;": f"http://127.0.0.1:{ports['readonly']};",
+        "/etc/ssl/vob/": f"{folder}/",
+        "/etc/nginx/": f"{folder}/",
+    }
     for production, here in swaps.items():
         assert production in site, f"deploy/nginx/vob-dagster.conf no longer has {production!r}"
         site = site.replace(production, here)
@@ -125,8 +155,9 @@ def render_site(folder: Path, ports: dict[str, int]) -> Path:
 def nginx_conf(folder: Path, site: Path) -> Path:
     """A main nginx.conf that needs no root: everything nginx writes is under `folder`."""
     user = "user root root;\n" if os.geteuid() == 0 else ""  # workers must read the tmp files
-    temp = "\n".join(f"    {kind}_temp_path {folder}/{kind}_temp;"
-                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "\n".join(
+        f"    {kind}_temp_path {folder}/{kind}_temp;" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     conf = folder / "nginx.conf"
     conf.write_text(f"""{user}daemon off;
 worker_processes 1;
@@ -162,8 +193,11 @@ def proxy(tmp_path_factory):
         folder.mkdir()
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOB_", "DAGSTER_"))}
-    env.update(VOB_LANDING_DIR=str(root / "landing"), VOB_WAREHOUSE=str(root / "warehouse" / "vob.duckdb"),
-               VOB_PII_KEY="test-key")
+    env.update(
+        VOB_LANDING_DIR=str(root / "landing"),
+        VOB_WAREHOUSE=str(root / "warehouse" / "vob.duckdb"),
+        VOB_PII_KEY="test-key",
+    )
     ui = DagsterServer(home, env, root / "logs_ui")
     readonly = DagsterServer(home, env, root / "logs_readonly")
     nginx = None
@@ -172,16 +206,23 @@ def proxy(tmp_path_factory):
         readonly.start_webserver(launcher=SERVICE, extra_args=("--read-only",))
         certificate, _ = throwaway_certificate(nginx_dir)
         ports = {"operators": free_port(), "observers": free_port(), "ui": ui.port, "readonly": readonly.port}
-        operators = Door(f"https://127.0.0.1:{ports['operators']}", "operator",
-                         password_file(nginx_dir / "vob-operators.htpasswd", "operator"), ui)
-        observers = Door(f"https://127.0.0.1:{ports['observers']}", "auditor",
-                         password_file(nginx_dir / "vob-observers.htpasswd", "auditor"), readonly)
+        operators = Door(
+            f"https://127.0.0.1:{ports['operators']}",
+            "operator",
+            password_file(nginx_dir / "vob-operators.htpasswd", "operator"),
+            ui,
+        )
+        observers = Door(
+            f"https://127.0.0.1:{ports['observers']}",
+            "auditor",
+            password_file(nginx_dir / "vob-observers.htpasswd", "auditor"),
+            readonly,
+        )
         conf = nginx_conf(nginx_dir, render_site(nginx_dir, ports))
         command = [NGINX, "-p", str(nginx_dir), "-c", str(conf), "-e", str(nginx_dir / "error.log")]
         checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
-        nginx = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+        nginx = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
         for port in (ports["operators"], ports["observers"]):
             wait_listening(port, nginx, nginx_dir / "error.log")
         yield Proxy(operators, observers, certificate, home)
@@ -236,13 +277,14 @@ def test_a_backfill_is_refused_without_credentials_and_launched_with_them(proxy)
     # Dagster gives each partitions definition its own run: the monthly assets one run for the
     # range (BackfillPolicy.single_run), the unpartitioned dim_channel another, in either order
     deadline = time.monotonic() + 240  # the backfill daemon ticks every 30 s; 2 shared cores
-    while not (ranged := ranged_runs(ui.backfill_runs(result["backfillId"])[1])) \
-            and time.monotonic() < deadline:
+    while not (ranged := ranged_runs(ui.backfill_runs(result["backfillId"])[1])) and time.monotonic() < deadline:
         ui._check_alive("daemon")
         time.sleep(2)
     assert len(ranged) == 1, ui.log("daemon")
-    assert (ranged[0]["dagster/asset_partition_range_start"], ranged[0]["dagster/asset_partition_range_end"]) \
-        == ("2025-03", "2025-03")
+    assert (ranged[0]["dagster/asset_partition_range_start"], ranged[0]["dagster/asset_partition_range_end"]) == (
+        "2025-03",
+        "2025-03",
+    )
 
 
 def ranged_runs(runs: list[dict]) -> list[dict[str, str]]:
@@ -262,13 +304,21 @@ def websocket_handshake(proxy: Proxy, door: Door, auth: tuple[str, str] | None) 
     """The UI's subscription socket: an HTTP/1.1 upgrade of /graphql through the proxy."""
     context = ssl.create_default_context(cafile=str(proxy.certificate))
     host, port = door.url.removeprefix("https://").split(":")
-    lines = [f"GET /graphql HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
-             f"Sec-WebSocket-Key: {base64.b64encode(secrets.token_bytes(16)).decode()}",
-             "Sec-WebSocket-Version: 13", "Sec-WebSocket-Protocol: graphql-ws"]
+    lines = [
+        "GET /graphql HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {base64.b64encode(secrets.token_bytes(16)).decode()}",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Protocol: graphql-ws",
+    ]
     if auth:
         lines.append("Authorization: Basic " + base64.b64encode(":".join(auth).encode()).decode())
-    with socket.create_connection((host, int(port)), timeout=30) as raw, \
-            context.wrap_socket(raw, server_hostname=host) as sock:
+    with (
+        socket.create_connection((host, int(port)), timeout=30) as raw,
+        context.wrap_socket(raw, server_hostname=host) as sock,
+    ):
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         return sock.recv(4096).decode(errors="replace").split("\r\n")[0]
 
@@ -289,7 +339,7 @@ def listening_addresses(port: int) -> set[str]:
             address, hex_port = local.split(":")
             if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
                 raw = bytes.fromhex(address)
-                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # kernel order per word
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # kernel order per word
                 found.add(socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, words))
     return found
 
@@ -332,8 +382,9 @@ def test_observers_have_their_own_login_and_cannot_change_anything(proxy):
     assert {"staging/calls", "marts/fct_channel_monthly", "published_warehouse"} <= keys
 
     before = len(proxy.backfills())
-    status, body = proxy.graphql(door, BACKFILL, {"p": {**BACKFILL_PARAMS, "title": "by an observer"}},
-                                 auth=credentials(door))
+    status, body = proxy.graphql(
+        door, BACKFILL, {"p": {**BACKFILL_PARAMS, "title": "by an observer"}}, auth=credentials(door)
+    )
     assert status == 200
     assert body["data"]["launchPartitionBackfill"]["__typename"] == "UnauthorizedError"
     assert len(proxy.backfills()) == before
@@ -344,5 +395,6 @@ def test_the_services_write_the_instance_files_for_their_owner_only(proxy):
     files in DAGSTER_HOME (run and event storage, schedules, logs) have no group or other bits."""
     written = [p for p in proxy.home.rglob("*") if p.name != "dagster.yaml"]  # dagster.yaml: copied by the test
     assert any(p.name == "runs.db" for p in written) and any(p.name == "schedules.db" for p in written)
-    assert {str(p.relative_to(proxy.home)): oct(p.stat().st_mode & 0o777)
-            for p in written if p.stat().st_mode & 0o077} == {}
+    assert {
+        str(p.relative_to(proxy.home)): oct(p.stat().st_mode & 0o777) for p in written if p.stat().st_mode & 0o077
+    } == {}

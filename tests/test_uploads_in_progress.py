@@ -8,14 +8,19 @@ import time
 from datetime import date
 
 import duckdb
-
-from vob.landing import CALLS, files_for_month
 from landing_files import call, write_calls
-from pipelines.sensors import scan
-from vob_process import run, start, kill_group, vob_env, write_zone
+from vob_process import kill_group, run, start, vob_env, write_zone
 
-TEMPORARY = ["calls_2025-03-17.csv.part", "calls_2025-03-17.csv.filepart", "calls_2025-03-17.csv.tmp",
-             ".calls_2025-03-17.csv", "calls_2025-03-18.TMP"]
+from pipelines.sensors import scan
+from vob.landing import CALLS, files_for_month
+
+TEMPORARY = [
+    "calls_2025-03-17.csv.part",
+    "calls_2025-03-17.csv.filepart",
+    "calls_2025-03-17.csv.tmp",
+    ".calls_2025-03-17.csv",
+    "calls_2025-03-18.TMP",
+]
 UPLOADED = "calls/2025/03/calls_2025-03-17.csv"
 MONTHS = ["2025-02", "2025-03", "2025-04"]
 
@@ -38,8 +43,9 @@ def test_temporary_names_are_never_read_and_a_fresh_file_waits_for_a_later_senso
 def month_calls(warehouse) -> int:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return con.execute("SELECT contacts FROM marts.fct_channel_monthly WHERE channel = 'calls' "
-                           "AND month = DATE '2025-03-01'").fetchall()[0][0]
+        return con.execute(
+            "SELECT contacts FROM marts.fct_channel_monthly WHERE channel = 'calls' AND month = DATE '2025-03-01'"
+        ).fetchall()[0][0]
     finally:
         con.close()
 
@@ -59,12 +65,12 @@ def test_a_file_being_appended_to_is_left_and_named_then_read_once_it_has_settle
             out.writelines(lines[:2])
             out.flush()
             probing.wait(300)
-            for at, line in enumerate(lines[2:], start=2):
+            for at, line in enumerate(lines[2:], start=2):  # noqa: B007 (`at` is read after the loop)
                 out.write(line)
                 out.flush()
                 if stop.wait(0.2):
                     break
-            out.writelines(lines[at + 1:])
+            out.writelines(lines[at + 1 :])
 
     uploader = threading.Thread(target=upload)
     uploader.start()

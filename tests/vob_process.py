@@ -19,9 +19,14 @@ SCALE = 0.01  # the sample landing zone at 1 %: every source, every month of H1,
 
 def vob_env(root: Path, home: str = "dagster_home", **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOB_", "DAGSTER_HOME"))}
-    env.update(VOB_LANDING_DIR=str(root / "landing"), VOB_WAREHOUSE=str(root / "warehouse" / "vob.duckdb"),
-               VOB_PII_KEY="crash-test-key", DAGSTER_HOME=str(root / home), VOB_SETTLE_SECONDS="0",
-               PYTHONUNBUFFERED="1")  # what it printed is in the log even when it is killed
+    env.update(
+        VOB_LANDING_DIR=str(root / "landing"),
+        VOB_WAREHOUSE=str(root / "warehouse" / "vob.duckdb"),
+        VOB_PII_KEY="crash-test-key",
+        DAGSTER_HOME=str(root / home),
+        VOB_SETTLE_SECONDS="0",
+        PYTHONUNBUFFERED="1",
+    )  # what it printed is in the log even when it is killed
     env.update(extra)
     return env
 
@@ -34,8 +39,9 @@ def write_zone(landing: Path) -> None:
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     """`vob ARGS` in a new session (its own process group), output to `log`."""
-    return subprocess.Popen([str(VOB), *args], cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [str(VOB), *args], cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def run(args: list[str], env: dict[str, str], log: Path, timeout: float = 900) -> tuple[int, str]:
@@ -79,8 +85,12 @@ def marts(path: Path) -> dict[str, list[tuple]]:
     """Every table of the published marts schema, all rows, sorted."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
+            ).fetchall()
+        ]
         return {t: sorted(con.execute(f"SELECT * FROM marts.{t}").fetchall(), key=repr) for t in tables}
     finally:
         con.close()

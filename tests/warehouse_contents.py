@@ -19,13 +19,15 @@ def contents(path: str) -> dict:
     try:
         version = con.execute("SELECT version()").fetchall()[0][0]
         tables = {}
-        for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
-                                    "ORDER BY table_name").fetchall():
+        for (table,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name"
+        ).fetchall():
             count = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchall()[0][0]
             tables[table] = {"rows": count, "columns": {}}
         for table, column, comment in con.execute(
-                "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts' "
-                "ORDER BY table_name, column_index").fetchall():
+            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts' "
+            "ORDER BY table_name, column_index"
+        ).fetchall():
             tables[table]["columns"][column] = comment
         return {"version": version, "tables": tables}
     finally:
@@ -38,8 +40,9 @@ def contents_through_sqlalchemy(path: str) -> dict:
     import sqlalchemy as sa
     from sqlalchemy.pool import NullPool
 
-    engine = sa.create_engine(f"duckdb:///{path}", poolclass=NullPool,
-                              connect_args={"read_only": True, "config": NO_DOWNLOADS})
+    engine = sa.create_engine(
+        f"duckdb:///{path}", poolclass=NullPool, connect_args={"read_only": True, "config": NO_DOWNLOADS}
+    )
     try:
         inspector = sa.inspect(engine)
         with engine.connect() as con:

@@ -53,7 +53,9 @@ def _run(args: list[str], output: Path, chromium: Path | None) -> None:
         try:
             done = subprocess.run(
                 [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
             )
         except subprocess.TimeoutExpired as err:
             raise BrowserError(f"chromium did not finish within {TIMEOUT_SECONDS} s writing {output}") from err
@@ -69,9 +71,23 @@ def print_pdf(html_path: Path, pdf_path: Path, chromium: Path | None = None) -> 
     return pdf_path
 
 
-def screenshot(html_path: Path, png_path: Path, width: int = 1200, height: int = 1500, scale: float = 1.0,
-               chromium: Path | None = None) -> Path:
+def screenshot(
+    html_path: Path,
+    png_path: Path,
+    width: int = 1200,
+    height: int = 1500,
+    scale: float = 1.0,
+    chromium: Path | None = None,
+) -> Path:
     """A PNG of the top of the page as shown in a `width` x `height` window; `scale` < 1 gives a thumbnail."""
-    _run([f"--screenshot={png_path}", f"--window-size={width},{height}", f"--force-device-scale-factor={scale}",
-          html_path.resolve().as_uri()], png_path, chromium)
+    _run(
+        [
+            f"--screenshot={png_path}",
+            f"--window-size={width},{height}",
+            f"--force-device-scale-factor={scale}",
+            html_path.resolve().as_uri(),
+        ],
+        png_path,
+        chromium,
+    )
     return png_path

@@ -22,11 +22,23 @@ import duckdb
 
 from vob.figure_sources import CHANNEL_TABLE, EXPLAINED_TABLES, TICKET_MEASURES
 from vob.landing import CHANNELS, CRM, SOURCES, Source, next_month
-from vob.transforms import month_window
 from vob.settings import Settings
+from vob.transforms import month_window
 
-MONTH_NAMES_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                  "October", "November", "December")
+MONTH_NAMES_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 class ExplainError(ValueError):
@@ -47,8 +59,11 @@ class Figure:
         when = f"{MONTH_NAMES_EN[self.month.month - 1]} {self.month.year}"
         if self.table == CHANNEL_TABLE:
             return f"contacts of channel {self.source.channel} in {when}"
-        what = {"tickets_total": "tickets created", "tickets_open": "tickets created and still open",
-                "tickets_closed": "tickets created and closed"}[self.measure]
+        what = {
+            "tickets_total": "tickets created",
+            "tickets_open": "tickets created and still open",
+            "tickets_closed": "tickets created and closed",
+        }[self.measure]
         return f"{what} in {when}, as the CRM snapshot of {self.snapshot:%Y-%m-%d} sees them"
 
 
@@ -73,8 +88,10 @@ def parse_figure(table: str, key: list[str]) -> Figure:
         source = next(s for s in SOURCES.values() if s.channel == parts[1])
         return Figure(table, f"{month:%Y-%m}|{parts[1]}", month, source, "contacts")
     if len(parts) != 3 or parts[2] not in TICKET_MEASURES:
-        raise ExplainError(f"{table} takes MONTH SNAPSHOT_DATE MEASURE, e.g. `2025-03 2025-07-01 tickets_open` "
-                           f"(measures: {', '.join(TICKET_MEASURES)})")
+        raise ExplainError(
+            f"{table} takes MONTH SNAPSHOT_DATE MEASURE, e.g. `2025-03 2025-07-01 tickets_open` "
+            f"(measures: {', '.join(TICKET_MEASURES)})"
+        )
     month = _date(parts[0], "month", "2025-03").replace(day=1)
     snapshot = _date(parts[1], "snapshot date", "2025-07-01")
     return Figure(table, f"{month:%Y-%m}|{snapshot:%Y-%m-%d}|{parts[2]}", month, CRM, parts[2], snapshot)
@@ -82,26 +99,40 @@ def parse_figure(table: str, key: list[str]) -> Figure:
 
 def published_figure(con, figure: Figure) -> tuple[int, list[dict]]:
     """The figure's value in the published fact table and its figure_sources rows."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+    tables = {
+        r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
+    }
     if "figure_sources" not in tables:
-        raise ExplainError("the published warehouse has no marts.figure_sources: run and publish with this "
-                           "version of the pipeline (vob run) first")
+        raise ExplainError(
+            "the published warehouse has no marts.figure_sources: run and publish with this "
+            "version of the pipeline (vob run) first"
+        )
     if figure.table == CHANNEL_TABLE:
-        value = con.execute("SELECT contacts FROM marts.fct_channel_monthly WHERE month = $m AND channel = $c",
-                            {"m": figure.month, "c": figure.source.channel}).fetchall()
+        value = con.execute(
+            "SELECT contacts FROM marts.fct_channel_monthly WHERE month = $m AND channel = $c",
+            {"m": figure.month, "c": figure.source.channel},
+        ).fetchall()
         known = con.execute("SELECT DISTINCT strftime(month, '%Y-%m') FROM marts.fct_channel_monthly ORDER BY 1")
         hint = "published months: "
     else:
-        value = con.execute(f"SELECT {figure.measure} FROM marts.fct_tickets_monthly "
-                            "WHERE month = $m AND snapshot_date = $s", {"m": figure.month, "s": figure.snapshot}).fetchall()
-        known = con.execute("SELECT DISTINCT strftime(month, '%Y-%m') || ' ' || strftime(snapshot_date, '%Y-%m-%d') "
-                            "FROM marts.fct_tickets_monthly WHERE month = $m ORDER BY 1", {"m": figure.month})
+        value = con.execute(
+            f"SELECT {figure.measure} FROM marts.fct_tickets_monthly WHERE month = $m AND snapshot_date = $s",
+            {"m": figure.month, "s": figure.snapshot},
+        ).fetchall()
+        known = con.execute(
+            "SELECT DISTINCT strftime(month, '%Y-%m') || ' ' || strftime(snapshot_date, '%Y-%m-%d') "
+            "FROM marts.fct_tickets_monthly WHERE month = $m ORDER BY 1",
+            {"m": figure.month},
+        )
         hint = f"published snapshots of {figure.month:%Y-%m}: "
     if not value:
         shown = ", ".join(r[0] for r in known.fetchall()) or "none"
         raise ExplainError(f"no published figure {figure.table} {figure.key} ({hint}{shown})")
-    cursor = con.execute("SELECT file, rows_read, rows_rejected, counted, figure_value FROM marts.figure_sources "
-                         "WHERE table_name = $t AND figure_key = $k ORDER BY file", {"t": figure.table, "k": figure.key})
+    cursor = con.execute(
+        "SELECT file, rows_read, rows_rejected, counted, figure_value FROM marts.figure_sources "
+        "WHERE table_name = $t AND figure_key = $k ORDER BY file",
+        {"t": figure.table, "k": figure.key},
+    )
     names = [d[0] for d in cursor.description]
     return value[0][0], [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -113,8 +144,10 @@ def working_detail(con, figure: Figure, files: list[str]) -> tuple[dict[str, dic
     start, end = month_window(figure.month)
     if source.kind == "counts":
         in_month = f"date >= $month AND date < DATE '{next_month(figure.month)}'"
-        staged = ("SELECT file, count(*) AS n FROM staging.daily_counts WHERE month = $month "
-                  f"AND source = '{source.name}' GROUP BY file")
+        staged = (
+            "SELECT file, count(*) AS n FROM staging.daily_counts WHERE month = $month "
+            f"AND source = '{source.name}' GROUP BY file"
+        )
     else:
         in_month = f"{source.time_field} >= $start AND {source.time_field} < $end"
         params |= {"start": start, "end": end}
@@ -132,7 +165,9 @@ def working_detail(con, figure: Figure, files: list[str]) -> tuple[dict[str, dic
     detail = {file: {"in_month": n_month, "staged": n_staged} for file, n_month, n_staged in rows}
     reasons = con.execute(
         "SELECT file, reason, count(*) FROM quality.rejected_rows WHERE source = $s AND file IN (SELECT unnest($files)) "
-        "GROUP BY ALL ORDER BY file, count(*) DESC, reason", {"s": source.name, "files": files}).fetchall()
+        "GROUP BY ALL ORDER BY file, count(*) DESC, reason",
+        {"s": source.name, "files": files},
+    ).fetchall()
     return detail, reasons
 
 
@@ -149,8 +184,9 @@ def explain(settings: Settings, table: str, key: list[str]) -> str:
     """The figure and its reconciliation, in words an auditor reads."""
     figure = parse_figure(table, key)
     if not settings.warehouse_path.exists():
-        raise ExplainError(f"no published warehouse at {settings.warehouse_path}: run `vob run` first "
-                           "(or set VOB_WAREHOUSE)")
+        raise ExplainError(
+            f"no published warehouse at {settings.warehouse_path}: run `vob run` first (or set VOB_WAREHOUSE)"
+        )
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         value, sources = published_figure(con, figure)
@@ -195,8 +231,9 @@ def _file_numbers(source: dict, detail: dict | None) -> list[int | None]:
     return [read, rejected, other, duplicates, kept, source["counted"]]
 
 
-def render(figure: Figure, value: int, sources: list[dict], detail: dict, reasons: list, why_not: str,
-           settings: Settings) -> str:
+def render(
+    figure: Figure, value: int, sources: list[dict], detail: dict, reasons: list, why_not: str, settings: Settings
+) -> str:
     counted_total = sum(s["counted"] for s in sources)
     lines = [
         f"{figure.table} {figure.key} = {value:,}",
@@ -204,29 +241,38 @@ def render(figure: Figure, value: int, sources: list[dict], detail: dict, reason
         "",
     ]
     if not sources:
-        lines.append("No landing file was read for this figure: the month had no file of this source, "
-                     "so the figure is 0." if value == 0 else
-                     "No landing file is recorded for this figure although it is not 0: the warehouse is "
-                     "inconsistent, re-run the month.")
+        lines.append(
+            "No landing file was read for this figure: the month had no file of this source, so the figure is 0."
+            if value == 0
+            else "No landing file is recorded for this figure although it is not 0: the warehouse is "
+            "inconsistent, re-run the month."
+        )
     else:
-        lines.append(f"{len(sources)} landing file(s) read for it (under {settings.landing_dir}); "
-                     "`counted` is what each gives to the figure:")
+        lines.append(
+            f"{len(sources)} landing file(s) read for it (under {settings.landing_dir}); "
+            "`counted` is what each gives to the figure:"
+        )
         header = ["file", "rows read", "rejected", "other months", "duplicates dropped", "rows kept", "counted"]
         numbers = [_file_numbers(s, detail.get(s["file"])) for s in sources]
-        totals = [None if any(n[i] is None for n in numbers) else sum(n[i] or 0 for n in numbers)
-                  for i in range(len(header) - 1)]
+        totals = [
+            None if any(n[i] is None for n in numbers) else sum(n[i] or 0 for n in numbers)
+            for i in range(len(header) - 1)
+        ]
         table = [header] + [[s["file"], *map(_n, n)] for s, n in zip(sources, numbers)] + [["total", *map(_n, totals)]]
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]
         for row in table:
-            lines.append("  " + "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
-                                          for i, c in enumerate(row)))
+            lines.append(
+                "  " + "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row))
+            )
         lines.append("")
         if detail:
-            lines += _wrapped("For each file, rows read = rejected + other months + duplicates dropped + rows kept. "
-                         "'Other months' are valid rows whose own date falls in another month (or, for a CRM "
-                         "snapshot, tickets created in another month); 'duplicates dropped' are rows of the month "
-                         "whose id (or date and category) is counted from another row: the latest export's, or "
-                         "the last line of a file.")
+            lines += _wrapped(
+                "For each file, rows read = rejected + other months + duplicates dropped + rows kept. "
+                "'Other months' are valid rows whose own date falls in another month (or, for a CRM "
+                "snapshot, tickets created in another month); 'duplicates dropped' are rows of the month "
+                "whose id (or date and category) is counted from another row: the latest export's, or "
+                "the last line of a file."
+            )
             lines += _wrapped(COUNTED_MEANS[figure.measure if figure.source.kind == "snapshot" else figure.source.kind])
         else:
             lines.append(f"  (other months and duplicates need the working database: {why_not})")

@@ -39,8 +39,10 @@ def channel_sources_sql() -> str:
         f"WHERE month = $month GROUP BY file"
         for s in EVENT_SOURCES
     )
-    given += (" UNION ALL SELECT source, file, sum(count) FROM staging.daily_counts "
-              "WHERE month = $month GROUP BY source, file")
+    given += (
+        " UNION ALL SELECT source, file, sum(count) FROM staging.daily_counts "
+        "WHERE month = $month GROUP BY source, file"
+    )
     channels = ", ".join(f"('{s.name}', '{s.channel}')" for s in (*EVENT_SOURCES, *COUNT_SOURCES))
     return f"""
         SELECT '{CHANNEL_TABLE}' AS table_name, strftime(f.month, '%Y-%m') || '|' || f.channel AS figure_key,
@@ -65,9 +67,9 @@ def ticket_sources_sql() -> str:
             FROM staging.crm WHERE month = $month GROUP BY ALL
         ), facts AS (
             UNPIVOT (SELECT * FROM marts.fct_tickets_monthly WHERE month = $month)
-            ON {', '.join(TICKET_MEASURES)} INTO NAME measure VALUE figure_value
+            ON {", ".join(TICKET_MEASURES)} INTO NAME measure VALUE figure_value
         ), parts AS (
-            UNPIVOT given ON {', '.join(TICKET_MEASURES)} INTO NAME measure VALUE counted
+            UNPIVOT given ON {", ".join(TICKET_MEASURES)} INTO NAME measure VALUE counted
         )
         SELECT '{TICKETS_TABLE}' AS table_name,
                strftime(f.month, '%Y-%m') || '|' || strftime(f.snapshot_date, '%Y-%m-%d') || '|' || f.measure
@@ -115,7 +117,7 @@ def figures_not_adding_up(con: duckdb.DuckDBPyConnection, month: date) -> list[s
                 SELECT '{TICKETS_TABLE}', strftime(month, '%Y-%m') || '|' || strftime(snapshot_date, '%Y-%m-%d')
                        || '|' || measure, value
                 FROM (UNPIVOT (SELECT * FROM marts.fct_tickets_monthly WHERE month = $month)
-                      ON {', '.join(TICKET_MEASURES)} INTO NAME measure VALUE value)
+                      ON {", ".join(TICKET_MEASURES)} INTO NAME measure VALUE value)
             ), sources AS (
                 SELECT table_name, figure_key, sum(counted) AS counted, count(*) AS files,
                        count(DISTINCT figure_value) AS values, any_value(figure_value) AS recorded
@@ -127,5 +129,7 @@ def figures_not_adding_up(con: duckdb.DuckDBPyConnection, month: date) -> list[s
             ORDER BY ALL""",
         {"month": month},
     ).fetchall()
-    return [f"{table} {key}: figure {value:,} but its {files} file(s) give {counted:,}"
-            for table, key, value, counted, files in rows]
+    return [
+        f"{table} {key}: figure {value:,} but its {files} file(s) give {counted:,}"
+        for table, key, value, counted, files in rows
+    ]

@@ -66,8 +66,11 @@ def shared_dir(path: Path, settings: Settings) -> Path:
     if not path.is_dir():
         path.mkdir(parents=True, exist_ok=True)
         mode = settings.warehouse_mode
-        _set_mode(path, 0o700 | (0o050 if mode & 0o040 else 0) | (0o005 if mode & 0o004 else 0),
-                  group_id(settings.bi_group, "VOB_BI_GROUP"))
+        _set_mode(
+            path,
+            0o700 | (0o050 if mode & 0o040 else 0) | (0o005 if mode & 0o004 else 0),
+            group_id(settings.bi_group, "VOB_BI_GROUP"),
+        )
     return path
 
 
@@ -76,6 +79,8 @@ def _set_mode(path: Path, mode: int, gid: int | None) -> None:
         try:
             os.chown(path, -1, gid)
         except PermissionError:
-            raise ConfigError(f"cannot give {path} to group {gid}: the service user must be a member "
-                              "of the group set in VOB_FILE_GROUP / VOB_BI_GROUP") from None
+            raise ConfigError(
+                f"cannot give {path} to group {gid}: the service user must be a member "
+                "of the group set in VOB_FILE_GROUP / VOB_BI_GROUP"
+            ) from None
     os.chmod(path, mode)

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-
 from vob.landing import CLOSED_STATUSES, Source
 from vob.settings import DEFAULT_MEMORY_LIMIT, memory_settings
 
@@ -91,9 +90,7 @@ def batch_sql(source: Source) -> str:
             columns.append(f.column)
     if source.kind == "snapshot":
         columns.append("file_date AS snapshot_date")
-        columns.append(
-            f"(status IN {CLOSED_STATUSES}) = (closed_at IS NOT NULL) AS closed_at_matches_status"
-        )
+        columns.append(f"(status IN {CLOSED_STATUSES}) = (closed_at IS NOT NULL) AS closed_at_matches_status")
     return f"SELECT {', '.join(columns)} FROM staging.{source.name} WHERE month IN (SELECT unnest($months))"
 
 
@@ -142,7 +139,8 @@ def expectations(source: Source) -> list:
     suite += [
         gxe.ExpectTableRowCountToBeBetween(min_value=0),
         gxe.ExpectTableColumnsToMatchSet(
-            column_set=window + stored
+            column_set=window
+            + stored
             + (["snapshot_date", "closed_at_matches_status"] if source.kind == "snapshot" else []),
             exact_match=True,
         ),
@@ -163,7 +161,9 @@ def expectations(source: Source) -> list:
             # ended_at / answered_at / closed_at: never before the record's start
             suite.append(
                 gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=f.column, column_B=time_column, or_equal=True,
+                    column_A=f.column,
+                    column_B=time_column,
+                    or_equal=True,
                     ignore_row_if="either_value_is_missing",
                 )
             )
@@ -199,14 +199,16 @@ class Batch:
     expectations: list
 
 
-def validate_query(db_path: Path, name: str, query: str, suite_expectations: list,
-                   memory_limit: str = DEFAULT_MEMORY_LIMIT) -> list[ExpectationOutcome]:
+def validate_query(
+    db_path: Path, name: str, query: str, suite_expectations: list, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> list[ExpectationOutcome]:
     """Run expectations with GX on the rows of a SQL query over a DuckDB file."""
     return validate_batches(db_path, [Batch(name, query, suite_expectations)], memory_limit)[0]
 
 
-def validate_batches(db_path: Path, batches: list[Batch],
-                     memory_limit: str = DEFAULT_MEMORY_LIMIT) -> list[list[ExpectationOutcome]]:
+def validate_batches(
+    db_path: Path, batches: list[Batch], memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> list[list[ExpectationOutcome]]:
     """Run each batch's expectations with GX, through one data source (one engine and one
     DuckDB connection) for all batches.
 
@@ -229,8 +231,9 @@ def _validate(db_path: Path, batches: list[Batch], memory_limit: str) -> list[li
     # hands the URL's query parameters to DuckDB as its configuration); without them it would take
     # DuckDB's default, 80 % of RAM: the 10x six-month gate reached 4.4 GiB (docs/benchmarks.md).
     connection_string = f"duckdb:///{db_path}?{urlencode(memory_settings(db_path.parent, memory_limit))}"
-    datasource = context.data_sources.add_sql(datasource_name, connection_string=connection_string,
-                                              create_temp_table=True)
+    datasource = context.data_sources.add_sql(
+        datasource_name, connection_string=connection_string, create_temp_table=True
+    )
     try:
         return [_validate_batch(datasource, batch) for batch in batches]
     finally:
@@ -307,10 +310,13 @@ def _outcome(item) -> ExpectationOutcome:
     )
 
 
-def validate_sources(db_path: Path, months_by_source: dict[Source, list[date]],
-                     memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict[str, SuiteOutcome]:
+def validate_sources(
+    db_path: Path, months_by_source: dict[Source, list[date]], memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> dict[str, SuiteOutcome]:
     """The suites of several sources, each over its months' staged rows, through one GX data source."""
-    batches = [Batch(f"staging_{s.name}", batch_query(s, months), expectations(s)) for s, months in months_by_source.items()]
+    batches = [
+        Batch(f"staging_{s.name}", batch_query(s, months), expectations(s)) for s, months in months_by_source.items()
+    ]
     results = validate_batches(db_path, batches, memory_limit) if batches else []
     return {
         source.name: SuiteOutcome(source.name, tuple(months), tuple(outcomes))

@@ -90,28 +90,40 @@ def _replace(con, table: str, insert_sql: str, params: dict) -> int:
     with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE period = $period", {"period": params["period"]})
         con.execute(insert_sql, params)
-    return con.execute(f"SELECT count(*) FROM {table} WHERE period = $period",
-                       {"period": params["period"]}).fetchall()[0][0]
+    return con.execute(f"SELECT count(*) FROM {table} WHERE period = $period", {"period": params["period"]}).fetchall()[
+        0
+    ][0]
 
 
 def build_half_year_facts(con, period: str) -> int:
     first_day, last_day = half_year_bounds(period)
     months = months_of_half(period)
     params = {
-        "period": period, "first_day": first_day, "last_day": last_day,
-        "first_month": f"{months[0]}-01", "last_month": f"{months[-1]}-01",
+        "period": period,
+        "first_day": first_day,
+        "last_day": last_day,
+        "first_month": f"{months[0]}-01",
+        "last_month": f"{months[-1]}-01",
     }
     return _replace(con, "marts.fct_vob_half_year", HALF_YEAR_FACTS_SQL, params)
 
 
 def build_dimension_facts(con, period: str) -> int:
-    return _replace(con, "marts.fct_feedback_dimension_half_year", DIMENSION_FACTS_SQL,
-                    {"period": period, "codes": list(DIMENSION_CODES)})
+    return _replace(
+        con,
+        "marts.fct_feedback_dimension_half_year",
+        DIMENSION_FACTS_SQL,
+        {"period": period, "codes": list(DIMENSION_CODES)},
+    )
 
 
 def build_plans_by_dimension(con, period: str) -> int:
-    return _replace(con, "marts.corrective_plans_by_dimension", PLANS_BY_DIMENSION_SQL,
-                    {"period": period, "codes": list(DIMENSION_CODES), "last_day": half_year_bounds(period)[1]})
+    return _replace(
+        con,
+        "marts.corrective_plans_by_dimension",
+        PLANS_BY_DIMENSION_SQL,
+        {"period": period, "codes": list(DIMENSION_CODES), "last_day": half_year_bounds(period)[1]},
+    )
 
 
 def build_participations(con, period: str) -> int:
@@ -125,6 +137,8 @@ def build_actions(con, period: str) -> int:
 def build_dim_dimension(con) -> int:
     with transaction(con):
         con.execute("DELETE FROM marts.dim_dimension")
-        con.executemany("INSERT INTO marts.dim_dimension VALUES (?, ?, ?, ?)",
-                        [(code, ar, en, i + 1) for i, (code, ar, en) in enumerate(DIMENSIONS)])
+        con.executemany(
+            "INSERT INTO marts.dim_dimension VALUES (?, ?, ?, ?)",
+            [(code, ar, en, i + 1) for i, (code, ar, en) in enumerate(DIMENSIONS)],
+        )
     return len(DIMENSIONS)

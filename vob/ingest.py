@@ -117,7 +117,7 @@ class LandingFile:
 HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 
 
-def fingerprint(digest: "hashlib._Hash") -> str:
+def fingerprint(digest: hashlib._Hash) -> str:
     """A SHA-256 as the project writes it, in the working database and in the sensor's cursor:
     hex with the digits written g-p (scan_file says why)."""
     return digest.hexdigest().translate(HEX_AS_LETTERS)
@@ -149,13 +149,12 @@ def scan_file(path: Path) -> FileScan:
                 cut = head.find(b"\n")
                 if cut >= 0 or len(head) > HEADER_MAX_BYTES:
                     cut = cut if cut >= 0 else HEADER_MAX_BYTES
-                    first, rest, head = bytes(head[:cut]), bool(head[cut + 1:].strip()), bytearray()
+                    first, rest, head = bytes(head[:cut]), bool(head[cut + 1 :].strip()), bytearray()
             elif not rest:
                 rest = bool(chunk.strip())
     first = (bytes(head) if first is None else first).removeprefix(BOM).rstrip(b"\r")
     lines = newlines + (1 if size and last != b"\n" else 0)
-    return FileScan(fingerprint(digest), size, lines, first,
-                    bool(first.strip()) or rest, rest)
+    return FileScan(fingerprint(digest), size, lines, first, bool(first.strip()) or rest, rest)
 
 
 def not_utf8(raw: bytes, err: UnicodeDecodeError) -> tuple[str, str]:
@@ -213,11 +212,7 @@ def hmac_sql(value: str) -> str:
     The hex digest is written with g-p for the digits 0-9, so a hash never holds
     a run of digits that could pass for a phone number or a national id.
     """
-    return (
-        f"translate(sha256($opad || unhex(sha256($ipad || encode({value})))), "
-        "'0123456789', 'ghijklmnop')"
-    )
-
+    return f"translate(sha256($opad || unhex(sha256($ipad || encode({value})))), '0123456789', 'ghijklmnop')"
 
 
 def pii_hash(value: str, key: bytes) -> str:
@@ -259,8 +254,16 @@ def redact_sql(value: str) -> str:
 
 
 _PY_REDACTIONS = [
-    (re.compile(pattern.replace(r"\x{0660}", "\u0660").replace(r"\x{0669}", "\u0669")
-                .replace(r"\x{06F0}", "\u06f0").replace(r"\x{06F9}", "\u06f9"), re.ASCII), replacement)
+    (
+        re.compile(
+            pattern.replace(r"\x{0660}", "\u0660")
+            .replace(r"\x{0669}", "\u0669")
+            .replace(r"\x{06F0}", "\u06f0")
+            .replace(r"\x{06F9}", "\u06f9"),
+            re.ASCII,
+        ),
+        replacement,
+    )
     for pattern, replacement in REDACTIONS
 ]
 
@@ -333,12 +336,7 @@ def stored_fields(source: Source) -> list[Field]:
 
 def raw_table_ddl(source: Source) -> str:
     cols = ", ".join(f"{f.column} {SQL_TYPES.get(f.kind, 'VARCHAR')}" for f in stored_fields(source))
-    return (
-        f"CREATE TABLE IF NOT EXISTS raw.{source.name} "
-        f"(file VARCHAR, file_date DATE, line_no INTEGER, {cols})"
-    )
-
-
+    return f"CREATE TABLE IF NOT EXISTS raw.{source.name} (file VARCHAR, file_date DATE, line_no INTEGER, {cols})"
 
 
 def validate_sql(source: Source, ctes: str, materialize: bool = True) -> str:
@@ -370,7 +368,7 @@ def validate_sql(source: Source, ctes: str, materialize: bool = True) -> str:
     hash_joins = "".join(f" LEFT JOIN hash_{f.name} ON hk_{f.name} = v_{f.name}" for f in hashed)
     return f"""
     WITH {ctes},
-    typed_rows AS {'MATERIALIZED ' if hashed and materialize else ''}(SELECT * FROM typed),
+    typed_rows AS {"MATERIALIZED " if hashed and materialize else ""}(SELECT * FROM typed),
 {hashes}    cast_rows AS (SELECT *, {casts} FROM typed_rows{hash_joins}),
     checked AS (
         SELECT file, file_date, line_no, line,
@@ -403,14 +401,18 @@ def line_sql(source: Source) -> str:
         first_data_line = 2
     else:
         keys = ", ".join(sql_quote("$." + f.name) for f in source.fields)
-        split = f"CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN json_extract_string(line, [{keys}]) END"
+        split = (
+            f"CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' THEN json_extract_string(line, [{keys}]) END"
+        )
         structure = (
             "CASE WHEN NOT json_valid(line) THEN 'invalid JSON' "
             "WHEN json_type(line) <> 'OBJECT' THEN 'JSON line is not an object' END"
         )
         first_data_line = 1
     values = ", ".join(f"v_{f.name} := {_raw_value(source, f)}" for f in source.fields)
-    return validate_sql(source, f"""
+    return validate_sql(
+        source,
+        f"""
     lines AS (SELECT file, rtrim(line, chr(13)) AS line, line_no FROM _lines),
     parsed AS (
         SELECT l.line_no, l.line, h.*, {split} AS fields
@@ -424,13 +426,16 @@ def line_sql(source: Source) -> str:
         SELECT * EXCLUDE (fields), CASE WHEN structure_error IS NULL THEN struct_pack({values}) END AS v
         FROM structured
     ),
-    typed AS (SELECT file, file_date, line_no, line, structure_error, v.* FROM valued)""")
+    typed AS (SELECT file, file_date, line_no, line, structure_error, v.* FROM valued)""",
+    )
 
 
 def _csv_field(column: str) -> str:
     """SQL: a value as written back into a CSV line (quoted when it must be)."""
-    return (f"CASE WHEN strpos({column}, ',') > 0 OR strpos({column}, '\"') > 0 "
-            f"THEN '\"' || replace({column}, '\"', '\"\"') || '\"' ELSE coalesce({column}, '') END")
+    return (
+        f"CASE WHEN strpos({column}, ',') > 0 OR strpos({column}, '\"') > 0 "
+        f"THEN '\"' || replace({column}, '\"', '\"\"') || '\"' ELSE coalesce({column}, '') END"
+    )
 
 
 def typed_csv_sql(source: Source) -> str:
@@ -440,11 +445,15 @@ def typed_csv_sql(source: Source) -> str:
     values = ", ".join(f"nullif(trim({_ident(f.name)}), '') AS v_{f.name}" for f in source.fields)
     # not forced to be materialised: the scan is already a table, and forcing a copy of
     # every row gained nothing at 1x or 10x (docs/benchmarks.md, "Ingest per row")
-    return validate_sql(source, f"""
+    return validate_sql(
+        source,
+        f"""
     typed AS (
         SELECT file, file_date, line_no, NULL::VARCHAR AS line, NULL::VARCHAR AS structure_error, {values}
         FROM _numbered
-    )""", materialize=False)
+    )""",
+        materialize=False,
+    )
 
 
 def typed_record_sql(source: Source, header: list[str]) -> str:
@@ -466,10 +475,13 @@ def temp_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, tup
     """A temporary table from Python lists of equal length (column -> SQL type, values),
     passed as query parameters: registering an Arrow table instead makes DuckDB import
     pandas, half a second of CPU in every process that ingests (bench/ingest_cpu.py)."""
-    select = ", ".join(f"unnest($c{i}::{sql_type}[]) AS {_ident(column)}"
-                       for i, (column, (sql_type, _)) in enumerate(columns.items()))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}",
-                {f"c{i}": values for i, (_, values) in enumerate(columns.values())})
+    select = ", ".join(
+        f"unnest($c{i}::{sql_type}[]) AS {_ident(column)}" for i, (column, (sql_type, _)) in enumerate(columns.items())
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}",
+        {f"c{i}": values for i, (_, values) in enumerate(columns.values())},
+    )
 
 
 # ---------------------------------------------------------------- reading
@@ -511,8 +523,11 @@ def disk_stat_if_any(path: Path) -> DiskStat | None:
 
 def fingerprinted_stats(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[DiskStat, str]]:
     """Each file's stat when its content was last fingerprinted, with that fingerprint."""
-    rows = con.execute("SELECT path, size_bytes, mtime_ns, ctime_ns, inode, device, sha256 "
-                       "FROM meta.landing_file_stats WHERE source = ?", [source.name]).fetchall()
+    rows = con.execute(
+        "SELECT path, size_bytes, mtime_ns, ctime_ns, inode, device, sha256 "
+        "FROM meta.landing_file_stats WHERE source = ?",
+        [source.name],
+    ).fetchall()
     return {path: (tuple(stat), sha) for path, *stat, sha in rows}
 
 
@@ -527,14 +542,18 @@ def remember_stats(con: duckdb.DuckDBPyConnection, source: Source, seen: dict[st
     """Record the stat each file had before it was fingerprinted (taken first: a write during
     the hash leaves a stat that no longer matches, so the next run hashes it again)."""
     if seen:
-        con.executemany("INSERT OR REPLACE INTO meta.landing_file_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(source.name, path, *stat, sha) for path, (stat, sha) in seen.items()])
+        con.executemany(
+            "INSERT OR REPLACE INTO meta.landing_file_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(source.name, path, *stat, sha) for path, (stat, sha) in seen.items()],
+        )
 
 
 def forget_stats(con: duckdb.DuckDBPyConnection, source: Source, paths: list[str]) -> None:
     if paths:
-        con.execute("DELETE FROM meta.landing_file_stats WHERE source = $s AND path IN (SELECT unnest($p))",
-                    {"s": source.name, "p": paths})
+        con.execute(
+            "DELETE FROM meta.landing_file_stats WHERE source = $s AND path IN (SELECT unnest($p))",
+            {"s": source.name, "p": paths},
+        )
 
 
 def forget_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[str]) -> None:
@@ -578,7 +597,8 @@ def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile], lines_
     consecutive in _scan (rn), so a row's line is rn + the file's `base`, plus, in a file
     with rejected lines, the rejected lines before it (_shifts)."""
     counts = {
-        path: (rows, rejected, first_rn) for path, rows, rejected, first_rn in con.execute(
+        path: (rows, rejected, first_rn)
+        for path, rows, rejected, first_rn in con.execute(
             """SELECT f.disk_path, coalesce(n.rows, 0), coalesce(r.rejected, 0), n.first_rn
                FROM (SELECT unnest($paths) AS disk_path) f
                LEFT JOIN (SELECT disk_path, count(*) AS rows, min(rn) AS first_rn FROM _scan GROUP BY ALL) n
@@ -589,10 +609,16 @@ def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile], lines_
     }
     whole = [f for f in files if sum(counts[f.disk_path][:2]) == f.lines - lines_before]
     con.execute("DELETE FROM _rejects WHERE disk_path NOT IN (SELECT unnest($p))", {"p": [f.disk_path for f in whole]})
-    temp_table(con, "_whole", {"disk_path": ("VARCHAR", [f.disk_path for f in whole]),
-                               "file": ("VARCHAR", [f.path for f in whole]),
-                               "file_date": ("DATE", [f.file_date for f in whole]),
-                               "base": ("BIGINT", [lines_before + 1 - (counts[f.disk_path][2] or 1) for f in whole])})
+    temp_table(
+        con,
+        "_whole",
+        {
+            "disk_path": ("VARCHAR", [f.disk_path for f in whole]),
+            "file": ("VARCHAR", [f.path for f in whole]),
+            "file_date": ("DATE", [f.file_date for f in whole]),
+            "base": ("BIGINT", [lines_before + 1 - (counts[f.disk_path][2] or 1) for f in whole]),
+        },
+    )
     _shift_after_rejects(con)
     con.execute(
         """CREATE OR REPLACE TEMP VIEW _numbered AS
@@ -640,10 +666,15 @@ def _take_rejects(con: duckdb.DuckDBPyConnection, by_disk_path: dict[str, Landin
         encoding.setdefault(disk_path, []).append(line)
     for disk_path, numbers in encoding.items():
         read_bad_lines(by_disk_path[disk_path], set(numbers))
-    temp_table(con, "_paths", {"disk_path": ("VARCHAR", list(by_disk_path)),
-                               "file": ("VARCHAR", [f.path for f in by_disk_path.values()])})
-    con.execute("INSERT INTO _lines SELECT p.file, r.line, r.record FROM _rejects r JOIN _paths p USING (disk_path) "
-                "WHERE NOT r.encoding")
+    temp_table(
+        con,
+        "_paths",
+        {"disk_path": ("VARCHAR", list(by_disk_path)), "file": ("VARCHAR", [f.path for f in by_disk_path.values()])},
+    )
+    con.execute(
+        "INSERT INTO _lines SELECT p.file, r.line, r.record FROM _rejects r JOIN _paths p USING (disk_path) "
+        "WHERE NOT r.encoding"
+    )
     con.execute("DROP TABLE _paths")
 
 
@@ -664,12 +695,14 @@ def read_bad_lines(found: LandingFile, numbers: set[int]) -> None:
                     return
 
 
-def read_csv_typed(con: duckdb.DuckDBPyConnection, source: Source, header: list[str],
-                   files: list[LandingFile]) -> list[LandingFile]:
+def read_csv_typed(
+    con: duckdb.DuckDBPyConnection, source: Source, header: list[str], files: list[LandingFile]
+) -> list[LandingFile]:
     """Read CSV files sharing one header with one `read_csv` into _numbered; rejected
     lines go to _lines and to the files' bad lines. Returns the files to read line by line."""
-    columns = "{" + ", ".join(
-        f"{sql_quote(reader_name(source, header, i))}: 'VARCHAR'" for i in range(len(header))) + "}"
+    columns = (
+        "{" + ", ".join(f"{sql_quote(reader_name(source, header, i))}: 'VARCHAR'" for i in range(len(header))) + "}"
+    )
     # every column is selected: a column the query does not read is neither cast nor checked
     _scan_with_rejects(
         con,
@@ -705,8 +738,10 @@ def stream_lines(con: duckdb.DuckDBPyConnection, found: LandingFile) -> None:
     batch: dict[str, list] = {"file": [], "line_no": [], "line": []}
 
     def flush() -> None:
-        con.execute("INSERT INTO _lines SELECT unnest($file::VARCHAR[]), unnest($line_no::BIGINT[]), "
-                    "unnest($line::VARCHAR[])", batch)
+        con.execute(
+            "INSERT INTO _lines SELECT unnest($file::VARCHAR[]), unnest($line_no::BIGINT[]), unnest($line::VARCHAR[])",
+            batch,
+        )
         for column in batch.values():
             column.clear()
 
@@ -742,12 +777,21 @@ def _headers_table(con: duckdb.DuckDBPyConnection, source: Source, files: list[L
     if source.fmt == "csv":
         for fld in source.fields:
             columns[f"pos_{fld.name}"] = (
-                "INTEGER", [(f.header.index(fld.name) + 1) if fld.name in f.header else None for f in files])
+                "INTEGER",
+                [(f.header.index(fld.name) + 1) if fld.name in f.header else None for f in files],
+            )
     temp_table(con, "_headers", columns)
 
 
-def store_checked(con: duckdb.DuckDBPyConnection, source: Source, select: str, pii_key: bytes, run_id: str,
-                  counts: dict[str, list[int]], record: str | None = None) -> None:
+def store_checked(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    select: str,
+    pii_key: bytes,
+    run_id: str,
+    counts: dict[str, list[int]],
+    record: str | None = None,
+) -> None:
     """Run a `validate_sql` query: valid rows to raw.<source>, the others (masked) to
     quality.rejected_rows; adds loaded and rejected rows per file to `counts`. `record`:
     SQL over _numbered n giving a rejected row's line, when the query does not keep it."""
@@ -764,7 +808,7 @@ def store_checked(con: duckdb.DuckDBPyConnection, source: Source, select: str, p
                         WHERE n.file = p.file AND n.line_no = p.line_no""")
     con.execute(
         f"""INSERT INTO quality.rejected_rows (source, file, line_no, record, reason, run_id, rejected_at)
-            SELECT $s, file, line_no, {redact_sql('line')}, {redact_sql('reason')}, $r, now() FROM _rejected""",
+            SELECT $s, file, line_no, {redact_sql("line")}, {redact_sql("reason")}, $r, now() FROM _rejected""",
         {"s": source.name, "r": run_id},
     )
     con.execute("DROP TABLE _rejected")
@@ -780,12 +824,18 @@ def store_checked(con: duckdb.DuckDBPyConnection, source: Source, select: str, p
 def _store_bad_lines(con, source: Source, found: LandingFile, run_id: str) -> None:
     if not found.bad_lines:
         return
-    temp_table(con, "_bad", {"line_no": ("INTEGER", [n for n, _, _ in found.bad_lines]),
-                             "record": ("VARCHAR", [raw for _, raw, _ in found.bad_lines]),
-                             "reason": ("VARCHAR", [reason for _, _, reason in found.bad_lines])})
+    temp_table(
+        con,
+        "_bad",
+        {
+            "line_no": ("INTEGER", [n for n, _, _ in found.bad_lines]),
+            "record": ("VARCHAR", [raw for _, raw, _ in found.bad_lines]),
+            "reason": ("VARCHAR", [reason for _, _, reason in found.bad_lines]),
+        },
+    )
     con.execute(
         f"""INSERT INTO quality.rejected_rows (source, file, line_no, record, reason, run_id, rejected_at)
-            SELECT $s, $f, line_no, {redact_sql('record')}, reason, $r, now() FROM _bad""",
+            SELECT $s, $f, line_no, {redact_sql("record")}, reason, $r, now() FROM _bad""",
         {"s": source.name, "f": found.path, "r": run_id},
     )
     con.execute("DROP TABLE _bad")
@@ -794,16 +844,24 @@ def _store_bad_lines(con, source: Source, found: LandingFile, run_id: str) -> No
 def _store_file(con, source: Source, found: LandingFile, loaded: int, rejected: int, run_id: str) -> FileAudit:
     _store_bad_lines(con, source, found, run_id)
     rejected += len(found.bad_lines)
-    audit = FileAudit(source.name, found.path, loaded + rejected, loaded, rejected,
-                      found.file_error, found.file_warning, parsed=True)
+    audit = FileAudit(
+        source.name, found.path, loaded + rejected, loaded, rejected, found.file_error, found.file_warning, parsed=True
+    )
     con.execute(
         """INSERT INTO meta.landing_files VALUES ($source, $path, $file_date, $sha, $size,
            $read, $loaded, $rejected, $error, $warning, $run, now())""",
         {
-            "source": source.name, "path": found.path, "file_date": found.file_date,
-            "sha": found.sha256, "size": found.size_bytes, "read": audit.rows_read,
-            "loaded": audit.rows_loaded, "rejected": audit.rows_rejected,
-            "error": found.file_error, "warning": found.file_warning, "run": run_id,
+            "source": source.name,
+            "path": found.path,
+            "file_date": found.file_date,
+            "sha": found.sha256,
+            "size": found.size_bytes,
+            "read": audit.rows_read,
+            "loaded": audit.rows_loaded,
+            "rejected": audit.rows_rejected,
+            "error": found.file_error,
+            "warning": found.file_warning,
+            "run": run_id,
         },
     )
     return audit
@@ -819,8 +877,9 @@ def _by_header(files: list[LandingFile]) -> dict[tuple[str, ...], list[LandingFi
     return groups
 
 
-def read_files(con: duckdb.DuckDBPyConnection, source: Source, files: list[LandingFile], pii_key: bytes,
-               run_id: str) -> dict[str, list[int]]:
+def read_files(
+    con: duckdb.DuckDBPyConnection, source: Source, files: list[LandingFile], pii_key: bytes, run_id: str
+) -> dict[str, list[int]]:
     """Read, check and store the rows of `files`; (loaded, rejected) per file."""
     counts = {f.path: [0, 0] for f in files}
     con.execute("CREATE OR REPLACE TEMP TABLE _lines (file VARCHAR, line_no BIGINT, line VARCHAR)")
@@ -828,8 +887,9 @@ def read_files(con: duckdb.DuckDBPyConnection, source: Source, files: list[Landi
     by_lines = [f for f in to_read if source.fmt != "csv" or f.file_error]
     for header, group in _by_header([f for f in to_read if f not in by_lines]).items():
         by_lines += read_csv_typed(con, source, list(header), group)
-        store_checked(con, source, typed_csv_sql(source), pii_key, run_id, counts,
-                      record=typed_record_sql(source, list(header)))
+        store_checked(
+            con, source, typed_csv_sql(source), pii_key, run_id, counts, record=typed_record_sql(source, list(header))
+        )
         _drop_scan(con)
     for found in read_lines(con, by_lines):
         stream_lines(con, found)

@@ -34,6 +34,8 @@ def split_settled(paths: list[Path], settled_before: float | None) -> tuple[list
     for path in paths:
         (settled if path.stat().st_mtime <= settled_before else unsettled).append(path)
     return settled, unsettled
+
+
 CLOSED_STATUSES = ("resolved", "closed")
 
 
@@ -207,7 +209,9 @@ CRM = Source(
 EVENT_SOURCES = (CALLS, EMAIL, CHAT)
 COUNT_SOURCES = (X, SMS, SELF_SERVICE)
 SOURCES = {s.name: s for s in (*EVENT_SOURCES, *COUNT_SOURCES, CRM)}
-CHANNELS = tuple(str(s.channel) for s in (*EVENT_SOURCES, *COUNT_SOURCES))  # the one channel list, in the report's order
+CHANNELS = tuple(
+    str(s.channel) for s in (*EVENT_SOURCES, *COUNT_SOURCES)
+)  # the one channel list, in the report's order
 CHANNEL_NAMES = {  # channel: (Arabic name as in the seed report, English name); published as marts.dim_channel
     "calls": ("الاتصال (المكالمات)", "Calls"),
     "email": ("الاتصال (البريد الإلكتروني)", "E-mail"),

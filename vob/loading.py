@@ -14,8 +14,8 @@ import duckdb
 from vob.db import transaction
 from vob.ingest import ingest
 from vob.landing import Source, files_for_month, split_settled
-from vob.transforms import stage_counts, stage_events, stage_tickets
 from vob.settings import Settings
+from vob.transforms import stage_counts, stage_events, stage_tickets
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,9 @@ def load_source_month(
     run_id: str,
     settled_before: float | None = None,
 ) -> MonthLoad:
-    paths, unsettled = split_settled(files_for_month(source, settings.landing_dir, month, settings.export_lag_days),
-                                     settled_before)
+    paths, unsettled = split_settled(
+        files_for_month(source, settings.landing_dir, month, settings.export_lag_days), settled_before
+    )
     files = [p.relative_to(settings.landing_dir).as_posix() for p in paths]
     with transaction(con):
         audits = ingest(con, source, settings.landing_dir, paths, pii_key, run_id)
@@ -68,14 +69,18 @@ def load_source_month(
             staged = stage_tickets(con, month, files)
         con.execute("DELETE FROM meta.month_files WHERE month = $m AND source = $s", {"m": month, "s": source.name})
         con.execute("DELETE FROM meta.month_inputs WHERE month = $m AND source = $s", {"m": month, "s": source.name})
-        con.execute("INSERT INTO meta.month_inputs VALUES ($m, $s, $inputs, $run)",
-                    {"m": month, "s": source.name, "inputs": inputs, "run": run_id})
+        con.execute(
+            "INSERT INTO meta.month_inputs VALUES ($m, $s, $inputs, $run)",
+            {"m": month, "s": source.name, "inputs": inputs, "run": run_id},
+        )
         con.execute(
             "INSERT INTO meta.month_files SELECT $m, $s, unnest($files), $run",
             {"m": month, "s": source.name, "files": files, "run": run_id},
         )
     left = tuple(p.relative_to(settings.landing_dir).as_posix() for p in unsettled)
-    return MonthLoad(source.name, month, len(files), len(audits), staged, account_month(con, source, month, files), left)
+    return MonthLoad(
+        source.name, month, len(files), len(audits), staged, account_month(con, source, month, files), left
+    )
 
 
 def month_inputs(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> str:
@@ -91,22 +96,28 @@ def month_inputs(con: duckdb.DuckDBPyConnection, source: Source, files: list[str
 
 def staged_inputs(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> str | None:
     """`month_inputs` as it was when the month was last staged."""
-    rows = con.execute("SELECT inputs FROM meta.month_inputs WHERE month = $m AND source = $s",
-                       {"m": month, "s": source.name}).fetchall()
+    rows = con.execute(
+        "SELECT inputs FROM meta.month_inputs WHERE month = $m AND source = $s", {"m": month, "s": source.name}
+    ).fetchall()
     return rows[0][0] if rows else None
 
 
 def staged_rows(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> int:
     if source.kind == "counts":
-        return con.execute("SELECT count(*) FROM staging.daily_counts WHERE month = $m AND source = $s",
-                           {"m": month, "s": source.name}).fetchall()[0][0]
+        return con.execute(
+            "SELECT count(*) FROM staging.daily_counts WHERE month = $m AND source = $s", {"m": month, "s": source.name}
+        ).fetchall()[0][0]
     return con.execute(f"SELECT count(*) FROM staging.{source.name} WHERE month = $m", {"m": month}).fetchall()[0][0]
 
 
 def account_month(con: duckdb.DuckDBPyConnection, source: Source, month: date, files: list[str]) -> MonthAccount:
     """Account the files of the month among `files`: those exported in it (all
     snapshots for the CRM) and any file whose name gives no date."""
-    owned = "true" if source.kind == "snapshot" else f"(file_date IS NULL OR date_trunc('month', file_date) = DATE '{month}')"
+    owned = (
+        "true"
+        if source.kind == "snapshot"
+        else f"(file_date IS NULL OR date_trunc('month', file_date) = DATE '{month}')"
+    )
     read, loaded, rejected, errors = con.execute(
         f"""SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0),
                    list(path || ': ' || file_error) FILTER (WHERE file_error IS NOT NULL)

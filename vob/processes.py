@@ -19,7 +19,7 @@ def process_started(pid: int) -> str | None:
         return None
     except OSError:
         return ""  # no /proc to read: unknown, treated as alive below
-    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (command) "
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (command) "
     if fields[0] in ("Z", "X"):  # zombie or dead: killed, its parent has not reaped it yet
         return None
     return fields[19]

@@ -27,13 +27,13 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from vob.ingest import fingerprint, pii_hash, redact
 from vob.db import transaction
+from vob.ingest import fingerprint, pii_hash, redact
 from vob.periods import half_year_bounds
 
 SOURCE = "registers"  # quality.rejected_rows.source / meta.landing_files.source
@@ -164,8 +164,10 @@ def _sheet_rows(frame, sheet: str, columns: tuple[str, ...], rel: str) -> list[t
     return rows
 
 
-EDGE_SPACE = re.compile(r"^[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+|"
-                        r"[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+$")
+EDGE_SPACE = re.compile(
+    r"^[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+|"
+    r"[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+$"
+)
 
 
 def _text(value) -> str | None:
@@ -270,11 +272,17 @@ def check_note(values: dict, first: date, last: date) -> tuple[list[str], dict]:
     if not codes:
         problems.append("no dimension (a note carries one or more Adaa dimension codes)")
     elif unknown:
-        problems.append(f"unknown dimension(s) {', '.join(_shown(c) for c in unknown)} "
-                        f"(expected {', '.join(DIMENSION_CODES)})")
-    row = {"note_id": values["note_id"], "received_on": received, "source": source,
-           "beneficiary_id": national_id(values["beneficiary_id"]), "dimensions": codes,
-           "summary": redact(values["summary"])}  # masked by the landing reader's redaction list
+        problems.append(
+            f"unknown dimension(s) {', '.join(_shown(c) for c in unknown)} (expected {', '.join(DIMENSION_CODES)})"
+        )
+    row = {
+        "note_id": values["note_id"],
+        "received_on": received,
+        "source": source,
+        "beneficiary_id": national_id(values["beneficiary_id"]),
+        "dimensions": codes,
+        "summary": redact(values["summary"]),
+    }  # masked by the landing reader's redaction list
     return problems, row
 
 
@@ -293,8 +301,14 @@ def check_plan(values: dict, first: date, last: date) -> tuple[list[str], dict]:
         problems.append("plan in progress with implemented_on")
     elif implemented and opened and implemented < opened:
         problems.append(f"implemented_on {implemented} before opened_on {opened}")
-    row = {"plan_id": values["plan_id"], "title": values["title"], "dimension": dimension,
-           "status": status, "opened_on": opened, "implemented_on": implemented}
+    row = {
+        "plan_id": values["plan_id"],
+        "title": values["title"],
+        "dimension": dimension,
+        "status": status,
+        "opened_on": opened,
+        "implemented_on": implemented,
+    }
     return problems, row
 
 
@@ -308,8 +322,14 @@ def check_participation(values: dict, first: date, last: date) -> tuple[list[str
         problems.append(f"unparseable month {_shown(text)} (expected YYYY-MM)")
     elif month and not f"{first:%Y-%m}" <= month <= f"{last:%Y-%m}":
         problems.append(f"month {month} is outside the half-year {first:%Y-%m}..{last:%Y-%m}")
-    row = {"title": values["title"], "kind": kind, "target_group": values["target_group"],
-           "channel": values["channel"], "month": month, "url": values["url"]}
+    row = {
+        "title": values["title"],
+        "kind": kind,
+        "target_group": values["target_group"],
+        "channel": values["channel"],
+        "month": month,
+        "url": values["url"],
+    }
     return problems, row
 
 
@@ -320,8 +340,12 @@ def check_action(values: dict, first: date, last: date) -> tuple[list[str], dict
     if text is not None and number is None:
         problems.append(f"action_no {_shown(text)} is not a whole number")
     _required(values, "title", problems)
-    row = {"action_no": number, "title": values["title"], "description": values["description"],
-           "plan_id": values["plan_id"]}
+    row = {
+        "action_no": number,
+        "title": values["title"],
+        "description": values["description"],
+        "plan_id": values["plan_id"],
+    }
     return problems, row
 
 
@@ -403,7 +427,9 @@ def _keep_valid(registers: Registers, sheet: str, checked: list[CheckedRow]) -> 
     for c in checked:
         if c.problems:
             reason = f"sheet {sheet}, row {c.line_no}: " + "; ".join(c.problems)
-            registers.rejected.append(Rejected(sheet, c.line_no, masked_record(sheet, c.values), redact(reason)))
+            registers.rejected.append(
+                Rejected(sheet, c.line_no, masked_record(sheet, c.values), redact(reason) or reason)
+            )
         else:
             valid.append({"line_no": c.line_no, **c.row})
     return valid
@@ -445,7 +471,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, records: list[dict]) -> 
 def store_registers(con: duckdb.DuckDBPyConnection, registers: Registers, run_id: str) -> None:
     """Replace the half-year's rows (a re-delivered workbook replaces the previous one)."""
     period, file = registers.period, registers.file
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = {
         "feedback_notes": registers.notes,
         "corrective_plans": registers.plans,
@@ -455,24 +481,47 @@ def store_registers(con: duckdb.DuckDBPyConnection, registers: Registers, run_id
     with transaction(con):
         for table, columns in STAGING_COLUMNS.items():
             con.execute(f"DELETE FROM staging.{table} WHERE period = $p", {"p": period})
-            _insert(con, f"staging.{table}", [
-                {"period": period, **{c: row[c] for c in columns}, "file": file, "line_no": row["line_no"]}
-                for row in rows[table]
-            ])
+            _insert(
+                con,
+                f"staging.{table}",
+                [
+                    {"period": period, **{c: row[c] for c in columns}, "file": file, "line_no": row["line_no"]}
+                    for row in rows[table]
+                ],
+            )
         # the previous delivery's rejects go with it; the path carries the half-year
         con.execute("DELETE FROM quality.rejected_rows WHERE source = $s AND file = $f", {"s": SOURCE, "f": file})
-        _insert(con, "quality.rejected_rows", [
-            {"source": SOURCE, "file": file, "line_no": r.line_no, "record": r.record, "reason": r.reason,
-             "run_id": run_id, "rejected_at": now}
-            for r in registers.rejected
-        ])
+        _insert(
+            con,
+            "quality.rejected_rows",
+            [
+                {
+                    "source": SOURCE,
+                    "file": file,
+                    "line_no": r.line_no,
+                    "record": r.record,
+                    "reason": r.reason,
+                    "run_id": run_id,
+                    "rejected_at": now,
+                }
+                for r in registers.rejected
+            ],
+        )
         read = sum(registers.rows_read.values())
         loaded = sum(registers.rows_loaded.values())
         con.execute("DELETE FROM meta.landing_files WHERE source = $s AND path = $f", {"s": SOURCE, "f": file})
         con.execute(
             "INSERT INTO meta.landing_files VALUES ($s, $f, $d, $sha, $size, $read, $loaded, $rejected, "
             "NULL, NULL, $run, now())",
-            {"s": SOURCE, "f": file, "d": half_year_bounds(period)[0], "sha": registers.sha256,
-             "size": registers.size_bytes, "read": read, "loaded": loaded, "rejected": len(registers.rejected),
-             "run": run_id},
+            {
+                "s": SOURCE,
+                "f": file,
+                "d": half_year_bounds(period)[0],
+                "sha": registers.sha256,
+                "size": registers.size_bytes,
+                "read": read,
+                "loaded": loaded,
+                "rejected": len(registers.rejected),
+                "run": run_id,
+            },
         )

@@ -32,8 +32,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from vob.registers import DIMENSION_CODES
 from vob.periods import month_of, months_of_half
+from vob.registers import DIMENSION_CODES
 
 FONT_DIR = Path(__file__).with_name("fonts")
 FONTS = (  # family, weight, file: Arabic text in Noto Sans Arabic, Latin letters and signs in Noto Sans
@@ -46,8 +46,20 @@ FONTS = (  # family, weight, file: Arabic text in Noto Sans Arabic, Latin letter
 
 REPORT_TITLE = "تقرير صوت المستفيد"
 HALF_NAMES = {"1": "النصف الأول", "2": "النصف الثاني"}
-MONTH_NAMES = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
-               "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")
+MONTH_NAMES = (
+    "يناير",
+    "فبراير",
+    "مارس",
+    "أبريل",
+    "مايو",
+    "يونيو",
+    "يوليو",
+    "أغسطس",
+    "سبتمبر",
+    "أكتوبر",
+    "نوفمبر",
+    "ديسمبر",
+)
 TICKET_ROWS = (  # (field, label) under the channels, as in the seed
     ("tickets_total", "التذاكر في نظام إدارة علاقات العملاء CRM"),
     ("tickets_open", "التذاكر المفتوحة"),
@@ -89,7 +101,7 @@ class NumberFormat:
     arabic_digits: bool = False
 
     @classmethod
-    def from_settings(cls, settings) -> "NumberFormat":
+    def from_settings(cls, settings) -> NumberFormat:
         """VOB_REPORT_DIGITS (Settings.report_digits): 'western' (default) or 'arabic'."""
         return cls(arabic_digits=settings.report_digits == "arabic")
 
@@ -133,7 +145,7 @@ class ReportData:
     e_participations: list[dict] = field(default_factory=list)
     improvement_actions: list[dict] = field(default_factory=list)
     unpublished_tables: list[str] = field(default_factory=list)  # half-year marts absent from the warehouse
-    service: "ServiceKpis | None" = None  # the KPI page; None when the warehouse has no service KPI marts
+    service: ServiceKpis | None = None  # the KPI page; None when the warehouse has no service KPI marts
 
     @property
     def year(self) -> str:
@@ -165,8 +177,12 @@ class ServiceKpis:
     backlog_snapshot: date | None
 
 
-SERVICE_TABLES = ("fct_calls_service_monthly", "fct_chat_service_monthly", "fct_ticket_resolution_monthly",
-                  "fct_ticket_backlog")
+SERVICE_TABLES = (
+    "fct_calls_service_monthly",
+    "fct_chat_service_monthly",
+    "fct_ticket_resolution_monthly",
+    "fct_ticket_backlog",
+)
 BACKLOG_BANDS = ("0-7d", "8-30d", "31-90d", ">90d")
 
 
@@ -174,20 +190,43 @@ def read_service_kpis(con, bounds: dict, present: set[str]) -> ServiceKpis | Non
     """The service KPI marts of the period's months, or None when they are not all published."""
     if any(t not in present for t in SERVICE_TABLES):
         return None
-    calls = {r["month"]: r for r in _rows(
-        con, "SELECT * FROM marts.fct_calls_service_monthly WHERE queue = 'all' AND month BETWEEN $lo AND $hi", bounds)}
-    chat = {r["month"]: r for r in _rows(
-        con, "SELECT * FROM marts.fct_chat_service_monthly WHERE entry_point = 'all' AND month BETWEEN $lo AND $hi",
-        bounds)}
-    resolution = {r["month"]: r for r in _rows(
-        con, "SELECT * FROM marts.fct_ticket_resolution_monthly WHERE month BETWEEN $lo AND $hi "
-             "AND snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_ticket_resolution_monthly)", bounds)}
+    calls = {
+        r["month"]: r
+        for r in _rows(
+            con,
+            "SELECT * FROM marts.fct_calls_service_monthly WHERE queue = 'all' AND month BETWEEN $lo AND $hi",
+            bounds,
+        )
+    }
+    chat = {
+        r["month"]: r
+        for r in _rows(
+            con,
+            "SELECT * FROM marts.fct_chat_service_monthly WHERE entry_point = 'all' AND month BETWEEN $lo AND $hi",
+            bounds,
+        )
+    }
+    resolution = {
+        r["month"]: r
+        for r in _rows(
+            con,
+            "SELECT * FROM marts.fct_ticket_resolution_monthly WHERE month BETWEEN $lo AND $hi "
+            "AND snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_ticket_resolution_monthly)",
+            bounds,
+        )
+    }
     band_order = "CASE age_band " + " ".join(f"WHEN '{b}' THEN {i}" for i, b in enumerate(BACKLOG_BANDS)) + " END"
-    backlog = _rows(con, "SELECT snapshot_date, age_band, open_tickets FROM marts.fct_ticket_backlog "
-                         "WHERE snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_ticket_backlog) "
-                         f"ORDER BY {band_order}, age_band")
+    backlog = _rows(
+        con,
+        "SELECT snapshot_date, age_band, open_tickets FROM marts.fct_ticket_backlog "
+        "WHERE snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_ticket_backlog) "
+        f"ORDER BY {band_order}, age_band",
+    )
     return ServiceKpis(
-        calls=calls, chat=chat, resolution=resolution, backlog=backlog,
+        calls=calls,
+        chat=chat,
+        resolution=resolution,
+        backlog=backlog,
         resolution_snapshot=next(iter(resolution.values()))["snapshot_date"] if resolution else None,
         backlog_snapshot=backlog[0]["snapshot_date"] if backlog else None,
     )
@@ -198,7 +237,10 @@ def read_service_kpis(con, bounds: dict, present: set[str]) -> ServiceKpis | Non
 # page and in its metadata, which parts were not published.
 REQUIRED_TABLES = ("fct_channel_monthly", "fct_tickets_monthly", "dim_channel")
 HALF_YEAR_TABLES = (
-    "fct_vob_half_year", "fct_feedback_dimension_half_year", "dim_dimension", "e_participations",
+    "fct_vob_half_year",
+    "fct_feedback_dimension_half_year",
+    "dim_dimension",
+    "e_participations",
     "improvement_actions",
 )
 
@@ -210,8 +252,14 @@ def _rows(con, sql: str, params: dict | None = None) -> list[dict]:
 
 
 def _columns(con, table: str) -> set[str]:
-    return {r["column_name"] for r in _rows(
-        con, "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = $t", {"t": table})}
+    return {
+        r["column_name"]
+        for r in _rows(
+            con,
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = $t",
+            {"t": table},
+        )
+    }
 
 
 def _published_tables(con) -> set[str]:
@@ -222,7 +270,8 @@ def _require_monthly_facts(present: set[str]) -> None:
     missing = [t for t in REQUIRED_TABLES if t not in present]
     if missing:
         raise ReportDataError(
-            "the published warehouse lacks " + ", ".join(f"marts.{t}" for t in missing)
+            "the published warehouse lacks "
+            + ", ".join(f"marts.{t}" for t in missing)
             + " (WAREHOUSE.md); run and publish the period's facts before the report"
         )
 
@@ -230,15 +279,20 @@ def _require_monthly_facts(present: set[str]) -> None:
 def _read_channels(con) -> list[tuple[str, str]]:
     """(channel, Arabic name) in the published sort order, where dim_channel has one."""
     order = "sort_order, channel" if "sort_order" in _columns(con, "dim_channel") else "channel"
-    return [(r["channel"], r["name_ar"]) for r in _rows(
-        con, f"SELECT channel, name_ar FROM marts.dim_channel ORDER BY {order}")]
+    return [
+        (r["channel"], r["name_ar"])
+        for r in _rows(con, f"SELECT channel, name_ar FROM marts.dim_channel ORDER BY {order}")
+    ]
 
 
 def _read_contacts(con, bounds: dict) -> dict[tuple[date, str], int]:
     return {
         (r["month"], r["channel"]): r["contacts"]
-        for r in _rows(con, "SELECT month, channel, contacts FROM marts.fct_channel_monthly "
-                            "WHERE month BETWEEN $lo AND $hi", bounds)
+        for r in _rows(
+            con,
+            "SELECT month, channel, contacts FROM marts.fct_channel_monthly WHERE month BETWEEN $lo AND $hi",
+            bounds,
+        )
     }
 
 
@@ -284,8 +338,11 @@ class _HalfYearMarts:
         )
 
     def _dimension_order(self) -> str:
-        order_sql = "CASE f.dimension " + " ".join(
-            f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_CODES)) + f" ELSE {len(DIMENSION_CODES)} END"
+        order_sql = (
+            "CASE f.dimension "
+            + " ".join(f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIMENSION_CODES))
+            + f" ELSE {len(DIMENSION_CODES)} END"
+        )
         if "dim_dimension" in self.present and "sort_order" in _columns(self.con, "dim_dimension"):
             order_sql = f"d.sort_order, {order_sql}"  # the published order, where the dimension says it
         return order_sql
@@ -297,13 +354,20 @@ class _HalfYearMarts:
             "LEFT JOIN marts.dim_channel c USING (channel) WHERE e.period = $p",
         )
         # the register's order where published (sort_order), else by month and title
-        participations.sort(key=lambda r: (r.get("sort_order") is None, r.get("sort_order") or 0,
-                                           _month_sort_key(r.get("month")), r.get("title") or ""))
+        participations.sort(
+            key=lambda r: (
+                r.get("sort_order") is None,
+                r.get("sort_order") or 0,
+                _month_sort_key(r.get("month")),
+                r.get("title") or "",
+            )
+        )
         return participations
 
     def improvement_actions(self) -> list[dict]:
         return self.rows(
-            ("improvement_actions",), "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no")
+            ("improvement_actions",), "SELECT * FROM marts.improvement_actions WHERE period = $p ORDER BY action_no"
+        )
 
 
 def read_report_data(con, period: str) -> ReportData:
@@ -314,10 +378,16 @@ def read_report_data(con, period: str) -> ReportData:
     bounds = {"lo": months[0], "hi": months[-1]}
     half_year = _HalfYearMarts(con, period, present, [t for t in HALF_YEAR_TABLES if t not in present])
     return ReportData(
-        period=period, months=months, channels=_read_channels(con), contacts=_read_contacts(con, bounds),
-        tickets=_read_latest_tickets(con, bounds), half_year=half_year.figures(),
-        dimensions=half_year.dimension_shares(), e_participations=half_year.e_participations(),
-        improvement_actions=half_year.improvement_actions(), unpublished_tables=half_year.unpublished,
+        period=period,
+        months=months,
+        channels=_read_channels(con),
+        contacts=_read_contacts(con, bounds),
+        tickets=_read_latest_tickets(con, bounds),
+        half_year=half_year.figures(),
+        dimensions=half_year.dimension_shares(),
+        e_participations=half_year.e_participations(),
+        improvement_actions=half_year.improvement_actions(),
+        unpublished_tables=half_year.unpublished,
         service=read_service_kpis(con, bounds, present),
     )
 
@@ -361,8 +431,9 @@ def _esc(text) -> str:
 
 def _legend(entries) -> str:
     """A chart's legend: a colour swatch and a name per (colour, name)."""
-    items = "".join(f'<li><span class="swatch" style="background:{colour}"></span>{_esc(name)}</li>'
-                    for colour, name in entries)
+    items = "".join(
+        f'<li><span class="swatch" style="background:{colour}"></span>{_esc(name)}</li>' for colour, name in entries
+    )
     return f'<ul class="legend">{items}</ul>'
 
 
@@ -374,12 +445,16 @@ def channel_volume_svg(data: ReportData, fmt: NumberFormat) -> str:
     values = [v for v in data.contacts.values() if v is not None]
     ticks = nice_ticks(max(values, default=0))
     y_max = ticks[-1] or 1
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="حجم التواصل الشهري حسب القناة" xmlns="http://www.w3.org/2000/svg">']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="حجم التواصل الشهري حسب القناة" xmlns="http://www.w3.org/2000/svg">'
+    ]
     for tick in ticks:
         y = top + plot_h - plot_h * tick / y_max
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
-        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" class="axis" text-anchor="end" direction="ltr">{fmt.integer(round(tick))}</text>')
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 4:.1f}" class="axis" text-anchor="end" direction="ltr">{fmt.integer(round(tick))}</text>'
+        )
     group_w = plot_w / max(len(data.months), 1)
     bar_w = group_w * 0.8 / max(len(data.channels), 1)
     for m_index, month in enumerate(data.months):
@@ -394,10 +469,12 @@ def channel_volume_svg(data: ReportData, fmt: NumberFormat) -> str:
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{bar_h:.1f}" '
                 f'fill="{CHANNEL_COLOURS[c_index % len(CHANNEL_COLOURS)]}">'
-                f'<title>{_esc(name)} – {MONTH_NAMES[month.month - 1]}: {fmt.integer(value)}</title></rect>'
+                f"<title>{_esc(name)} – {MONTH_NAMES[month.month - 1]}: {fmt.integer(value)}</title></rect>"
             )
-        parts.append(f'<text x="{group_right - group_w / 2:.1f}" y="{height - bottom + 24}" class="label" '
-                     f'text-anchor="middle">{MONTH_NAMES[month.month - 1]}</text>')
+        parts.append(
+            f'<text x="{group_right - group_w / 2:.1f}" y="{height - bottom + 24}" class="label" '
+            f'text-anchor="middle">{MONTH_NAMES[month.month - 1]}</text>'
+        )
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" class="baseline"/>')
     parts.append("</svg>")
     legend = _legend((CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)], name) for i, (_, name) in enumerate(data.channels))
@@ -411,58 +488,84 @@ def dimension_shares_svg(data: ReportData, fmt: NumberFormat) -> str:
     height = row_h * max(len(data.dimensions), 1) + 20
     bar_space = width - label_w - value_w - 2 * pad
     top_share = max((float(d["share_pct"] or 0) for d in data.dimensions), default=0) or 1
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="نسب أبعاد مركز أداء" xmlns="http://www.w3.org/2000/svg">']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="نسب أبعاد مركز أداء" xmlns="http://www.w3.org/2000/svg">'
+    ]
     for i, dim in enumerate(data.dimensions):
         y = 10 + i * row_h
         share = float(dim["share_pct"] or 0)
         bar = bar_space * share / top_share
         x_right = width - label_w - pad
-        parts.append(f'<text x="{width - pad}" y="{y + 30}" class="label" text-anchor="start" '
-                     f'direction="rtl">{_esc(dim["name_ar"])}</text>')
-        parts.append(f'<rect x="{x_right - bar:.1f}" y="{y + 10}" width="{bar:.1f}" height="30" rx="4" '
-                     f'fill="{DIMENSION_COLOURS[i % len(DIMENSION_COLOURS)]}">'
-                     f'<title>{_esc(dim["name_ar"])}: {fmt.percent(dim["share_pct"])}</title></rect>')
-        parts.append(f'<text x="{x_right - bar - 8:.1f}" y="{y + 31}" class="value" text-anchor="end" direction="ltr">'
-                     f'{fmt.percent(dim["share_pct"])}</text>')
+        parts.append(
+            f'<text x="{width - pad}" y="{y + 30}" class="label" text-anchor="start" '
+            f'direction="rtl">{_esc(dim["name_ar"])}</text>'
+        )
+        parts.append(
+            f'<rect x="{x_right - bar:.1f}" y="{y + 10}" width="{bar:.1f}" height="30" rx="4" '
+            f'fill="{DIMENSION_COLOURS[i % len(DIMENSION_COLOURS)]}">'
+            f"<title>{_esc(dim['name_ar'])}: {fmt.percent(dim['share_pct'])}</title></rect>"
+        )
+        parts.append(
+            f'<text x="{x_right - bar - 8:.1f}" y="{y + 31}" class="value" text-anchor="end" direction="ltr">'
+            f"{fmt.percent(dim['share_pct'])}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
 SERVICE_COLOURS = {"abandon_rate_pct": "#d0674f", "service_level_20s_pct": "#1b5e4a"}
-SERVICE_RATE_NAMES = {"abandon_rate_pct": "نسبة المكالمات المتروكة",
-                      "service_level_20s_pct": "مستوى الخدمة (الرد خلال 20 ثانية)"}
-BACKLOG_BAND_NAMES = {"0-7d": "حتى 7 أيام", "8-30d": "من 8 إلى 30 يومًا", "31-90d": "من 31 إلى 90 يومًا",
-                      ">90d": "أكثر من 90 يومًا"}
+SERVICE_RATE_NAMES = {
+    "abandon_rate_pct": "نسبة المكالمات المتروكة",
+    "service_level_20s_pct": "مستوى الخدمة (الرد خلال 20 ثانية)",
+}
+BACKLOG_BAND_NAMES = {
+    "0-7d": "حتى 7 أيام",
+    "8-30d": "من 8 إلى 30 يومًا",
+    "31-90d": "من 31 إلى 90 يومًا",
+    ">90d": "أكثر من 90 يومًا",
+}
 
 
 def service_rates_svg(data: ReportData, fmt: NumberFormat) -> str:
     """Two lines over the months (first month on the right): abandonment rate and service level, 0–100 %."""
+    assert data.service is not None, "drawn only when the service KPIs are published"
     width, height = 1000, 300
     left, right, top, bottom = 70, 30, 20, 46
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(len(data.months), 1)
-    parts = [f'<svg class="kpi-chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="نسبة المكالمات المتروكة ومستوى الخدمة شهريًا" xmlns="http://www.w3.org/2000/svg">']
+    parts = [
+        f'<svg class="kpi-chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="نسبة المكالمات المتروكة ومستوى الخدمة شهريًا" xmlns="http://www.w3.org/2000/svg">'
+    ]
     for tick in range(0, 101, 20):
         y = top + plot_h - plot_h * tick / 100
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
-        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" class="axis" text-anchor="end" direction="ltr">'
-                     f'{fmt.percent(tick)}</text>')
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 4:.1f}" class="axis" text-anchor="end" direction="ltr">'
+            f"{fmt.percent(tick)}</text>"
+        )
     x_of = {m: width - right - step * (i + 0.5) for i, m in enumerate(data.months)}  # RTL
     for month, x in x_of.items():
-        parts.append(f'<text x="{x:.1f}" y="{height - bottom + 26}" class="label" text-anchor="middle">'
-                     f'{MONTH_NAMES[month.month - 1]}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - bottom + 26}" class="label" text-anchor="middle">'
+            f"{MONTH_NAMES[month.month - 1]}</text>"
+        )
     for column, colour in SERVICE_COLOURS.items():
-        points = [(x_of[m], top + plot_h - plot_h * float(row[column]) / 100, m, row[column])
-                  for m in data.months if (row := data.service.calls.get(m)) and row[column] is not None]
+        points = [
+            (x_of[m], top + plot_h - plot_h * float(row[column]) / 100, m, row[column])
+            for m in data.months
+            if (row := data.service.calls.get(m)) and row[column] is not None
+        ]
         if len(points) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="3"/>')
         for x, y, month, value in points:
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>'
-                         f'{_esc(SERVICE_RATE_NAMES[column])} – {MONTH_NAMES[month.month - 1]}: '
-                         f'{fmt.percent(value)}</title></circle>')
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>'
+                f"{_esc(SERVICE_RATE_NAMES[column])} – {MONTH_NAMES[month.month - 1]}: "
+                f"{fmt.percent(value)}</title></circle>"
+            )
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" class="baseline"/>')
     parts.append("</svg>")
     return _legend((colour, SERVICE_RATE_NAMES[c]) for c, colour in SERVICE_COLOURS.items()) + "".join(parts)
@@ -470,25 +573,34 @@ def service_rates_svg(data: ReportData, fmt: NumberFormat) -> str:
 
 def backlog_svg(data: ReportData, fmt: NumberFormat) -> str:
     """Horizontal bars of the open tickets by age band at the latest snapshot, growing right to left."""
+    assert data.service is not None, "drawn only when the service KPIs are published"
     rows = data.service.backlog
     row_h, width, label_w, value_w, pad = 46, 720, 170, 90, 10
     height = row_h * max(len(rows), 1) + 20
     bar_space = width - label_w - value_w - 2 * pad
     top_value = max((r["open_tickets"] for r in rows), default=0) or 1
-    parts = [f'<svg class="kpi-chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="التذاكر المفتوحة حسب العمر" xmlns="http://www.w3.org/2000/svg">']
+    parts = [
+        f'<svg class="kpi-chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="التذاكر المفتوحة حسب العمر" xmlns="http://www.w3.org/2000/svg">'
+    ]
     for i, row in enumerate(rows):
         y = 10 + i * row_h
         bar = bar_space * row["open_tickets"] / top_value
         x_right = width - label_w - pad
         name = BACKLOG_BAND_NAMES.get(row["age_band"], row["age_band"])
-        parts.append(f'<text x="{width - pad}" y="{y + 26}" class="label" text-anchor="start" direction="rtl">'
-                     f'{_esc(name)}</text>')
-        parts.append(f'<rect x="{x_right - bar:.1f}" y="{y + 8}" width="{bar:.1f}" height="26" rx="4" '
-                     f'fill="{DIMENSION_COLOURS[i % len(DIMENSION_COLOURS)]}"><title>{_esc(name)}: '
-                     f'{fmt.integer(row["open_tickets"])}</title></rect>')
-        parts.append(f'<text x="{x_right - bar - 8:.1f}" y="{y + 27}" class="value" text-anchor="end" '
-                     f'direction="ltr">{fmt.integer(row["open_tickets"])}</text>')
+        parts.append(
+            f'<text x="{width - pad}" y="{y + 26}" class="label" text-anchor="start" direction="rtl">'
+            f"{_esc(name)}</text>"
+        )
+        parts.append(
+            f'<rect x="{x_right - bar:.1f}" y="{y + 8}" width="{bar:.1f}" height="26" rx="4" '
+            f'fill="{DIMENSION_COLOURS[i % len(DIMENSION_COLOURS)]}"><title>{_esc(name)}: '
+            f"{fmt.integer(row['open_tickets'])}</title></rect>"
+        )
+        parts.append(
+            f'<text x="{x_right - bar - 8:.1f}" y="{y + 27}" class="value" text-anchor="end" '
+            f'direction="ltr">{fmt.integer(row["open_tickets"])}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -577,8 +689,10 @@ def _date_words(fmt: NumberFormat, day: date | None) -> DateWords | None:
 
 def _channel_rows(data: ReportData, fmt: NumberFormat) -> list[FigureRow]:
     """Contacts per channel and month, then the tickets of the latest snapshot of each month."""
-    rows = [FigureRow(name, [fmt.integer(data.contacts.get((m, channel))) for m in data.months])
-            for channel, name in data.channels]
+    rows = [
+        FigureRow(name, [fmt.integer(data.contacts.get((m, channel))) for m in data.months])
+        for channel, name in data.channels
+    ]
     for i, (key, label) in enumerate(TICKET_ROWS):
         cells = [fmt.integer(data.tickets[m][key] if m in data.tickets else None) for m in data.months]
         rows.append(FigureRow(label, cells, "tickets tickets-total" if i == 0 else "tickets"))
@@ -611,8 +725,10 @@ def _service_view(data: ReportData, fmt: NumberFormat) -> dict | None:
         by_month = getattr(kpis, part)
         cells = [_service_value(fmt, how, by_month[m][column] if m in by_month else None) for m in data.months]
         rows.append(FigureRow(label, cells, column))
-    backlog = [FigureRow(BACKLOG_BAND_NAMES.get(r["age_band"], r["age_band"]), [fmt.integer(r["open_tickets"])])
-               for r in kpis.backlog]
+    backlog = [
+        FigureRow(BACKLOG_BAND_NAMES.get(r["age_band"], str(r["age_band"])), [fmt.integer(r["open_tickets"])])
+        for r in kpis.backlog
+    ]
     return {
         "rows": rows,
         "backlog": backlog,
@@ -633,8 +749,8 @@ def _participation_row(p: dict) -> ParticipationRow:
     return ParticipationRow(
         month=_month_name(p.get("month")),
         title=_text(p.get("title")),
-        kind=_text(KIND_NAMES.get(p.get("kind"), p.get("kind"))),
-        target_group=_text(TARGET_GROUP_NAMES.get(p.get("target_group"), p.get("target_group"))),
+        kind=_text(KIND_NAMES.get(str(p.get("kind")), p.get("kind"))),
+        target_group=_text(TARGET_GROUP_NAMES.get(str(p.get("target_group")), p.get("target_group"))),
         channel=_text(p.get("channel_name") or p.get("channel")),
         url=p.get("url") or "",
     )

@@ -40,11 +40,15 @@ def exact_ratio(numerator: str, denominator: str, scale: int, decimal_type: str)
     """SQL for numerator / denominator (integers), rounded half away from zero to `scale`
     decimals, as `decimal_type`; NULL when the denominator is 0 or NULL."""
     unit = 10**scale
-    rounded = (f"sign({numerator}) * ((abs({numerator})::HUGEINT * {2 * unit} + ({denominator})::HUGEINT) "
-               f"// (2 * ({denominator})::HUGEINT))")
-    return (f"CASE WHEN coalesce({denominator}, 0) = 0 THEN NULL "
-            f"ELSE CAST(CAST({rounded} AS DECIMAL(38,0)) * CAST(1 / {unit} AS DECIMAL(38,{scale})) "
-            f"AS {decimal_type}) END")
+    rounded = (
+        f"sign({numerator}) * ((abs({numerator})::HUGEINT * {2 * unit} + ({denominator})::HUGEINT) "
+        f"// (2 * ({denominator})::HUGEINT))"
+    )
+    return (
+        f"CASE WHEN coalesce({denominator}, 0) = 0 THEN NULL "
+        f"ELSE CAST(CAST({rounded} AS DECIMAL(38,0)) * CAST(1 / {unit} AS DECIMAL(38,{scale})) "
+        f"AS {decimal_type}) END"
+    )
 
 
 def rounded_decimal(value: str, scale: int, decimal_type: str) -> str:
@@ -75,7 +79,7 @@ def build_calls_service(con: duckdb.DuckDBPyConnection, month: date) -> None:
     con.execute(
         f"""INSERT INTO marts.fct_calls_service_monthly
             WITH calls AS (
-                SELECT {_label('queue')} AS queue, disposition,
+                SELECT {_label("queue")} AS queue, disposition,
                        CASE WHEN {answered} AND answered_at IS NOT NULL THEN {wait} END AS wait_us,
                        CASE WHEN {answered} AND answered_at IS NOT NULL AND ended_at IS NOT NULL
                             THEN {handle} END AS handle_us
@@ -87,16 +91,16 @@ def build_calls_service(con: duckdb.DuckDBPyConnection, month: date) -> None:
                        count(*) FILTER (WHERE disposition = 'abandoned') AS abandoned,
                        count(*) FILTER (WHERE wait_us <= {SERVICE_LEVEL_SECONDS * MICROS}) AS within_20s,
                        count(wait_us) AS waits, sum(wait_us) AS wait_sum,
-                       quantile_cont({seconds('wait_us')}, 0.9) AS p90_wait,
+                       quantile_cont({seconds("wait_us")}, 0.9) AS p90_wait,
                        count(handle_us) AS handles, sum(handle_us) AS handle_sum
-                FROM calls {_grouped_by_label_and_all('queue')}
+                FROM calls {_grouped_by_label_and_all("queue")}
             )
             SELECT $month, queue, offered, answered, abandoned,
-                   {exact_ratio('abandoned * 100', 'offered', 2, 'DECIMAL(5,2)')},
-                   {exact_ratio('within_20s * 100', 'offered', 2, 'DECIMAL(5,2)')},
-                   {exact_ratio('wait_sum', f'waits * {MICROS}', 1, 'DECIMAL(9,1)')},
-                   {rounded_decimal('p90_wait', 1, 'DECIMAL(9,1)')},
-                   {exact_ratio('handle_sum', f'handles * {MICROS}', 1, 'DECIMAL(9,1)')}
+                   {exact_ratio("abandoned * 100", "offered", 2, "DECIMAL(5,2)")},
+                   {exact_ratio("within_20s * 100", "offered", 2, "DECIMAL(5,2)")},
+                   {exact_ratio("wait_sum", f"waits * {MICROS}", 1, "DECIMAL(9,1)")},
+                   {rounded_decimal("p90_wait", 1, "DECIMAL(9,1)")},
+                   {exact_ratio("handle_sum", f"handles * {MICROS}", 1, "DECIMAL(9,1)")}
             FROM counted ORDER BY queue = '{ALL}', queue""",
         {"month": month},
     )
@@ -108,18 +112,18 @@ def build_chat_service(con: duckdb.DuckDBPyConnection, month: date) -> None:
     con.execute(
         f"""INSERT INTO marts.fct_chat_service_monthly
             WITH chats AS (
-                SELECT {_label('entry_point')} AS entry_point, CAST(rating AS INTEGER) AS rating,
+                SELECT {_label("entry_point")} AS entry_point, CAST(rating AS INTEGER) AS rating,
                        CASE WHEN ended_at IS NOT NULL THEN epoch_us(ended_at - started_at) END AS duration_us
                 FROM staging.chat WHERE month = $month
             ), counted AS (
                 SELECT CASE WHEN grouping(entry_point) = 1 THEN '{ALL}' ELSE entry_point END AS entry_point,
                        count(*) AS sessions, count(rating) AS rated, sum(rating) AS rating_sum,
-                       quantile_cont({seconds('duration_us')}, 0.5) AS p50_duration
-                FROM chats {_grouped_by_label_and_all('entry_point')}
+                       quantile_cont({seconds("duration_us")}, 0.5) AS p50_duration
+                FROM chats {_grouped_by_label_and_all("entry_point")}
             )
             SELECT $month, entry_point, sessions, rated,
-                   {exact_ratio('rating_sum', 'rated', 2, 'DECIMAL(3,2)')},
-                   {rounded_decimal('p50_duration', 1, 'DECIMAL(9,1)')}
+                   {exact_ratio("rating_sum", "rated", 2, "DECIMAL(3,2)")},
+                   {rounded_decimal("p50_duration", 1, "DECIMAL(9,1)")}
             FROM counted ORDER BY entry_point = '{ALL}', entry_point""",
         {"month": month},
     )
@@ -157,8 +161,8 @@ def build_ticket_resolution(con: duckdb.DuckDBPyConnection, month: date) -> None
                 GROUP BY snapshot_date
             )
             SELECT $month, s.snapshot_date, coalesce(c.closed, 0),
-                   {exact_ratio('CAST(c.p50 AS HUGEINT)', str(MICROS_PER_HOUR), 1, 'DECIMAL(9,1)')},
-                   {exact_ratio('CAST(c.p90 AS HUGEINT)', str(MICROS_PER_HOUR), 1, 'DECIMAL(9,1)')}
+                   {exact_ratio("CAST(c.p50 AS HUGEINT)", str(MICROS_PER_HOUR), 1, "DECIMAL(9,1)")},
+                   {exact_ratio("CAST(c.p90 AS HUGEINT)", str(MICROS_PER_HOUR), 1, "DECIMAL(9,1)")}
             FROM snapshots s LEFT JOIN closed c USING (snapshot_date) ORDER BY s.snapshot_date""",
         {"month": month, "start": start, "end": end},
     )
@@ -167,8 +171,9 @@ def build_ticket_resolution(con: duckdb.DuckDBPyConnection, month: date) -> None
 def build_ticket_backlog(con: duckdb.DuckDBPyConnection) -> None:
     """Open tickets of every CRM snapshot by age band (whole days from the Riyadh date of
     created_at to the snapshot date); every band a row, 0 included."""
-    bands = ", ".join(f"('{band}', {i + 1}, {'NULL' if last is None else last})"
-                      for i, (band, last) in enumerate(BACKLOG_BANDS))
+    bands = ", ".join(
+        f"('{band}', {i + 1}, {'NULL' if last is None else last})" for i, (band, last) in enumerate(BACKLOG_BANDS)
+    )
     con.execute("DELETE FROM marts.fct_ticket_backlog")
     con.execute(
         f"""INSERT INTO marts.fct_ticket_backlog

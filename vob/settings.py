@@ -12,9 +12,10 @@ whose fields Dagster fills from the same variables (`dg.EnvVar`, pipelines/defin
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Mapping
 from pathlib import Path
+from typing import Any
 
 # The documented demo key: accepted only for landing zones written by `vob sample`.
 SAMPLE_PII_KEY = "vob-sample-demo-key-not-for-production"
@@ -67,27 +68,29 @@ def read_secret(env: Mapping[str, str], name: str) -> str | None:
     message names the variables, never the secret."""
     value, file = env.get(name), env.get(f"{name}_FILE")
     if value and file:
-        raise ConfigError(f"both {name} and {name}_FILE are set: set only one "
-                          f"({name}_FILE for a secret mounted as a file)")
+        raise ConfigError(
+            f"both {name} and {name}_FILE are set: set only one ({name}_FILE for a secret mounted as a file)"
+        )
     if not file:
         return value or None
     try:
         secret = Path(file).read_text(encoding="utf-8").removesuffix("\n")
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{name}_FILE={file}: cannot read the secret file "
-                          f"({getattr(err, 'strerror', None) or type(err).__name__})") from None
+        raise ConfigError(
+            f"{name}_FILE={file}: cannot read the secret file ({getattr(err, 'strerror', None) or type(err).__name__})"
+        ) from None
     if not secret:
         raise ConfigError(f"{name}_FILE={file}: the secret file is empty")
     return secret
 
 
-def export_secret_files(names: tuple[str, ...], env: dict | None = None) -> None:
+def export_secret_files(names: tuple[str, ...], env: MutableMapping[str, str] | None = None) -> None:
     """Put secrets given as files into the environment under their own names, for
     configurations that read only variables (dagster.yaml's `env: DAGSTER_PG_PASSWORD`)."""
     env = os.environ if env is None else env
     for name in names:
         if env.get(f"{name}_FILE"):
-            env[name] = read_secret(env, name)
+            env[name] = read_secret(env, name) or ""  # read_secret refuses an empty secret file
             del env[f"{name}_FILE"]  # so children that check again do not see both
 
 
@@ -177,7 +180,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def _number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> Any:
     """Variable `name` as a number of `kind` (`default` when unset or empty)."""
     raw = env.get(name, "").strip()
     if not raw:
@@ -217,8 +220,10 @@ def _warehouse_mode(raw: str) -> int:
     except ValueError:
         mode = -1
     if mode < 0 or mode > 0o777 or mode & 0o600 != 0o600 or mode & 0o111:
-        raise ConfigError(f"VOB_WAREHOUSE_MODE={raw}: expected an octal file mode with owner "
-                          "read-write and no execute bit, e.g. 640 (group reads) or 600")
+        raise ConfigError(
+            f"VOB_WAREHOUSE_MODE={raw}: expected an octal file mode with owner "
+            "read-write and no execute bit, e.g. 640 (group reads) or 600"
+        )
     return mode
 
 

@@ -24,11 +24,11 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -123,14 +123,24 @@ class Superset:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-        env.update(SUPERSET_CONFIG_PATH=str(SUPERSET_DIR / "superset_config.py"), SUPERSET_HOME=str(self.home),
-                   FLASK_APP="superset", PATH=f"{VENV / 'bin'}:{env.get('PATH', '')}")
+        env.update(
+            SUPERSET_CONFIG_PATH=str(SUPERSET_DIR / "superset_config.py"),
+            SUPERSET_HOME=str(self.home),
+            FLASK_APP="superset",
+            PATH=f"{VENV / 'bin'}:{env.get('PATH', '')}",
+        )
         return env
 
     def cli(self, *args: str, stdin: str | None = None, program: str = "superset") -> str:
         """A command of Superset's environment (`superset ...` by default); its output, or a DashboardError."""
-        done = subprocess.run([str(VENV / "bin" / program), *args], env=self.env(), input=stdin,
-                              capture_output=True, text=True, timeout=CLI_TIMEOUT_SECONDS)
+        done = subprocess.run(
+            [str(VENV / "bin" / program), *args],
+            env=self.env(),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_SECONDS,
+        )
         output = f"{done.stdout}\n{done.stderr}"
         if done.returncode != 0 or "Traceback (most recent call last)" in output:
             tail = "\n".join(output.strip().splitlines()[-15:])
@@ -155,9 +165,19 @@ class Superset:
         self.cli("db", "upgrade")
         self.cli("init")
         password = self.password()
-        created = self.cli("fab", "create-admin", "--username", DASHBOARD_USER, "--firstname", "VoB",
-                           "--lastname", "team", "--email", f"{DASHBOARD_USER}@localhost",
-                           stdin=f"{password}\n{password}\n")
+        created = self.cli(
+            "fab",
+            "create-admin",
+            "--username",
+            DASHBOARD_USER,
+            "--firstname",
+            "VoB",
+            "--lastname",
+            "team",
+            "--email",
+            f"{DASHBOARD_USER}@localhost",
+            stdin=f"{password}\n{password}\n",
+        )
         if "already exists" in created:  # e.g. the password file was removed: set it again
             self.cli("fab", "reset-password", "--username", DASHBOARD_USER, stdin=f"{password}\n{password}\n")
         marker.write_text(lock_digest() + "\n")
@@ -176,9 +196,22 @@ class Superset:
         log_path = self.home / "server.log"
         with log_path.open("ab") as log:
             server = subprocess.Popen(
-                [str(VENV / "bin" / "gunicorn"), "--workers", "1", "--threads", "4", "--timeout", "120",
-                 "--bind", f"127.0.0.1:{port}", "superset.app:create_app()"],
-                env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    str(VENV / "bin" / "gunicorn"),
+                    "--workers",
+                    "1",
+                    "--threads",
+                    "4",
+                    "--timeout",
+                    "120",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "superset.app:create_app()",
+                ],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         try:
             wait_until_healthy(server, base_url, log_path)
@@ -227,8 +260,9 @@ def log_in(page, base_url: str, password: str) -> None:
     token = re.search(r'id="csrf_token"\s+value="([^"]+)"', form)
     if token is None:
         raise DashboardError(f"{base_url}/login/ has no csrf_token field: is this Superset?")
-    answer = page.request.post(f"{base_url}/login/", form={
-        "username": DASHBOARD_USER, "password": password, "csrf_token": token.group(1)})
+    answer = page.request.post(
+        f"{base_url}/login/", form={"username": DASHBOARD_USER, "password": password, "csrf_token": token.group(1)}
+    )
     if not page.request.get(f"{base_url}/api/v1/me/").ok:
         raise DashboardError(f"logging in to {base_url} as {DASHBOARD_USER} failed (HTTP {answer.status})")
 
@@ -240,10 +274,13 @@ def wait_for_charts(page, charts: int = DASHBOARD_CHARTS) -> list[str]:
         """n => { const shown = [...document.querySelectorAll('.dashboard-chart')];
                   return shown.length >= n && shown.every(
                       c => !c.querySelector('.loading') && c.querySelector('table, canvas, .ant-alert')) }""",
-        arg=charts, timeout=120_000)
+        arg=charts,
+        timeout=120_000,
+    )
     return page.eval_on_selector_all(
         ".dashboard-component-chart-holder:has(.ant-alert)",
-        "holders => holders.map(h => h.innerText.split('\\n').filter(Boolean).slice(0, 3).join(' / '))")
+        "holders => holders.map(h => h.innerText.split('\\n').filter(Boolean).slice(0, 3).join(' / '))",
+    )
 
 
 @contextmanager
@@ -255,16 +292,23 @@ def chromium_browser(chromium: Path | None = None) -> Iterator["Browser"]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=find_chromium(chromium),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         try:
             yield browser
         finally:
             browser.close()
 
 
-def screenshot_dashboard(base_url: str, password: str, png: Path, preview: Path,
-                         chromium: Path | None = None) -> list[str]:
+def screenshot_dashboard(
+    base_url: str, password: str, png: Path, preview: Path, chromium: Path | None = None
+) -> list[str]:
     """The whole dashboard as the VoB team sees it after logging in (PNG), and a small JPEG preview;
     returns the charts in error. In a thread of its own: Playwright's sync API refuses to start
     inside a running asyncio loop (or beside another sync Playwright) in the caller's thread."""
@@ -290,7 +334,7 @@ def screenshot_unavailable(chromium: Path | None = None) -> str | None:
     try:
         import playwright  # noqa: F401  (the project's [test] extra, which the README installs)
     except ImportError:
-        return "Playwright is not installed (`.venv/bin/pip install -e \".[test]\"`)"
+        return 'Playwright is not installed (`.venv/bin/pip install -e ".[test]"`)'
     return None
 
 
@@ -345,9 +389,11 @@ def serve_until_stopped(superset: Superset, port: int, announce=print) -> None:
     previous = signal.signal(signal.SIGTERM, lambda *_: stopped.append(True))
     try:
         with superset.serving(port) as base_url:
-            announce(f"dashboard: {base_url}{DASHBOARD_PATH}\nuser: {DASHBOARD_USER}\n"
-                     f"password: in {superset.password_file}\nSuperset listens on 127.0.0.1 only; "
-                     "stop it with Ctrl-C")
+            announce(
+                f"dashboard: {base_url}{DASHBOARD_PATH}\nuser: {DASHBOARD_USER}\n"
+                f"password: in {superset.password_file}\nSuperset listens on 127.0.0.1 only; "
+                "stop it with Ctrl-C"
+            )
             while not stopped:
                 time.sleep(0.5)
     except KeyboardInterrupt:

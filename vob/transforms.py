@@ -48,8 +48,10 @@ def stage_counts(con: duckdb.DuckDBPyConnection, source: Source, month: date, fi
     """Daily counts of the month's dates. A (date, category) found in two files
     (a neighbour month's file holding a stray day) is taken from the file of its
     own month, else from the latest file."""
-    con.execute("DELETE FROM staging.daily_counts WHERE month = $month AND source = $source",
-                {"month": month, "source": source.name})
+    con.execute(
+        "DELETE FROM staging.daily_counts WHERE month = $month AND source = $source",
+        {"month": month, "source": source.name},
+    )
     con.execute(
         f"""INSERT INTO staging.daily_counts
             SELECT $month, $source, date, category, count, file, line_no FROM raw.{source.name}

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -47,7 +47,7 @@ class StoredValidation:
     validated_at: object
 
 
-@lru_cache(maxsize=None)
+@cache
 def suite_version(source: Source) -> str:
     """What the suite of `source` is made of, as a short digest."""
     digest = hashlib.sha256()
@@ -81,7 +81,9 @@ def month_fingerprint(con: duckdb.DuckDBPyConnection, source: Source, month: dat
     return count, f"{count}:{total:x}:{xor:x}:{suite_version(source)}"
 
 
-def last_validations(con: duckdb.DuckDBPyConnection, source: Source, months: list[date]) -> dict[date, StoredValidation]:
+def last_validations(
+    con: duckdb.DuckDBPyConnection, source: Source, months: list[date]
+) -> dict[date, StoredValidation]:
     rows = con.execute(
         """SELECT month, fingerprint, passed, summary, details, run_id, validated_at FROM quality.validations
            WHERE source = $s AND month IN (SELECT unnest($months))""",

@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 
 from vob.db import transaction
+from vob.files import make_private, private_dir, share_with_bi, shared_dir
 from vob.ingest import disk_stat, disk_stat_if_any, fingerprint, raw_table_ddl
 from vob.landing import CHANNEL_NAMES, CHANNELS, CRM, EVENT_SOURCES, SOURCES
 from vob.periods import Period
 from vob.settings import DEFAULT_WAREHOUSE_MODE, Settings, memory_settings
-from vob.files import make_private, private_dir, share_with_bi, shared_dir
 from vob.text import sql_quote
 from warehouse.dictionary import SCHEMA, apply_comments
 from warehouse.writer_lock import holds_warehouse
@@ -131,8 +131,10 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
     staging_file = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
     try:
-        con.execute(f"ATTACH {sql_quote(str(staging_file))} AS publish_target "
-                    f"(STORAGE_VERSION {sql_quote(PUBLISHED_STORAGE_VERSION)})")
+        con.execute(
+            f"ATTACH {sql_quote(str(staging_file))} AS publish_target "
+            f"(STORAGE_VERSION {sql_quote(PUBLISHED_STORAGE_VERSION)})"
+        )
         try:
             con.execute(f"CREATE SCHEMA publish_target.{SCHEMA}")
             for table in published_tables(con):
@@ -140,8 +142,9 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
                 counts[table] = con.execute(f"SELECT count(*) FROM publish_target.marts.{table}").fetchall()[0][0]
             undescribed = apply_comments(con, "publish_target")
             if undescribed:
-                log.warning("published without a description (add them to warehouse/dictionary.py): %s",
-                            ", ".join(undescribed))
+                log.warning(
+                    "published without a description (add them to warehouse/dictionary.py): %s", ", ".join(undescribed)
+                )
             con.execute("CHECKPOINT publish_target")
         finally:
             con.execute("DETACH publish_target")
@@ -176,9 +179,12 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> str
         columns = con.execute(
             "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY column_index) FROM duckdb_columns() "
             "WHERE database_name = current_database() AND schema_name = 'marts' AND table_name = $t",
-            {"t": table}).fetchall()[0][0]
-        rows = con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0) "
-                           f"FROM marts.{table} AS t").fetchall()[0]
+            {"t": table},
+        ).fetchall()[0][0]
+        rows = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0) "
+            f"FROM marts.{table} AS t"
+        ).fetchall()[0]
         digest.update(f"{table}({columns}):{rows};".encode())
     return fingerprint(digest)  # digits as g-p, like every digest stored
 
@@ -187,28 +193,42 @@ def published_unchanged(settings: Settings, con: duckdb.DuckDBPyConnection, fing
     """The published file is the one the last publish wrote (same size, mtime, ctime, inode) and
     it was written from marts with this fingerprint."""
     target = settings.warehouse_path.absolute()
-    rows = con.execute("SELECT fingerprint, size_bytes, mtime_ns, ctime_ns, inode FROM meta.publications "
-                       "WHERE warehouse = $w", {"w": str(target)}).fetchall()
+    rows = con.execute(
+        "SELECT fingerprint, size_bytes, mtime_ns, ctime_ns, inode FROM meta.publications WHERE warehouse = $w",
+        {"w": str(target)},
+    ).fetchall()
     now = disk_stat_if_any(target)  # the landing files' stat; meta.publications keeps all but the device
     return bool(rows) and now is not None and rows[0] == (fingerprint, *now[:4])
 
 
-def publish_if_changed(settings: Settings, con: duckdb.DuckDBPyConnection,
-                       run_id: str | None) -> tuple[dict[str, int], bool]:
+def publish_if_changed(
+    settings: Settings, con: duckdb.DuckDBPyConnection, run_id: str | None
+) -> tuple[dict[str, int], bool]:
     """`publish`, unless the published file already holds these marts: then it is left as it is
     (a BI tool's open handle stays on the current file) and nothing is written. Returns the row
     count of each table and whether the file was written."""
     fingerprint = marts_fingerprint(con, settings)
     if published_unchanged(settings, con, fingerprint):
         _remove_stale_temp_files(settings.warehouse_path.absolute())  # of a publish killed earlier
-        return {table: con.execute(f"SELECT count(*) FROM marts.{table}").fetchall()[0][0]
-                for table in published_tables(con)}, False
+        return {
+            table: con.execute(f"SELECT count(*) FROM marts.{table}").fetchall()[0][0]
+            for table in published_tables(con)
+        }, False
     counts = publish(settings, con)
     target = settings.warehouse_path.absolute()
     size, mtime, ctime, inode = disk_stat(target)[:4]  # just written: it exists
-    con.execute("INSERT OR REPLACE INTO meta.publications VALUES ($w, $f, $size, $mtime, $ctime, $inode, $run, now())",
-                {"w": str(target), "f": fingerprint, "run": run_id,
-                 "size": size, "mtime": mtime, "ctime": ctime, "inode": inode})
+    con.execute(
+        "INSERT OR REPLACE INTO meta.publications VALUES ($w, $f, $size, $mtime, $ctime, $inode, $run, now())",
+        {
+            "w": str(target),
+            "f": fingerprint,
+            "run": run_id,
+            "size": size,
+            "mtime": mtime,
+            "ctime": ctime,
+            "inode": inode,
+        },
+    )
     return counts, True
 
 
@@ -239,8 +259,13 @@ def _fsync(path: Path) -> None:
 
 # --- a lost or damaged working database (docs/operations.md, "A run died") ---
 
-DAMAGE_MARKERS = ("not a valid DuckDB database", "Corrupt database file", "Could not read enough bytes",
-                  "truncated", "checksum")
+DAMAGE_MARKERS = (
+    "not a valid DuckDB database",
+    "Corrupt database file",
+    "Could not read enough bytes",
+    "truncated",
+    "checksum",
+)
 
 
 class WorkDatabaseDamaged(RuntimeError):
@@ -254,8 +279,10 @@ def rebuild_command(period: Period) -> str:
 
 def damaged_sentence(settings: Settings, cause: object, rebuild: str = ANY_REBUILD) -> str:
     first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-    return (f"The working database {settings.work_db} is damaged ({first_line}); the published warehouse "
-            f"is untouched: rebuild it from the landing zone with `{rebuild}`.")
+    return (
+        f"The working database {settings.work_db} is damaged ({first_line}); the published warehouse "
+        f"is untouched: rebuild it from the landing zone with `{rebuild}`."
+    )
 
 
 def is_damage(error: BaseException | str) -> bool:
@@ -270,7 +297,8 @@ def refuse_lost_work_db(settings: Settings, rebuild: str = ANY_REBUILD) -> None:
         raise WorkDatabaseDamaged(
             f"The working database {settings.work_db} is lost (the published warehouse "
             f"{settings.warehouse_path} was built from it and is untouched): rebuild it from the landing "
-            f"zone with `{rebuild}`.")
+            f"zone with `{rebuild}`."
+        )
 
 
 def check_work_db(settings: Settings, rebuild: str = ANY_REBUILD) -> None:
@@ -293,19 +321,23 @@ def check_work_db(settings: Settings, rebuild: str = ANY_REBUILD) -> None:
         raise WorkDatabaseDamaged(damaged_sentence(settings, err, rebuild)) from None
     size = settings.work_db.stat().st_size
     if size < needed:
-        raise WorkDatabaseDamaged(damaged_sentence(settings, f"truncated: {size:,} bytes, its tables need {needed:,}",
-                                                   rebuild))
+        raise WorkDatabaseDamaged(
+            damaged_sentence(settings, f"truncated: {size:,} bytes, its tables need {needed:,}", rebuild)
+        )
 
 
 def bytes_used(con: duckdb.DuckDBPyConnection) -> int:
     """The file length the tables' stored segments need (from their block ids: metadata only, no data read)."""
-    block_size = con.execute("SELECT block_size FROM pragma_database_size() "
-                             "WHERE database_name = current_database()").fetchall()[0][0]
+    block_size = con.execute(
+        "SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchall()[0][0]
     last = -1
-    for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
-                                     "WHERE database_name = current_database()").fetchall():
-        used = con.execute(f"SELECT max(block_id) FROM pragma_storage_info({sql_quote(f'{schema}.{table}')}) "
-                           "WHERE persistent").fetchall()[0][0]
+    for schema, table in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall():
+        used = con.execute(
+            f"SELECT max(block_id) FROM pragma_storage_info({sql_quote(f'{schema}.{table}')}) WHERE persistent"
+        ).fetchall()[0][0]
         last = max(last, used if used is not None else -1)
     return DUCKDB_HEADER_BYTES + (last + 1) * block_size
 
@@ -340,10 +372,19 @@ def published_periods(settings: Settings) -> tuple[list[str], list[str]]:
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         tables = set(published_tables(con))
-        months = sorted({row[0] for table in ("fct_channel_monthly", "fct_tickets_monthly") if table in tables
-                         for row in con.execute(f"SELECT DISTINCT strftime(month, '%Y-%m') FROM marts.{table}").fetchall()})
-        halves = sorted(row[0] for row in con.execute("SELECT DISTINCT period FROM marts.fct_vob_half_year").fetchall()
-                        ) if "fct_vob_half_year" in tables else []
+        months = sorted(
+            {
+                row[0]
+                for table in ("fct_channel_monthly", "fct_tickets_monthly")
+                if table in tables
+                for row in con.execute(f"SELECT DISTINCT strftime(month, '%Y-%m') FROM marts.{table}").fetchall()
+            }
+        )
+        halves = (
+            sorted(row[0] for row in con.execute("SELECT DISTINCT period FROM marts.fct_vob_half_year").fetchall())
+            if "fct_vob_half_year" in tables
+            else []
+        )
     finally:
         con.close()
     return months, halves

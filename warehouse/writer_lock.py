@@ -24,10 +24,10 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 from vob.files import shared_dir
 from vob.settings import Settings
@@ -59,8 +59,7 @@ def holder_text(path: Path) -> str:
         holder = {}
     if not holder:
         return "another process (it has not written its name yet)"
-    return (f"pid {holder.get('pid')} on host {holder.get('host')} since {holder.get('since')} "
-            f"({holder.get('command')})")
+    return f"pid {holder.get('pid')} on host {holder.get('host')} since {holder.get('since')} ({holder.get('command')})"
 
 
 @contextmanager
@@ -78,7 +77,9 @@ def hold_warehouse(settings: Settings, command: str, say: Callable[[str], None] 
     shared_dir(path.parent, settings)  # the published file's folder: the BI group reaches it (vob/files.py)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
     try:
-        _acquire(fd, path, say or (lambda text: print(text, file=sys.stderr, flush=True)), settings.lock_timeout_seconds)
+        _acquire(
+            fd, path, say or (lambda text: print(text, file=sys.stderr, flush=True)), settings.lock_timeout_seconds
+        )
         _write_holder(fd, command)
         _held[path] = 1
         try:
@@ -105,12 +106,13 @@ def _acquire(fd: int, path: Path, say: Callable[[str], None], timeout: float) ->
         if timeout and time.monotonic() - started > timeout:
             raise WarehouseBusy(
                 f"the warehouse is still held by {holder_text(path)} after {timeout:.0f} s "
-                "(VOB_LOCK_TIMEOUT_SECONDS); try again when it has finished")
+                "(VOB_LOCK_TIMEOUT_SECONDS); try again when it has finished"
+            )
         time.sleep(POLL_SECONDS)
 
 
 def _write_holder(fd: int, command: str) -> None:
-    since = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     text = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": since, "command": command})
     os.ftruncate(fd, 0)
     os.pwrite(fd, text.encode(), 0)

@@ -149,9 +149,7 @@ def boundary_offsets(rng: np.random.Generator, first_day: int, end_day: int) -> 
     )
 
 
-def month_times(
-    rng: np.random.Generator, year: int, month: int, n: int, profile: Profile
-) -> MonthTimes:
+def month_times(rng: np.random.Generator, year: int, month: int, n: int, profile: Profile) -> MonthTimes:
     """Exactly `n` timestamps inside the Riyadh month (year, month).
 
     Every day gets one record after midnight (00:00-00:59) and one late in the
@@ -198,9 +196,7 @@ def local_iso(column: str) -> pl.Expr:
 
 def utc_iso(column: str) -> pl.Expr:
     """Riyadh seconds -> '2025-01-31T20:59:30Z'."""
-    return pl.from_epoch(pl.col(column) - RIYADH_OFFSET_S, time_unit="s").dt.strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    return pl.from_epoch(pl.col(column) - RIYADH_OFFSET_S, time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def scaled(value: int, scale: float) -> int:

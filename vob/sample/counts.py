@@ -32,9 +32,7 @@ class CountSource:
 
 X = CountSource("x", vocab.X_CATEGORIES, vocab.X_CATEGORY_WEIGHTS, 11, 0.3)
 SMS = CountSource("sms", vocab.SMS_CODES, vocab.SMS_CODE_WEIGHTS, 12, 1.0)
-SELF_SERVICE = CountSource(
-    "self_service", vocab.SELF_SERVICE_TYPES, vocab.SELF_SERVICE_WEIGHTS, 13, 0.6, bom_crlf=True
-)
+SELF_SERVICE = CountSource("self_service", vocab.SELF_SERVICE_TYPES, vocab.SELF_SERVICE_WEIGHTS, 13, 0.6, bom_crlf=True)
 COUNT_SOURCES = (X, SMS, SELF_SERVICE)
 
 
@@ -46,9 +44,7 @@ class CountReport:
     totals: dict[str, int] = field(default_factory=dict)  # month -> sum of count
 
 
-def month_counts(
-    rng: np.random.Generator, source: CountSource, year: int, month: int, total: int
-) -> pl.DataFrame:
+def month_counts(rng: np.random.Generator, source: CountSource, year: int, month: int, total: int) -> pl.DataFrame:
     """One row per (day, category) of the month; the counts add up to `total`."""
     first, end = clock.month_bounds(year, month)
     days = np.arange(first, end)
@@ -65,9 +61,7 @@ def month_counts(
     )
 
 
-def write_count_source(
-    source: CountSource, out: Path, months: list[tuple[int, int, int]], seed: int
-) -> CountReport:
+def write_count_source(source: CountSource, out: Path, months: list[tuple[int, int, int]], seed: int) -> CountReport:
     report = CountReport(source.name)
     for year, month, total in months:
         rng = np.random.default_rng([seed, source.stream, year, month])

@@ -116,9 +116,7 @@ def build_calls(rng: np.random.Generator, t: np.ndarray, first: int) -> pl.DataF
     hour = (t % clock.DAY_S) // clock.HOUR_S
     abandon_p = np.where((hour >= 9) & (hour <= 14), 0.12, 0.08)
     abandoned = rng.random(n) < abandon_p
-    wait = np.where(
-        abandoned, 2 + rng.exponential(55, n), 3 + rng.exponential(40, n)
-    ).astype(np.int64).clip(max=1200)
+    wait = np.where(abandoned, 2 + rng.exponential(55, n), 3 + rng.exponential(40, n)).astype(np.int64).clip(max=1200)
     talk = np.maximum(15, rng.lognormal(np.log(200), 0.7, n)).astype(np.int64)
     answered = t + wait
     ended = np.where(abandoned, answered, answered + talk)
@@ -140,9 +138,7 @@ def build_calls(rng: np.random.Generator, t: np.ndarray, first: int) -> pl.DataF
         pl.when(~pl.col("_abandoned")).then(clock.local_iso("_answered")).alias("answered_at"),
         clock.local_iso("_ended").alias("ended_at"),
         "queue",
-        pl.when(pl.col("_abandoned")).then(pl.lit("abandoned")).otherwise(pl.lit("answered")).alias(
-            "disposition"
-        ),
+        pl.when(pl.col("_abandoned")).then(pl.lit("abandoned")).otherwise(pl.lit("answered")).alias("disposition"),
         "caller_number",
         pl.when(~pl.col("_abandoned")).then(pl.col("_wrap")).alias(CALLS_EXTRA_COLUMN),
         TIME,
@@ -188,9 +184,7 @@ def _subjects(rng: np.random.Generator, arabic: np.ndarray) -> pl.Series:
             pl.when(pl.col("reference"))
             .then(
                 pl.concat_str(
-                    pl.when(arabic_col)
-                    .then(pl.lit(vocab.REFERENCE_AR))
-                    .otherwise(pl.lit(vocab.REFERENCE_EN)),
+                    pl.when(arabic_col).then(pl.lit(vocab.REFERENCE_AR)).otherwise(pl.lit(vocab.REFERENCE_EN)),
                     pl.col("number"),
                 )
             )
@@ -212,13 +206,11 @@ def build_email(rng: np.random.Generator, t: np.ndarray, first: int) -> pl.DataF
             "language": pl.Series(np.where(arabic, "ar", "en")),
         }
     )
-    stamp = pl.from_epoch(pl.col(TIME) - clock.RIYADH_OFFSET_S, time_unit="s").dt.strftime(
-        "%Y%m%d%H%M%S"
-    )
+    stamp = pl.from_epoch(pl.col(TIME) - clock.RIYADH_OFFSET_S, time_unit="s").dt.strftime("%Y%m%d%H%M%S")
     return frame.select(
-        pl.concat_str(
-            pl.lit("<"), stamp, pl.lit("."), pl.col("_token"), pl.lit("@" + vocab.MAIL_DOMAIN + ">")
-        ).alias("message_id"),
+        pl.concat_str(pl.lit("<"), stamp, pl.lit("."), pl.col("_token"), pl.lit("@" + vocab.MAIL_DOMAIN + ">")).alias(
+            "message_id"
+        ),
         clock.utc_iso(TIME).alias("received_at"),
         "mailbox",
         "sender",
@@ -260,9 +252,7 @@ def build_chat(rng: np.random.Generator, t: np.ndarray, first: int) -> pl.DataFr
         clock.utc_iso("_ended").alias("ended_at"),
         "entry_point",
         pl.concat_str(pl.lit("v-"), pl.col("_visitor").str.slice(0, 12)).alias("visitor_id"),
-        pl.when(pl.col("_assigned")).then(pl.concat_str(pl.lit("AG"), pl.col("_agent"))).alias(
-            "agent_id"
-        ),
+        pl.when(pl.col("_assigned")).then(pl.concat_str(pl.lit("AG"), pl.col("_agent"))).alias("agent_id"),
         pl.when(pl.col("_rated")).then(pl.col("_rating")).alias("rating"),
         TIME,
     )
@@ -320,9 +310,7 @@ def _month_label(riyadh_s: int) -> str:
     return f"{clock.day_of(riyadh_s // clock.DAY_S):%Y-%m}"
 
 
-def _boundary_records(
-    source: EventSource, rows: pl.DataFrame
-) -> list[BoundaryRecord]:
+def _boundary_records(source: EventSource, rows: pl.DataFrame) -> list[BoundaryRecord]:
     out = []
     for record in rows.filter(pl.col(BOUNDARY)).iter_rows(named=True):  # 8 per month
         t = record[TIME]
@@ -347,10 +335,7 @@ def _with_duplicates(
     chosen = np.sort(rng.choice(rows.height, k, replace=False)) if k else np.empty(0, np.int64)
     copies = rows[chosen]
     copies = copies.with_columns(
-        pl.when(pl.col(EXPORT) < last_export_day)
-        .then(pl.col(EXPORT) + 1)
-        .otherwise(pl.col(EXPORT) - 1)
-        .alias(EXPORT)
+        pl.when(pl.col(EXPORT) < last_export_day).then(pl.col(EXPORT) + 1).otherwise(pl.col(EXPORT) - 1).alias(EXPORT)
     )
     return pl.concat([rows, copies]), copies
 
@@ -370,14 +355,10 @@ def write_event_source(
         rng = np.random.default_rng([seed, source.stream, year, month])
         first_day, end_day = clock.month_bounds(year, month)
         times = clock.month_times(rng, year, month, n, source.profile)
-        rows = source.build(rng, times.riyadh_s, sequence).with_columns(
-            pl.Series(BOUNDARY, times.boundary)
-        )
+        rows = source.build(rng, times.riyadh_s, sequence).with_columns(pl.Series(BOUNDARY, times.boundary))
         sequence += n
         cutoffs = clock.export_cutoffs(rng, first_day, end_day)
-        rows = rows.with_columns(
-            pl.Series(EXPORT, clock.export_days(times.riyadh_s, first_day, cutoffs))
-        )
+        rows = rows.with_columns(pl.Series(EXPORT, clock.export_days(times.riyadh_s, first_day, cutoffs)))
         report.records[f"{year:04d}-{month:02d}"] = n
         late = rows.filter(pl.col(EXPORT) > pl.col(TIME) // clock.DAY_S)
         report.next_day_rows += late.height
@@ -404,7 +385,7 @@ def _write_days(source: EventSource, out: Path, rows: pl.DataFrame, report: Even
         relative = source.relative_path(day)
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = rows.slice(start, end - start)
+        part = rows.slice(int(start), int(end - start))
         if day == source.redelivered_day:
             first = part.head(int(part.height * CALLS_FIRST_DELIVERY_SHARE))
             source.write_file(path, first, day)  # the first, truncated delivery ...

@@ -61,7 +61,7 @@ class PublishedFigures:
 
 @cache
 def load_published_figures() -> PublishedFigures:
-    raw = json.loads(resources.files(__package__).joinpath(FIGURES_FILE).read_text("utf-8"))
+    raw = json.loads(resources.files("vob.sample").joinpath(FIGURES_FILE).read_text("utf-8"))
     table = raw["channel_monthly"]
     columns = table["_columns"]
     months = []

@@ -46,9 +46,7 @@ def national_ids(rng: np.random.Generator, n: int) -> np.ndarray:
 def mobile_numbers(rng: np.random.Generator, n: int) -> pl.Series:
     """`n` E.164 Saudi mobile numbers '+9665XYYYYYYY', some callers calling often."""
     pool_size = max(1000, n // 2)
-    pool = rng.choice(SAUDI_MOBILE_PREFIXES, pool_size) * 10_000_000 + rng.integers(
-        0, 10_000_000, pool_size
-    )
+    pool = rng.choice(SAUDI_MOBILE_PREFIXES, pool_size) * 10_000_000 + rng.integers(0, 10_000_000, pool_size)
     # squaring a uniform makes low pool indices (frequent callers) more likely
     picks = pool[(rng.random(n) ** 2 * pool_size).astype(np.int64)]
     digits = pl.Series("digits", picks).cast(pl.String).str.zfill(8)
@@ -58,14 +56,10 @@ def mobile_numbers(rng: np.random.Generator, n: int) -> pl.Series:
 def email_senders(rng: np.random.Generator, n: int) -> pl.Series:
     """`n` personal e-mail addresses like 'abdullah.alqahtani87@gmail.com'."""
     first = pl.Series(vocab.FIRST_NAMES_LATIN).gather(rng.integers(0, len(vocab.FIRST_NAMES_LATIN), n))
-    family = pl.Series(vocab.FAMILY_NAMES_LATIN).gather(
-        rng.integers(0, len(vocab.FAMILY_NAMES_LATIN), n)
-    )
+    family = pl.Series(vocab.FAMILY_NAMES_LATIN).gather(rng.integers(0, len(vocab.FAMILY_NAMES_LATIN), n))
     number = pl.Series(rng.integers(1, 999, n)).cast(pl.String)
     with_number = pl.Series(rng.random(n) < 0.6)
-    domain = pl.Series(vocab.MAIL_DOMAINS).gather(
-        rng.choice(len(vocab.MAIL_DOMAINS), n, p=vocab.MAIL_DOMAIN_WEIGHTS)
-    )
+    domain = pl.Series(vocab.MAIL_DOMAINS).gather(rng.choice(len(vocab.MAIL_DOMAINS), n, p=vocab.MAIL_DOMAIN_WEIGHTS))
     frame = pl.DataFrame(
         {"first": first, "family": family, "number": number, "with_number": with_number, "domain": domain}
     )

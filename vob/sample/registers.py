@@ -256,9 +256,7 @@ def _numbered_plans(rows: list[dict]) -> pl.DataFrame:
     """The plans by opening day and title, numbered CP-001.., with real dates."""
     plans = pl.DataFrame(rows, infer_schema_length=None).sort("opened_on", "title")
     return plans.with_columns(
-        pl.concat_str(
-            pl.lit("CP-"), pl.int_range(1, plans.height + 1).cast(pl.String).str.zfill(3)
-        ).alias("plan_id"),
+        pl.concat_str(pl.lit("CP-"), pl.int_range(1, plans.height + 1).cast(pl.String).str.zfill(3)).alias("plan_id"),
         pl.col("opened_on").cast(pl.Date),
         pl.col("implemented_on").cast(pl.Date),
     )
@@ -282,9 +280,7 @@ def corrective_plans(
         row["implemented_on"] = None if in_progress[i] else int(max(implemented[i], opened[i]))
         row["status"] = "in_progress" if in_progress[i] else "implemented"
     plans = _numbered_plans(rows + _action_plans())
-    action_plans = (
-        plans.filter(pl.col("action").is_not_null()).sort("action").get_column("plan_id").to_list()
-    )
+    action_plans = plans.filter(pl.col("action").is_not_null()).sort("action").get_column("plan_id").to_list()
     after_ids = plans.filter(pl.col("opened_on") > PERIOD_END).get_column("plan_id").to_list()
     columns = ("plan_id", "title", "dimension", "status", "opened_on", "implemented_on")
     return plans.select(columns), action_plans, tuple(after_ids)
@@ -314,9 +310,7 @@ def improvement_actions(figures: PublishedFigures, plan_ids: list[str]) -> pl.Da
     )
 
 
-def write_registers(
-    out: Path, figures: PublishedFigures, plan: BeneficiaryPlan, seed: int
-) -> RegistersReport:
+def write_registers(out: Path, figures: PublishedFigures, plan: BeneficiaryPlan, seed: int) -> RegistersReport:
     rng = np.random.default_rng([seed, STREAM])
     notes, notes_before = feedback_notes(rng, figures, plan)
     plans, action_plan_ids, plans_after = corrective_plans(rng, figures)
@@ -329,14 +323,12 @@ def write_registers(
     path = out / RELATIVE_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = xlsxwriter.Workbook(path)
-    workbook.set_properties(
-        {"title": "سجلات صوت المستفيد - النصف الأول 2025", "created": WORKBOOK_CREATED}
-    )
+    workbook.set_properties({"title": "سجلات صوت المستفيد - النصف الأول 2025", "created": WORKBOOK_CREATED})
     for name, frame in sheets.items():
-        frame.write_excel(
-            workbook=workbook, worksheet=name, autofit=True, dtype_formats={pl.Date: "yyyy-mm-dd"}
-        )
-        workbook.get_worksheet_by_name(name).right_to_left()
+        frame.write_excel(workbook=workbook, worksheet=name, autofit=True, dtype_formats={pl.Date: "yyyy-mm-dd"})
+        worksheet = workbook.get_worksheet_by_name(name)
+        assert worksheet is not None  # write_excel just made it
+        worksheet.right_to_left()
     workbook.close()
 
     in_period = notes.filter(pl.col("received_on").is_between(PERIOD_START, PERIOD_END))
