@@ -64,6 +64,9 @@ def with_umask_022(command: list[str], env: dict[str, str], probe: Path, **kwarg
     )
 
 
+pytestmark = pytest.mark.slow  # real `vob run` processes under a umask, files inspected
+
+
 @pytest.fixture(scope="module")
 def vob_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("modes")

@@ -8,6 +8,7 @@ import time
 from datetime import date
 
 import duckdb
+import pytest
 from landing_files import call, write_calls
 from vob_process import kill_group, run, start, vob_env, write_zone
 
@@ -50,6 +51,7 @@ def month_calls(warehouse) -> int:
         con.close()
 
 
+@pytest.mark.slow  # a real upload, a line every 0.2 s, watched by a real `vob run`
 def test_a_file_being_appended_to_is_left_and_named_then_read_once_it_has_settled(tmp_path):
     write_zone(tmp_path / "landing")
     uploading = tmp_path / "landing" / UPLOADED
