@@ -708,6 +708,7 @@ the database settings again to renew the pool, and re-sync (*Admin → Databases
 
 ```python
 import duckdb
+
 con = duckdb.connect("warehouse/vob.duckdb", read_only=True)
 con.sql("SELECT * FROM marts.fct_channel_monthly ORDER BY month, channel").show()
 con.close()  # close to see the next publish
