@@ -21,7 +21,7 @@ import pytest
 from report_warehouse import build_published_warehouse
 
 from vob import superset as bi
-from vob.browser import find_chromium
+from vob.browser import chromium_browser, find_chromium
 
 pytestmark = pytest.mark.slow  # a real Superset server and browser
 
@@ -88,7 +88,7 @@ def served(superset):
 @pytest.fixture(scope="module")
 def page(served, superset):
     """The dashboard after logging in, with every request and console message from then on."""
-    with bi.chromium_browser() as browser:
+    with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1200}, locale="ar")
         errors, requests = [], []
         page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)

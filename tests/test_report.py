@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from report_warehouse import SERVICE_BACKLOG, SERVICE_KPIS, build_published_warehouse, expected_figures, load_figures
 
-from vob.browser import find_chromium
+from vob.browser import chromium_browser, find_chromium
 from vob.report import NumberFormat, ReportDataError, read_report_data, render_html
 from vob.settings import load_settings
 
@@ -62,22 +62,11 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     if CHROMIUM is None:
         pytest.skip("Debian chromium is not installed (CI installs it)")
-    with playwright.sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+    with chromium_browser(Path(CHROMIUM)) as instance:
         yield instance
-        instance.close()
 
 
 def open_page(browser, url: str) -> tuple[object, list[str], list[str]]:

@@ -10,16 +10,26 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-CHROMIUM_FLAGS = (
-    "--headless",
+# what keeps the browser off the network (and runnable as root in a container), for every way it is started
+OFFLINE_FLAGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+)
+CHROMIUM_FLAGS = (
+    "--headless",
+    *OFFLINE_FLAGS,
     "--disable-sync",
     "--disable-extensions",
     "--hide-scrollbars",
@@ -91,3 +101,17 @@ def screenshot(
         chromium,
     )
     return png_path
+
+
+@contextmanager
+def chromium_browser(chromium: Path | None = None) -> Iterator[Browser]:
+    """The same chromium driven by Playwright (the dashboard's screenshot, the report's browser tests),
+    with the flags that keep it off the network. Playwright is imported here: only these need it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(chromium), args=list(OFFLINE_FLAGS))
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from vob.text import sql_quote
+
 OPEN_STATUSES = ("new", "in_progress", "pending")
 
 # Uploads in progress (docs/operations.md, "Uploads in progress"): temporary names are never read,
@@ -221,7 +223,7 @@ CHANNEL_NAMES = {  # channel: (Arabic name as in the seed report, English name);
     "self_service": ("الخدمة الذاتية", "Self-service"),
 }
 assert tuple(CHANNEL_NAMES) == CHANNELS, "every channel has its names, in the same order"
-CHANNEL_LIST_SQL = ", ".join(f"'{c}'" for c in CHANNELS)  # for PIVOT ... ON channel IN (...)
+CHANNEL_LIST_SQL = ", ".join(sql_quote(c) for c in CHANNELS)  # for PIVOT ... ON channel IN (...)
 
 
 def month_start(day: date) -> date:

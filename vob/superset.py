@@ -28,15 +28,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 
-from vob.browser import find_chromium
+from vob.browser import chromium_browser, find_chromium
 from vob.settings import SUPERSET_DIR, Settings
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser
 
 VENV = SUPERSET_DIR / ".venv"
 LOCK_FILE = SUPERSET_DIR / "requirements.lock"
@@ -281,29 +277,6 @@ def wait_for_charts(page, charts: int = DASHBOARD_CHARTS) -> list[str]:
         ".dashboard-component-chart-holder:has(.ant-alert)",
         "holders => holders.map(h => h.innerText.split('\\n').filter(Boolean).slice(0, 3).join(' / '))",
     )
-
-
-@contextmanager
-def chromium_browser(chromium: Path | None = None) -> Iterator["Browser"]:
-    """Debian's chromium (or `chromium`, Settings.chromium) driven by Playwright, off the network like
-    vob/browser.py."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=find_chromium(chromium),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def screenshot_dashboard(
