@@ -59,52 +59,85 @@ def _load_metadata(loads: list[MonthLoad]) -> dict:
     }
 
 
-def source_asset(source: Source) -> dg.AssetsDefinition:
-    staging_table = "staging.daily_counts" if source.kind == "counts" else f"staging.{source.name}"
-    where = "month = $month" + (" AND source = $source" if source.kind == "counts" else "")
+STAGED_SOURCES = (*EVENT_SOURCES, *COUNT_SOURCES, CRM)
 
-    @dg.asset(
-        name=source.name,
-        key_prefix="staging",
-        group_name="landing",
-        partitions_def=monthly_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=WRITER_POOL,
-        kinds={"duckdb"},
-        description=(
-            f"Valid {source.name} records of the month from `{source.pattern}` (LANDING.md), "
-            f"de-duplicated; rejected rows are kept in quality.rejected_rows. Table: {staging_table}."
-        ),
+
+def staging_table(source: Source) -> str:
+    return "staging.daily_counts" if source.kind == "counts" else f"staging.{source.name}"
+
+
+def staging_key(source: Source) -> dg.AssetKey:
+    return dg.AssetKey(["staging", source.name])
+
+
+def _load_log_line(load: MonthLoad) -> str:
+    parsed = (
+        "none new or changed since last read"
+        if load.files_parsed == 0
+        else f"{load.files_parsed} new or changed, read now"
     )
-    def _asset(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-        settings = vob.settings()
-        pii_key = settings.pii_key()
-        with vob.work_db() as con:
-            loads = [
-                load_source_month(con, source, month, settings, pii_key, context.run.run_id, vob.settled_before)
-                for month in run_months(context)
-            ]
+    # a month accounts for the rows of the files exported in it; every CRM month reads every snapshot
+    files = "the CRM snapshots" if load.source == CRM.name else "the files exported that month"
+    return (
+        f"{load.source} {load.month:%Y-%m}: {load.rows_staged:,} records staged from {load.files_read} files "
+        f"({parsed}); {load.account.rows_rejected:,} of the {load.account.rows_read:,} rows in {files} "
+        "broke the contract and were set aside (quality.rejected_rows)"
+    )
+
+
+def _preview(con, source: Source, month: date) -> str:
+    where = "month = $month" + (" AND source = $source" if source.kind == "counts" else "")
+    return query_table(
+        con,
+        f"SELECT * FROM {staging_table(source)} WHERE {where} ORDER BY file, line_no LIMIT {PREVIEW_ROWS}",
+        {"month": month, **({"source": source.name} if source.kind == "counts" else {})},
+    )
+
+
+@dg.multi_asset(
+    name="staging",
+    specs=[
+        dg.AssetSpec(
+            staging_key(source),
+            group_name="landing",
+            kinds={"duckdb"},
+            description=(
+                f"Valid {source.name} records of the month from `{source.pattern}` (LANDING.md), "
+                f"de-duplicated; rejected rows are kept in quality.rejected_rows. Table: {staging_table(source)}."
+            ),
+            skippable=True,
+        )
+        for source in STAGED_SOURCES
+    ],
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WRITER_POOL,
+    can_subset=True,
+)
+def staging(context: dg.AssetExecutionContext, vob: VobWarehouse):
+    """Every landing source of the run's months in one step (one connection, one pool turn,
+    one set of Dagster events): each selected source's months are loaded in turn."""
+    settings = vob.settings()
+    pii_key = settings.pii_key()
+    sources = [s for s in STAGED_SOURCES if staging_key(s) in context.selected_asset_keys]
+    months = run_months(context)
+    with vob.work_db() as con:
+        for source in sources:
+            loads = []
+            for month in months:
+                loads.append(
+                    load_source_month(con, source, month, settings, pii_key, context.run.run_id, vob.settled_before)
+                )
+                context.log.info(_load_log_line(loads[-1]))
             for path in sorted({f for load in loads for f in load.unsettled}):
                 context.log.warning(
                     f"{path} left for a later run: modified after the settle cutoff (an upload in progress?)"
                 )
-            for load in loads:
-                context.log.info(
-                    f"{source.name} {load.month:%Y-%m}: {load.rows_staged:,} rows staged from "
-                    f"{load.files_read} files ({load.files_parsed} parsed); "
-                    f"{load.account.rows_rejected:,} of {load.account.rows_read:,} rows rejected"
-                )
-            preview = query_table(
-                con,
-                f"SELECT * FROM {staging_table} WHERE {where} ORDER BY file, line_no LIMIT {PREVIEW_ROWS}",
-                {"month": loads[-1].month, **({"source": source.name} if source.kind == "counts" else {})},
-            )
-        return dg.MaterializeResult(metadata={**_load_metadata(loads), "preview": dg.MetadataValue.md(preview)})
-
-    return _asset
+            metadata = {**_load_metadata(loads), "preview": dg.MetadataValue.md(_preview(con, source, months[-1]))}
+            yield dg.MaterializeResult(asset_key=staging_key(source), metadata=metadata)
 
 
-staging_assets = [source_asset(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES, CRM)]
+staging_assets = [staging]
 
 
 def build_monthly_fact(
@@ -130,7 +163,7 @@ def build_monthly_fact(
     return dg.MaterializeResult(metadata=metadata)
 
 
-CHANNEL_STAGING_KEYS = [dg.AssetKey(["staging", s.name]) for s in (*EVENT_SOURCES, *COUNT_SOURCES)]
+CHANNEL_STAGING_KEYS = [staging_key(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES)]
 
 
 @dg.asset(
@@ -161,7 +194,7 @@ def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WRITER_POOL,
-    deps=[dg.AssetKey(["staging", CRM.name])],
+    deps=[staging_key(CRM)],
     kinds={"duckdb"},
     description="Tickets created per month, open and closed as each CRM snapshot sees them "
     "(marts.fct_tickets_monthly, WAREHOUSE.md).",

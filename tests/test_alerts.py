@@ -81,7 +81,7 @@ def test_a_failed_run_posts_an_alert_to_the_webhook(vob_env, webhook):
     assert body["run_id"] == result.run_id
     assert body["url"] == f"http://dagster.example:3000/runs/{result.run_id}"
     failed = {s["step"] for s in body["failed_steps"]}
-    assert "staging__calls" in failed
+    assert "staging" in failed
     assert all("VOB_PII_KEY is not set" in s["error"] for s in body["failed_steps"])
     assert body["text"].startswith("VoB pipeline: run of monthly_refresh failed (")
     assert "asset_partition_range_start=2025-03" in body["text"]

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow  # kills a run at every step: many whole runs
 PERIOD = ["run", "--period", "2025-H1"]
 POOL = "vob_warehouse_writer"
 KILL_AT = [
-    "staging__calls",
+    "staging",
     "monthly_quality_gate",
     "marts__fct_vob_half_year",
     "published_warehouse",

@@ -59,20 +59,10 @@ BOM = b"\xef\xbb\xbf"
 
 CSV_FIELD = r'"(?:[^"]|"")*"|[^,"]*'
 CSV_LINE = rf"(?:{CSV_FIELD})(?:,(?:{CSV_FIELD}))*"
-OFFSET_SUFFIX = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+OFFSET_SUFFIX = r"(Z|z|[+-]\d{2}(:?\d{2}(:?\d{2})?)?)$"  # seconds too: the typed reader's %z takes them
 
 SQL_TYPES = {"id": "VARCHAR", "ts": "TIMESTAMPTZ", "date": "DATE", "count": "BIGINT"}
-# What DuckDB's CSV reader reads each contracted field as: text, as written. Casting
-# in the reader would reject "2025-03-10T10:00:00" (no offset) as readily as garbage,
-# accept " 4" as a count and "Answered" nowhere: the contract's checks and reasons
-# (LANDING.md, `_field_reason`) need the text, and cast it in SQL with try_cast.
-READER_TYPES = {kind: "VARCHAR" for kind in ("id", "ts", "date", "count", "enum", "text", "pii")}
-
 REJECT_TABLES = "rejects_table = '_reject_errors', rejects_scan = '_reject_scans'"
-CSV_READER = (
-    "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-    f"strict_mode = true, store_rejects = true, {REJECT_TABLES}, filename = true"
-)
 # One VARCHAR per line: no quote, and NUL as the delimiter (strict_mode must be off
 # for a delimiter-less read; a line holding a NUL byte is cut there, and rejected
 # as broken JSON or CSV).
@@ -430,35 +420,120 @@ def line_sql(source: Source) -> str:
     )
 
 
-def _csv_field(column: str) -> str:
-    """SQL: a value as written back into a CSV line (quoted when it must be)."""
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # the typed reader's timestamps: an offset is required
+FAST_KINDS = frozenset({"id", "ts", "text", "enum", "pii"})
+
+
+def typed_reader_sql(source: Source, header: list[str]) -> str:
+    """`read_csv` of files sharing `header`: timestamps typed by the reader (`TIMESTAMP` with
+    a required offset, 0.004 µs a value), everything else text; a line the reader cannot
+    take (a bad timestamp, a wrong number of fields, a stray quote, bytes that are not UTF-8)
+    is skipped, and its file then does not add up (`insert_typed_csv`)."""
+    types = {f.name: ("TIMESTAMP" if f.kind == "ts" else "VARCHAR") for f in source.fields}
+    names = [reader_name(source, header, i) for i in range(len(header))]
+    columns = "{" + ", ".join(f"{sql_quote(n)}: {sql_quote(types.get(n, 'VARCHAR'))}" for n in names) + "}"
     return (
-        f"CASE WHEN strpos({column}, ',') > 0 OR strpos({column}, '\"') > 0 "
-        f"THEN '\"' || replace({column}, '\"', '\"\"') || '\"' ELSE coalesce({column}, '') END"
+        f"read_csv($paths, columns = {columns}, header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"escape = '\"', strict_mode = true, ignore_errors = true, timestampformat = '{TS_FORMAT}')"
     )
 
 
-def typed_csv_sql(source: Source) -> str:
-    """The rows of temp table _numbered (one `read_csv` of files sharing a header,
-    numbered by line) checked: the rows of `validate_sql`, without their line
-    (`typed_record_sql` writes it back for the rejected ones)."""
-    values = ", ".join(f"nullif(trim({_ident(f.name)}), '') AS v_{f.name}" for f in source.fields)
-    # not forced to be materialised: the scan is already a table, and forcing a copy of
-    # every row gained nothing at 1x or 10x (docs/benchmarks.md, "Ingest per row")
-    return validate_sql(
-        source,
-        f"""
-    typed AS (
-        SELECT file, file_date, line_no, NULL::VARCHAR AS line, NULL::VARCHAR AS structure_error, {values}
-        FROM _numbered
-    )""",
-        materialize=False,
+def _fast_value(f: Field) -> str:
+    """SQL over a typed read: a field's stored value, as `validate_sql` stores it."""
+    v = f"nullif(trim({_ident(f.name)}), '')"
+    if f.hashed:
+        return f"hh_{f.name}"
+    if f.kind == "ts":
+        return f"make_timestamptz(epoch_us({_ident(f.name)}))"
+    if f.kind == "enum":
+        return f"lower({v})"
+    return v
+
+
+def _fast_valid(f: Field) -> str | None:
+    """SQL over the stored values: true when the field meets the contract (`_field_reason`
+    finds nothing); None when any value the reader gave is valid."""
+    present = f"{f.column} IS NOT NULL"
+    if f.kind == "enum" and f.values:
+        allowed = f"{f.column} IN ({', '.join(sql_quote(x) for x in f.values)})"
+        return allowed if f.required else f"({f.column} IS NULL OR {allowed})"
+    return present if f.required else None
+
+
+def fast_csv_sql(source: Source, header: list[str]) -> str:
+    """One INSERT of the valid rows of every file sharing `header`, straight from the typed
+    read: each row numbered by its line (its rank in its file, + 1 for the header), personal
+    fields hashed once per distinct value. Rows that break a rule are left out, not
+    explained: their file does not add up and is read again line by line."""
+    stored = stored_fields(source)
+    hashed = [f for f in stored if f.hashed]
+    hashes = "".join(
+        f", hash_{f.name} AS (SELECT hk_{f.name}, {hmac_sql(f'hk_{f.name}')} AS hh_{f.name} FROM "
+        f"(SELECT DISTINCT nullif(trim({_ident(f.name)}), '') AS hk_{f.name} FROM scan "
+        f"WHERE nullif(trim({_ident(f.name)}), '') IS NOT NULL))"
+        for f in hashed
     )
+    joins = "".join(f" LEFT JOIN hash_{f.name} ON hk_{f.name} = nullif(trim(s.{_ident(f.name)}), '')" for f in hashed)
+    values = ", ".join(f"{_fast_value(f)} AS {f.column}" for f in source.fields)
+    checks = [c for f in source.fields if (c := _fast_valid(f))]
+    checks += [f"NOT coalesce({cond}, false)" for cond, _ in source.rules]
+    columns = ", ".join(f.column for f in stored)
+    return f"""
+    INSERT INTO raw.{source.name} (file, file_date, line_no, {columns})
+    WITH scan AS MATERIALIZED (
+        SELECT file_index, row_number() OVER () AS rn, * FROM {typed_reader_sql(source, header)}
+    ){hashes},
+    firsts AS (SELECT file_index, min(rn) AS first_rn FROM scan GROUP BY ALL),
+    stored AS (
+        SELECT f.file, f.file_date, (s.rn - firsts.first_rn + 2)::INTEGER AS line_no, {values}
+        FROM scan s JOIN firsts USING (file_index) JOIN _typed_files f USING (file_index){joins}
+    )
+    SELECT file, file_date, line_no, {columns} FROM stored WHERE {" AND ".join(checks) or "true"}"""
 
 
-def typed_record_sql(source: Source, header: list[str]) -> str:
-    """SQL over _numbered n: a row's line as written back from its fields."""
-    return " || ',' || ".join(_csv_field("n." + _ident(reader_name(source, header, i))) for i in range(len(header)))
+def insert_typed_csv(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    header: list[str],
+    files: list[LandingFile],
+    pii_key: bytes,
+    counts: dict[str, list[int]],
+) -> list[LandingFile]:
+    """Read CSV files sharing one header with one typed `read_csv`, their valid rows straight
+    into raw.<source>. A file all of whose data lines became valid rows is done (its rows
+    loaded, none rejected); the others (a bad or blank line, a stray quote, bytes that are
+    not UTF-8) lose the rows this read gave them and are returned, to be read line by line,
+    where every line gets its reason. The few bad files pay twice; the rest pay no reasons."""
+    temp_table(
+        con,
+        "_typed_files",
+        {
+            "file_index": ("BIGINT", list(range(len(files)))),
+            "file": ("VARCHAR", [f.path for f in files]),
+            "file_date": ("DATE", [f.file_date for f in files]),
+        },
+    )
+    params = {
+        "paths": [f.disk_path for f in files],
+        **(hmac_pads(pii_key) if any(f.hashed for f in source.fields) else {}),
+    }
+    con.execute(fast_csv_sql(source, header), params)
+    con.execute("DROP TABLE _typed_files")
+    loaded = dict(
+        con.execute(
+            f"SELECT file, count(*) FROM raw.{source.name} WHERE file IN (SELECT unnest($files)) GROUP BY ALL",
+            {"files": [f.path for f in files]},
+        ).fetchall()
+    )
+    again = [f for f in files if loaded.get(f.path, 0) != f.lines - 1]
+    if again:
+        con.execute(
+            f"DELETE FROM raw.{source.name} WHERE file IN (SELECT unnest($files))", {"files": [f.path for f in again]}
+        )
+    for found in files:
+        if found not in again:
+            counts[found.path][0] += loaded.get(found.path, 0)
+    return again
 
 
 def reader_name(source: Source, header: list[str], i: int) -> str:
@@ -541,11 +616,16 @@ def unchanged_on_disk(known_sha: str | None, last: tuple[DiskStat, str] | None, 
 def remember_stats(con: duckdb.DuckDBPyConnection, source: Source, seen: dict[str, tuple[DiskStat, str]]) -> None:
     """Record the stat each file had before it was fingerprinted (taken first: a write during
     the hash leaves a stat that no longer matches, so the next run hashes it again)."""
-    if seen:
-        con.executemany(
-            "INSERT OR REPLACE INTO meta.landing_file_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(source.name, path, *stat, sha) for path, (stat, sha) in seen.items()],
+    if seen:  # one statement: a row at a time cost 10 ms a file
+        stats = [(path, *stat, sha) for path, (stat, sha) in seen.items()]
+        names = ("path", "size_bytes", "mtime_ns", "ctime_ns", "inode", "device", "sha256")
+        types = ("VARCHAR", "BIGINT", "BIGINT", "BIGINT", "UBIGINT", "UBIGINT", "VARCHAR")
+        temp_table(con, "_stats", {n: (t, [row[i] for row in stats]) for i, (n, t) in enumerate(zip(names, types))})
+        con.execute(
+            f"INSERT OR REPLACE INTO meta.landing_file_stats SELECT $s, {', '.join(names)} FROM _stats",
+            {"s": source.name},
         )
+        con.execute("DROP TABLE _stats")
 
 
 def forget_stats(con: duckdb.DuckDBPyConnection, source: Source, paths: list[str]) -> None:
@@ -695,26 +775,6 @@ def read_bad_lines(found: LandingFile, numbers: set[int]) -> None:
                     return
 
 
-def read_csv_typed(
-    con: duckdb.DuckDBPyConnection, source: Source, header: list[str], files: list[LandingFile]
-) -> list[LandingFile]:
-    """Read CSV files sharing one header with one `read_csv` into _numbered; rejected
-    lines go to _lines and to the files' bad lines. Returns the files to read line by line."""
-    columns = (
-        "{" + ", ".join(f"{sql_quote(reader_name(source, header, i))}: 'VARCHAR'" for i in range(len(header))) + "}"
-    )
-    # every column is selected: a column the query does not read is neither cast nor checked
-    _scan_with_rejects(
-        con,
-        "SELECT filename AS disk_path, row_number() OVER () AS rn, * EXCLUDE (filename) "
-        f"FROM read_csv($paths, columns = {columns}, {CSV_READER})",
-        [f.disk_path for f in files],
-    )
-    again = _count_scan(con, files, lines_before=1)
-    _take_rejects(con, {f.disk_path: f for f in files if f not in again})
-    return again
-
-
 def read_lines(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list[LandingFile]:
     """Read files line by line into _lines (file, line_no, line) with DuckDB's CSV reader,
     lines that are not UTF-8 to the files' bad lines. Returns the files whose lines DuckDB
@@ -790,11 +850,9 @@ def store_checked(
     pii_key: bytes,
     run_id: str,
     counts: dict[str, list[int]],
-    record: str | None = None,
 ) -> None:
     """Run a `validate_sql` query: valid rows to raw.<source>, the others (masked) to
-    quality.rejected_rows; adds loaded and rejected rows per file to `counts`. `record`:
-    SQL over _numbered n giving a rejected row's line, when the query does not keep it."""
+    quality.rejected_rows; adds loaded and rejected rows per file to `counts`."""
     params = hmac_pads(pii_key) if any(f.hashed for f in source.fields) else {}
     con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {select}", params)
     columns = ", ".join(f.column for f in stored_fields(source))
@@ -803,9 +861,6 @@ def store_checked(
         f"SELECT file, file_date, line_no, {columns} FROM _parsed WHERE reason IS NULL"
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _rejected AS SELECT * FROM _parsed WHERE reason IS NOT NULL")
-    if record and con.execute("SELECT count(*) FROM _rejected").fetchall()[0][0]:
-        con.execute(f"""UPDATE _rejected p SET line = {record} FROM _numbered n
-                        WHERE n.file = p.file AND n.line_no = p.line_no""")
     con.execute(
         f"""INSERT INTO quality.rejected_rows (source, file, line_no, record, reason, run_id, rejected_at)
             SELECT $s, file, line_no, {redact_sql("line")}, {redact_sql("reason")}, $r, now() FROM _rejected""",
@@ -885,12 +940,10 @@ def read_files(
     con.execute("CREATE OR REPLACE TEMP TABLE _lines (file VARCHAR, line_no BIGINT, line VARCHAR)")
     to_read = [f for f in files if f.has_rows]
     by_lines = [f for f in to_read if source.fmt != "csv" or f.file_error]
+    if source.fmt == "csv" and not {f.kind for f in source.fields} <= FAST_KINDS:
+        by_lines = to_read  # daily counts: a few hundred rows a file, checked line by line
     for header, group in _by_header([f for f in to_read if f not in by_lines]).items():
-        by_lines += read_csv_typed(con, source, list(header), group)
-        store_checked(
-            con, source, typed_csv_sql(source), pii_key, run_id, counts, record=typed_record_sql(source, list(header))
-        )
-        _drop_scan(con)
+        by_lines += insert_typed_csv(con, source, list(header), group, pii_key, counts)
     for found in read_lines(con, by_lines):
         stream_lines(con, found)
     _drop_scan(con)
