@@ -235,7 +235,10 @@ def slow_read(con, name: str, file_id: int, path: str, header: list[str], key: b
             f"{', '.join(typed.values())} FROM _why WHERE reason IS NULL",
             {"f": file_id, **pads(key)},
         )
-        con.execute("INSERT INTO rejected SELECT $s, $f, line_no, reason FROM _why WHERE reason IS NOT NULL", {"s": name, "f": file_id})
+        con.execute(
+            "INSERT INTO rejected SELECT $s, $f, line_no, reason FROM _why WHERE reason IS NOT NULL",
+            {"s": name, "f": file_id},
+        )
         loaded_now, rejected_now = con.execute(
             "SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) FROM _why"
         ).fetchone()
@@ -245,11 +248,11 @@ def slow_read(con, name: str, file_id: int, path: str, header: list[str], key: b
 
 def ingest(con, name: str, landing: Path, key: bytes) -> int:
     pattern, columns, _ = SOURCES[name]
-    cols = ", ".join(
-        f"{stored(c, k)} {'TIMESTAMPTZ' if k.startswith('ts') else 'VARCHAR'}" for c, k in columns.items()
-    )
+    cols = ", ".join(f"{stored(c, k)} {'TIMESTAMPTZ' if k.startswith('ts') else 'VARCHAR'}" for c, k in columns.items())
     con.execute(f"CREATE OR REPLACE TABLE raw_{name} (file_id INTEGER, line_no INTEGER, {cols})")
-    con.execute("CREATE TABLE IF NOT EXISTS rejected (source VARCHAR, file_id INTEGER, line_no INTEGER, reason VARCHAR)")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS rejected (source VARCHAR, file_id INTEGER, line_no INTEGER, reason VARCHAR)"
+    )
     files = sorted(landing.glob(pattern))
     scans = [scan(p) for p in files]
     shapes: dict[str, list[int]] = {}
@@ -265,7 +268,8 @@ def ingest(con, name: str, landing: Path, key: bytes) -> int:
         fast_insert(con, name, names, [(i, str(files[i])) for i in ids], key)
         loaded = dict(
             con.execute(
-                f"SELECT file_id, count(*) FROM raw_{name} WHERE file_id IN (SELECT unnest($f)) GROUP BY ALL", {"f": ids}
+                f"SELECT file_id, count(*) FROM raw_{name} WHERE file_id IN (SELECT unnest($f)) GROUP BY ALL",
+                {"f": ids},
             ).fetchall()
         )
         for i in ids:

@@ -17,7 +17,6 @@ A failed blocking check stops the run before the facts and the publish step:
 BI tools keep the last good warehouse.
 """
 
-import json
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -31,7 +30,14 @@ from vob.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
 from vob.loading import account_month
 from vob.periods import month_of
 from vob.text import markdown_table
-from vob.validations import StoredValidation, last_validations, month_fingerprint, record_validations, reusable
+from vob.validations import (
+    MonthProfile,
+    StoredValidation,
+    last_validations,
+    month_profiles,
+    record_validations,
+    reusable,
+)
 
 VOLUME_BAND = (0.4, 2.5)  # plausible volume: 40 % to 250 % of the median of previous months
 HISTORY_MONTHS = 3
@@ -63,9 +69,16 @@ class ValidationPlan:
     count and fingerprint, and the last stored validation of each (vob/validations.py)."""
 
     source: Source
-    rows: dict[date, int]
-    fingerprints: dict[date, str]
+    profiles: dict[date, MonthProfile]
     stored: dict[date, StoredValidation]
+
+    @property
+    def rows(self) -> dict[date, int]:
+        return {m: p.rows for m, p in self.profiles.items()}
+
+    @property
+    def fingerprints(self) -> dict[date, str]:
+        return {m: p.fingerprint(self.source) for m, p in self.profiles.items()}
 
     @property
     def changed(self) -> list[date]:
@@ -74,13 +87,7 @@ class ValidationPlan:
 
 
 def plan_validation(con, source: Source, months: list[date]) -> ValidationPlan:
-    measured = {m: month_fingerprint(con, source, m) for m in months}
-    return ValidationPlan(
-        source,
-        {m: rows for m, (rows, _) in measured.items()},
-        {m: fp for m, (_, fp) in measured.items()},
-        last_validations(con, source, months),
-    )
+    return ValidationPlan(source, month_profiles(con, source, months), last_validations(con, source, months))
 
 
 @dataclass(frozen=True)
@@ -94,33 +101,30 @@ class Validated:
 
 
 def validated(plan: ValidationPlan, suite: SuiteOutcome) -> Validated:
+    """GX's verdict on a source's months, with the rule counts it was given (the month profiles)."""
     rows = sum(plan.rows[m] for m in suite.months)
+    broken = [(m, rule, n) for m in suite.months for rule, n in plan.profiles[m].violations if n]
     table = markdown_table(
-        ["expectation", "column", "ok", "observed", "unexpected", "sample"],
+        ["month", "rule", "staged rows breaking it", "ok"],
         [
-            (
-                o.expectation,
-                o.column,
-                "✅" if o.success else "❌",
-                None
-                if o.observed_value is None
-                else json.dumps(o.observed_value, ensure_ascii=False, default=str)[:80],
-                o.unexpected_count,
-                json.dumps(o.sample, ensure_ascii=False, default=str)[:160],
-            )
-            for o in suite.outcomes
+            (f"{m:%Y-%m}", rule, f"{n:,}", "✅" if not n else "❌")
+            for m in suite.months
+            for rule, n in plan.profiles[m].violations
         ],
     )
     months = ", ".join(f"{m:%Y-%m}" for m in suite.months)
-    details = f"{rows:,} rows of {months}\n\n{table}"
-    problems = [
-        f"{o.expectation}({o.column}): {o.unexpected_count} unexpected, e.g. {o.sample}; observed {o.observed_value}"
-        for o in suite.failures
-    ]
+    verdicts = ", ".join(f"{o.expectation} {'met' if o.success else 'not met'}" for o in suite.outcomes)
+    details = f"{rows:,} rows of {months}; Great Expectations: {verdicts}\n\n{table}"
+    problems = [f"{m:%Y-%m}: {n:,} staged rows break the rule {rule!r}" for m, rule, n in broken]
+    if suite.failures and not problems:  # GX saw what the counts did not: say what it saw
+        problems = [f"{o.expectation}: observed {o.observed_value}" for o in suite.failures]
+    met = len(suite.outcomes) - len(suite.failures)
+    rules = len({rule for m in suite.months for rule, _ in plan.profiles[m].violations})
     summary = (
-        f"{len(suite.outcomes) - len(problems)} of {len(suite.outcomes)} expectations met on {rows:,} rows of {months}"
+        f"{met} of {len(suite.outcomes)} expectations met on {rows:,} rows of {months} "
+        f"({rules} rules counted on every row, {len(broken)} broken)"
     )
-    return Validated(not problems, summary, details, problems)
+    return Validated(not problems and not suite.failures, summary, details, problems)
 
 
 def check_expectations(plan: ValidationPlan, now: Validated | None) -> CheckOutcome:
@@ -244,7 +248,8 @@ CHECKS = (
     (
         "expectations",
         True,
-        "Great Expectations suite on the staged month (columns, ids, time window, sets, order of timestamps).",
+        "Great Expectations on the staged month's profile: no row breaks a rule (ids present and unique, "
+        "timestamps inside the month, values in their sets, the landing rules across fields).",
     ),
     ("files_reconcile", True, "Every file read is accounted for: rows read = loaded + rejected; no invalid file."),
     ("rejected_share", True, "Rejected rows within VOB_REJECT_THRESHOLD_PCT of the rows read."),

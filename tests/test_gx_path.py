@@ -1,101 +1,138 @@
 """The Great Expectations path is alive: a known-good batch passes, a known-bad one
-fails on exactly the expectations it breaks. A silent breakage of the validation
-path (an engine that stops evaluating, a suite that lost its expectations) fails here."""
+fails on exactly the rules it breaks. A silent breakage of the validation path (an
+engine that stops evaluating, a suite that lost its expectations, a rule that stopped
+being counted) fails here.
+
+The suites validate month profiles (vob/gx_suites.py): every rule counted over every
+staged row of a month. The batches below are staged tables written as the staging step
+writes them, so the profile SQL and GX both run on real rows."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 
 import duckdb
-import pandas as pd
 
-from vob.gx_suites import expectations, validate_query
+from vob.gx_suites import validate_query, validate_sources
 from vob.landing import CALLS, CRM, X
+from vob.validations import month_profiles
 
-MARCH = {"month_start": datetime(2025, 3, 1), "month_end": datetime(2025, 4, 1)}
-
-
-def calls_frame(rows: list[tuple]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["call_id", "offered_at", "answered_at", "ended_at", "disposition"])
-    for column in ("offered_at", "answered_at", "ended_at"):
-        frame[column] = pd.to_datetime(frame[column])
-    return frame.assign(**MARCH)[
-        ["month_start", "month_end", "call_id", "offered_at", "answered_at", "ended_at", "disposition"]
-    ]
+MARCH = date(2025, 3, 1)
 
 
-def validate_frame(db_path, name: str, frame: pd.DataFrame, suite: list):
-    """Put the frame in a DuckDB file and run the suite through the pipeline's GX path."""
+def staged(db_path, table: str, columns: str, rows: list[str]) -> None:
+    """A staging table of the working database with the given rows (SQL literals)."""
     con = duckdb.connect(str(db_path))
-    con.register("frame", frame)
-    con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+    con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    con.execute(f"CREATE TABLE staging.{table} ({columns})")
+    for row in rows:
+        con.execute(f"INSERT INTO staging.{table} VALUES ({row})")
     con.close()
-    return validate_query(db_path, name, f"SELECT * FROM {name}", suite)
 
 
-def failed(outcomes) -> set[tuple[str, str]]:
-    return {(o.expectation, o.column) for o in outcomes if not o.success}
+CALLS_COLUMNS = (
+    "month DATE, file VARCHAR, file_date DATE, line_no INTEGER, call_id VARCHAR, offered_at TIMESTAMPTZ, "
+    "answered_at TIMESTAMPTZ, ended_at TIMESTAMPTZ, queue VARCHAR, disposition VARCHAR, caller_number_hmac VARCHAR"
+)
+
+
+def call(call_id: str, offered: str, answered: str | None, ended: str, disposition: str) -> str:
+    ts = lambda v: "NULL" if v is None else f"TIMESTAMPTZ '{v}+03:00'"  # noqa: E731
+    return (
+        f"DATE '2025-03-01', 'f.csv', DATE '2025-03-02', 2, '{call_id}', {ts(offered)}, {ts(answered)}, "
+        f"{ts(ended)}, 'q', '{disposition}', NULL"
+    )
+
+
+def broken(db_path, source, months=(MARCH,)) -> tuple[bool, set[str]]:
+    """GX's verdict on the source's months, and the rules the profile counts as broken."""
+    con = duckdb.connect(str(db_path))
+    profiles = month_profiles(con, source, list(months))
+    con.close()
+    outcome = validate_sources(db_path, {source: list(months)})[source.name]
+    rules = {rule for p in profiles.values() for rule, n in p.violations if n}
+    return outcome.success, rules
 
 
 def test_a_known_good_calls_batch_passes(tmp_path):
-    frame = calls_frame(
+    db = tmp_path / "work.duckdb"
+    staged(
+        db,
+        "calls",
+        CALLS_COLUMNS,
         [
-            ("C1", "2025-03-01 00:00:00", "2025-03-01 00:00:05", "2025-03-01 00:03:00", "answered"),
-            ("C2", "2025-03-31 23:59:59", None, "2025-04-01 00:00:30", "abandoned"),
-        ]
+            call("C1", "2025-03-01 00:00:00", "2025-03-01 00:00:05", "2025-03-01 00:03:00", "answered"),
+            call("C2", "2025-03-31 23:59:59", None, "2025-04-01 00:00:30", "abandoned"),
+        ],
     )
-    outcomes = validate_frame(tmp_path / "gx.duckdb", "test_calls_good", frame, expectations(CALLS))
-    assert len(outcomes) >= 10
-    assert failed(outcomes) == set()
+    con = duckdb.connect(str(db))
+    (profile,) = month_profiles(con, CALLS, [MARCH]).values()
+    con.close()
+    assert profile.rows == 2 and len(profile.violations) >= 8  # every rule counted, none broken
+    assert broken(db, CALLS) == (True, set())
 
 
 def test_a_known_bad_calls_batch_fails_on_what_it_breaks(tmp_path):
-    frame = calls_frame(
+    db = tmp_path / "work.duckdb"
+    staged(
+        db,
+        "calls",
+        CALLS_COLUMNS,
         [
-            ("C1", "2025-03-10 10:00:00", "2025-03-10 10:00:05", "2025-03-10 10:03:00", "answered"),
-            ("C1", "2025-03-10 11:00:00", None, "2025-03-10 11:00:10", "abandoned"),  # duplicate id
-            ("C3", "2025-04-01 00:00:00", None, "2025-04-01 00:00:10", "abandoned"),  # next month
-            ("C4", "2025-03-10 12:00:00", None, "2025-03-10 11:00:00", "dropped"),  # ends before start, bad value
-        ]
+            call("C1", "2025-03-10 10:00:00", "2025-03-10 10:00:05", "2025-03-10 10:03:00", "answered"),
+            call("C1", "2025-03-10 11:00:00", None, "2025-03-10 11:00:10", "abandoned"),  # duplicate id
+            call("C3", "2025-04-01 00:00:00", None, "2025-04-01 00:00:10", "abandoned"),  # next month
+            call("C4", "2025-03-10 12:00:00", None, "2025-03-10 11:00:00", "dropped"),  # ends before start, bad value
+            call("C5", "2025-03-10 12:00:00", "2025-03-10 12:00:09", "2025-03-10 12:01:00", "abandoned"),  # answered
+        ],
     )
-    outcomes = validate_frame(tmp_path / "gx.duckdb", "test_calls_bad", frame, expectations(CALLS))
-    assert failed(outcomes) == {
-        ("expect_compound_columns_to_be_unique", "month_start,call_id"),
-        ("expect_column_pair_values_a_to_be_greater_than_b", "month_end,offered_at"),
-        ("expect_column_pair_values_a_to_be_greater_than_b", "ended_at,offered_at"),
-        ("expect_column_values_to_be_in_set", "disposition"),
-    }
-    in_set = next(o for o in outcomes if o.column == "disposition" and not o.success)
-    assert in_set.unexpected_count == 1 and in_set.sample == ["dropped"]
+    assert broken(db, CALLS) == (
+        False,
+        {
+            "call_id repeated",
+            "offered_at outside its month",
+            "ended_at before offered_at",
+            "disposition not in its set",
+            "abandoned call has answered_at",
+        },
+    )
 
 
 def test_counts_and_tickets_suites_catch_their_rules(tmp_path):
-    counts = pd.DataFrame(
-        {
-            "date": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-02-28"]),
-            "category": ["mention", "mention", "retweet"],
-            "count": [3, -1, 2],
-        }
-    ).assign(**MARCH)
-    assert failed(validate_frame(tmp_path / "gx.duckdb", "test_x_bad", counts, expectations(X))) == {
-        ("expect_compound_columns_to_be_unique", "date,category"),
-        ("expect_column_values_to_be_between", "count"),
-        ("expect_column_pair_values_a_to_be_greater_than_b", "date,month_start"),
-        ("expect_column_values_to_be_in_set", "category"),
-    }
-    tickets = pd.DataFrame(
-        {
-            "ticket_id": ["T1", "T2"],
-            "created_at": pd.to_datetime(["2025-03-02 10:00", "2025-03-03 10:00"]),
-            "status": ["closed", "new"],
-            "closed_at": pd.to_datetime(["2025-03-05 10:00", None]),
-            "snapshot_date": pd.to_datetime(["2025-07-01", "2025-07-01"]),
-            "closed_at_matches_status": [True, False],
-        }
-    ).assign(**MARCH)
-    assert failed(validate_frame(tmp_path / "gx.duckdb", "test_crm_bad", tickets, expectations(CRM))) == {
-        ("expect_column_values_to_be_in_set", "closed_at_matches_status"),
-    }
+    db = tmp_path / "work.duckdb"
+    staged(
+        db,
+        "daily_counts",
+        "month DATE, source VARCHAR, date DATE, category VARCHAR, count BIGINT, file VARCHAR, line_no INTEGER",
+        [
+            "DATE '2025-03-01', 'x', DATE '2025-03-01', 'mention', 3, 'x.csv', 2",
+            "DATE '2025-03-01', 'x', DATE '2025-03-01', 'mention', -1, 'x.csv', 3",
+            "DATE '2025-03-01', 'x', DATE '2025-02-28', 'retweet', 2, 'x.csv', 4",
+            "DATE '2025-03-01', 'sms', DATE '2025-02-28', 'retweet', -2, 'sms.csv', 2",  # another source: not x's
+        ],
+    )
+    assert broken(db, X) == (
+        False,
+        {"(date, category) repeated", "count negative", "date outside its month", "category not in its set"},
+    )
+    staged(
+        db,
+        "crm",
+        "month DATE, file VARCHAR, file_date DATE, line_no INTEGER, ticket_id VARCHAR, created_at TIMESTAMPTZ, "
+        "channel VARCHAR, category VARCHAR, status VARCHAR, closed_at TIMESTAMPTZ, beneficiary_id_hmac VARCHAR",
+        [
+            "DATE '2025-03-01', 't.csv', DATE '2025-07-01', 2, 'T1', TIMESTAMPTZ '2025-03-02 10:00+03', "
+            "'calls', 'c', 'closed', TIMESTAMPTZ '2025-03-05 10:00+03', NULL",
+            "DATE '2025-03-01', 't.csv', DATE '2025-07-01', 3, 'T2', TIMESTAMPTZ '2025-03-03 10:00+03', "
+            "'calls', 'c', 'closed', NULL, NULL",
+            "DATE '2025-03-01', 'u.csv', DATE '2025-06-01', 2, 'T2', TIMESTAMPTZ '2025-03-03 10:00+03', "
+            "'calls', 'c', 'new', NULL, NULL",  # the same ticket in another snapshot: not repeated
+        ],
+    )
+    assert broken(db, CRM) == (
+        False,
+        {"closed ticket without closed_at", "closed_at not set exactly for closed tickets"},
+    )
 
 
 def test_the_gx_connection_carries_the_working_connections_memory_cap_and_spill_folder(tmp_path):

@@ -4,9 +4,10 @@ not validated again.
 Each validation of a source's staged month is stored in the working database
 (`quality.validations`, warehouse/schema.sql) with the month's fingerprint:
 
-- the staged rows themselves: their count, and the sum and the XOR of DuckDB's
-  hash of every whole row (all columns, file and line included), computed in
-  one scan inside DuckDB (no GX, no rows in Python);
+- what the suite validates: the month's profile (its staged rows, and how many
+  of them break each rule: vob/gx_suites.py `profile_sql`), computed in one
+  aggregate inside DuckDB (no GX, no rows in Python); the same profile gives the
+  same verdict;
 - the suite's version: the text of vob/gx_suites.py, the source's landing
   description (vob/landing.py) and the installed GX version, so that a
   changed rule or a GX upgrade validates again.
@@ -62,23 +63,30 @@ def _gx_version() -> str:
     return version("great_expectations")  # from the package's metadata: GX is not imported
 
 
-def staged_rows_sql(source: Source) -> tuple[str, dict]:
-    """The staged rows of one month of `source` ($month), and the parameters besides the month."""
-    if source.kind == "counts":
-        return "SELECT * FROM staging.daily_counts WHERE month = $month AND source = $source", {"source": source.name}
-    return f"SELECT * FROM staging.{source.name} WHERE month = $month", {}
+@dataclass(frozen=True)
+class MonthProfile:
+    """A staged month as the suite sees it: its rows, and how many of them break each rule."""
+
+    rows: int
+    violations: tuple[tuple[str, int], ...]  # (rule, rows breaking it), in the suite's order
+
+    def fingerprint(self, source: Source) -> str:
+        counts = ";".join(f"{rule}={n}" for rule, n in self.violations)
+        return f"{self.rows}:{hashlib.sha256(counts.encode()).hexdigest()[:16]}:{suite_version(source)}"
 
 
-def month_fingerprint(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> tuple[int, str]:
-    """The staged month's row count, and its fingerprint: the rows (count, sum and XOR of
-    whole-row hashes) and the suite's version."""
-    rows, params = staged_rows_sql(source)
-    count, total, xor = con.execute(
-        f"SELECT count(*), coalesce(sum(hash(staged)::HUGEINT), 0), coalesce(bit_xor(hash(staged)), 0) "
-        f"FROM ({rows}) AS staged",
-        {"month": month, **params},
-    ).fetchall()[0]
-    return count, f"{count}:{total:x}:{xor:x}:{suite_version(source)}"
+def month_profiles(con: duckdb.DuckDBPyConnection, source: Source, months: list[date]) -> dict[date, MonthProfile]:
+    """The profile of each of `months` (`vob.gx_suites.profile_sql`, one aggregate over the staged
+    rows); a month with no staged row has no rule broken."""
+    from vob.gx_suites import profile_sql  # the SQL only: GX itself is not imported
+
+    found: dict[date, list[tuple[str, int, int]]] = {}
+    for _, month, rule, violations, rows in con.execute(profile_sql(source, months)).fetchall():
+        found.setdefault(month, []).append((rule, violations, rows))
+    return {
+        m: MonthProfile(found[m][0][2], tuple((r, v) for r, v, _ in found[m])) if m in found else MonthProfile(0, ())
+        for m in months
+    }
 
 
 def last_validations(
