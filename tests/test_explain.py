@@ -198,8 +198,9 @@ def test_a_half_year_figure_shows_its_beneficiaries_from_tickets_and_notes(expla
 
 def test_every_half_year_measure_is_explained_with_its_published_value(explained):
     names = ("beneficiaries", "notes", "plans_total", "plans_in_progress", "plans_implemented")
+    names += ("ticket_beneficiaries", "note_beneficiaries")
     [row] = published(explained, f"SELECT {', '.join(names)} FROM marts.fct_vob_half_year")
-    assert row == (3, 5, 2, 1, 1)
+    assert row == (3, 5, 2, 1, 1, 2, 2)
     for name, value in zip(names, row):
         text = explanation(explained, "fct_vob_half_year", "2025-H1", name)
         assert text.startswith(f"fct_vob_half_year 2025-H1|{name} = {value}\n")

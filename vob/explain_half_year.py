@@ -69,16 +69,10 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> int:
     return con.execute(sql, params).fetchall()[0][0]
 
 
-def _counted(key: Key, what: str, file: FileRow, reasons: list, note: str = "") -> Reckoning:
-    value = int(file.gives[0] or 0)
-    return Reckoning(
-        [f"  {key.measure} = {value:,}  ({what})"],
-        value,
-        (key.measure,),
-        [file],
-        reasons,
-        [note] if note else [],
-    )
+def _counted(key: Key, what: str, files: list[FileRow], reasons: list) -> Reckoning:
+    """A count: what its files give, added up."""
+    value = sum(int(f.gives[0] or 0) for f in files)
+    return Reckoning([f"  {key.measure} = {value:,}  ({what})"], value, (key.measure,), files, reasons)
 
 
 def _sheet_reasons(con: duckdb.DuckDBPyConnection, period: str, sheet: str) -> list:
@@ -114,7 +108,7 @@ def _plans(con: duckdb.DuckDBPyConnection, key: Key) -> Reckoning:
     if "dimension" in key.values:
         params["dimension"] = key.values["dimension"]
     sheet = _sheet(con, period, "corrective_plans", _count(con, _plans_sql(key), params))
-    return _counted(key, "valid plans of the sheet, as above", sheet, _sheet_reasons(con, period, "corrective_plans"))
+    return _counted(key, "valid plans of the sheet, as above", [sheet], _sheet_reasons(con, period, "corrective_plans"))
 
 
 # ---------------------------------------------------------------- fct_vob_half_year
@@ -168,17 +162,14 @@ def _beneficiaries(con: duckdb.DuckDBPyConnection, key: Key, row: dict) -> Recko
         "feedback_notes",
         _count(con, f"SELECT count(*) FROM ({NOTE_PEOPLE_SQL})", {"period": period}),
     )
-    tickets = _ticket_people(con, period, snapshot)
-    files = [f for f in (tickets, notes) if f is not None]
-    reasons = (rejected_reasons(con, "crm", [tickets.file]) if tickets else []) + _sheet_reasons(
-        con, period, "feedback_notes"
-    )
-    on_tickets = int(tickets.gives[0] or 0) if tickets else 0
-    on_notes = int(notes.gives[0] or 0)
+    tickets = [f for f in [_ticket_people(con, period, snapshot)] if f is not None]
+    ticket_reasons = rejected_reasons(con, "crm", [f.file for f in tickets])
+    note_reasons = _sheet_reasons(con, period, "feedback_notes")
     if key.measure == "ticket_beneficiaries":
-        return _counted(key, TICKET_PEOPLE, tickets or FileRow("no CRM snapshot", None, None, (0,)), reasons)
+        return _counted(key, TICKET_PEOPLE, tickets, ticket_reasons)
     if key.measure == "note_beneficiaries":
-        return _counted(key, NOTE_PEOPLE, notes, _sheet_reasons(con, period, "feedback_notes"))
+        return _counted(key, NOTE_PEOPLE, [notes], note_reasons)
+    on_tickets, on_notes = sum(int(f.gives[0] or 0) for f in tickets), int(notes.gives[0] or 0)
     both = _count(
         con,
         f"""SELECT count(*) FROM ({NOTE_PEOPLE_SQL}) n
@@ -194,7 +185,9 @@ def _beneficiaries(con: duckdb.DuckDBPyConnection, key: Key, row: dict) -> Recko
         f"  {on_tickets:,} + {on_notes:,} − {both:,} = {value:,}",
     ]
     note = "Each file gives its distinct beneficiaries; they do not add up, a person on both counts once."
-    return Reckoning(lines, value, ("beneficiaries",), files, reasons, [note], adds_up=False)
+    return Reckoning(
+        lines, value, ("beneficiaries",), [*tickets, notes], ticket_reasons + note_reasons, [note], adds_up=False
+    )
 
 
 def _half_year_reckon(con: duckdb.DuckDBPyConnection, key: Key, row: dict) -> Reckoning:
@@ -211,7 +204,7 @@ def _half_year_reckon(con: duckdb.DuckDBPyConnection, key: Key, row: dict) -> Re
         )
         sheet = _sheet(con, period, "feedback_notes", count)
         return _counted(
-            key, "valid notes received in the half-year", sheet, _sheet_reasons(con, period, "feedback_notes")
+            key, "valid notes received in the half-year", [sheet], _sheet_reasons(con, period, "feedback_notes")
         )
     return _plans(con, key)
 
@@ -258,7 +251,7 @@ def _dimension_reckon(con: duckdb.DuckDBPyConnection, key: Key, row: dict) -> Re
     reasons = _sheet_reasons(con, period, "feedback_notes")
     if key.measure == "tags":
         sheet = _sheet(con, period, "feedback_notes", tags)
-        return _counted(key, f"notes tagged {dimension}", sheet, reasons)
+        return _counted(key, f"notes tagged {dimension}", [sheet], reasons)
     total = _count(con, TAGS_SQL, {"period": period, "dimension": None})
     sheet = _sheet(con, period, "feedback_notes", tags)
     sheet.gives = (tags, total)
