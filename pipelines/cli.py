@@ -10,6 +10,7 @@ vob dashboard [--port 8088] [--no-serve]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,10 +59,14 @@ def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     from vob.explain import ExplainError, explain
 
     try:
-        print(explain(settings, args.table, args.key))
+        text = explain(settings, args.table, args.key)
     except (ExplainError, ConfigError) as err:
         print(f"vob explain: {err}", file=sys.stderr)
         return 2
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `vob explain ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
