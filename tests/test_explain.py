@@ -183,6 +183,7 @@ def test_a_half_year_figure_shows_its_beneficiaries_from_tickets_and_notes(expla
     )
     assert (value, on_tickets, on_notes, snapshot) == (3, 2, 2, date(2025, 7, 1))  # Alice once, Bob, Dana
     assert text.startswith(f"fct_vob_half_year 2025-H1|beneficiaries = {value}\n")
+    assert f"as the warehouse holds it: beneficiaries {value}, notes 5," in text
     assert part(text, "of tickets") == on_tickets
     assert part(text, "of notes") == on_notes
     assert part(text, "of tickets") + part(text, "of notes") - part(text, "on both") == value
@@ -222,6 +223,7 @@ def test_a_dimension_share_shows_its_tags_over_all_tags(explained):
     )
     assert (rows["speed"], sum(rows.values()), share) == (3, 7, Decimal("42.86"))
     assert text.startswith("fct_feedback_dimension_half_year 2025-H1|speed|share_pct = 42.86\n")
+    assert f"as the warehouse holds it: tags 3, share_pct {share}\n" in text
     assert part(text, "tags") == rows["speed"]
     assert part(text, "all tags") == sum(rows.values())
     assert half_up(part(text, "tags") * 100 / part(text, "all tags"), "0.01") == share
@@ -323,7 +325,10 @@ def test_without_the_working_database_the_published_row_is_shown_and_the_reason(
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("fct_calls_service_monthly 2025-03|all|p90_wait_s = 35.4\n")
-    assert "the published row: offered 7, answered 5, abandoned 2, abandon_rate_pct 28.57" in out.stdout
+    published_row = (
+        "the published row, as the warehouse holds it: offered 7, answered 5, abandoned 2, abandon_rate_pct 28.57"
+    )
+    assert published_row in out.stdout
     assert f"not shown, the working database {tmp_path / 'work.duckdb'} is not here." in out.stdout
 
 

@@ -323,13 +323,16 @@ def wrapped(text: str) -> list[str]:
     return textwrap.wrap(text, width=100, initial_indent="  ", subsequent_indent="  ")
 
 
-def shown(value) -> str:
-    """A published value as the warehouse holds it (integers with thousands separators)."""
+def held(value) -> str:
+    """A published value exactly as the warehouse holds it: `115534`, `20.00`, `NULL`."""
     if value is None:
         return "NULL"
-    if isinstance(value, date):
-        return f"{value:%Y-%m-%d}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    return f"{value:%Y-%m-%d}" if isinstance(value, date) else str(value)
+
+
+def shown(value) -> str:
+    """A published value for reading: integers with thousands separators, the rest as held."""
+    return f"{value:,}" if isinstance(value, int) else held(value)
 
 
 def file_table(columns: tuple[str, ...], files: list[FileRow], totals: bool) -> list[str]:
@@ -352,11 +355,11 @@ def file_table(columns: tuple[str, ...], files: list[FileRow], totals: bool) -> 
 
 def render(key: Key, row: dict, reckoning: Reckoning | None, why_not: str, warehouse: str, landing: str) -> str:
     value = row[key.measure]
-    others = ", ".join(f"{c} {shown(v)}" for c, v in row.items() if c not in key.values and c != "sort_order")
+    others = ", ".join(f"{c} {held(v)}" for c, v in row.items() if c not in key.values and c != "sort_order")
     lines = [
         f"{key.table.name} {key.text} = {shown(value)}",
         f"  {key.table.words(key)}; published warehouse {warehouse}",
-        f"  the published row: {others}",
+        f"  the published row, as the warehouse holds it: {others}",
         "",
         "Computed as:",
         *wrapped(key.table.rule(key)),
