@@ -1,5 +1,10 @@
 """`vob explain TABLE KEY...`: one published figure and the landing files that make it up.
 
+Every published fact table is known here (`KNOWN_TABLES`). The service KPIs and the half-year
+marts are explained by vob/explain_service.py and vob/explain_half_year.py through
+vob/explain_parts.py (the figure's parts re-done from the working database); the contacts and
+tickets of fct_channel_monthly and fct_tickets_monthly below, from `marts.figure_sources`.
+
 Reads the PUBLISHED warehouse (`marts.figure_sources` and the fact table), as
 an auditor would, and, when it is there and free, the working database
 read-only for what the published file does not hold: the rejected rows'
