@@ -3,13 +3,14 @@
 vob sample [--out DIR] [--scale S] [--seed N]
 vob run --period 2025-H1 | --month 2025-03
 vob rebuild --period 2025-H1 | --month 2025-03
-vob explain TABLE KEY...   (e.g. fct_channel_monthly 2025-03 calls)
+vob explain TABLE KEY...   (e.g. fct_calls_service_monthly 2025-03 all abandon_rate_pct)
 vob dashboard [--port 8088] [--no-serve]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,10 +59,14 @@ def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     from vob.explain import ExplainError, explain
 
     try:
-        print(explain(settings, args.table, args.key))
+        text = explain(settings, args.table, args.key)
     except (ExplainError, ConfigError) as err:
         print(f"vob explain: {err}", file=sys.stderr)
         return 2
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `vob explain ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -116,13 +121,23 @@ def main(argv: list[str] | None = None) -> int:
     explain = commands.add_parser(
         "explain",
         help="one published figure and the landing files that make it up",
-        description="Print a published figure, the landing files it comes from (rows read, rejected, "
-        "given to the figure), the rejected rows' reasons and the duplicates dropped, and the total.",
-        epilog="e.g. `vob explain fct_channel_monthly 2025-03 calls`, "
-        "`vob explain fct_tickets_monthly 2025-03 2025-07-01 tickets_open`",
+        description="Print a published figure as the warehouse holds it, how it is computed, the records it was "
+        "computed from (the count; for a ratio its numerator and denominator; for a quantile the values' count and "
+        "the two values it lies between), the landing files behind them (rows read, rejected, given to the "
+        "figure), the rejected rows' reasons grouped, and the total re-done from them.",
+        epilog="KEY is the row's grain values, then the measure where the table has several: "
+        "fct_channel_monthly MONTH CHANNEL; fct_tickets_monthly MONTH SNAPSHOT_DATE MEASURE; "
+        "fct_calls_service_monthly MONTH QUEUE MEASURE; fct_chat_service_monthly MONTH ENTRY_POINT MEASURE; "
+        "fct_ticket_resolution_monthly MONTH SNAPSHOT_DATE MEASURE; fct_ticket_backlog SNAPSHOT_DATE AGE_BAND; "
+        "fct_vob_half_year PERIOD MEASURE; fct_feedback_dimension_half_year PERIOD DIMENSION MEASURE; "
+        "corrective_plans_by_dimension PERIOD DIMENSION MEASURE. "
+        "E.g. `vob explain fct_vob_half_year 2025-H1 beneficiaries`, "
+        "`vob explain fct_feedback_dimension_half_year 2025-H1 speed share_pct`, "
+        "`vob explain fct_calls_service_monthly 2025-03 all abandon_rate_pct`. "
+        "A wrong table or key exits with status 2 and one line naming what is valid.",
     )
-    explain.add_argument("table", help="fct_channel_monthly or fct_tickets_monthly")
-    explain.add_argument("key", nargs="+", help="MONTH CHANNEL, or MONTH SNAPSHOT_DATE MEASURE")
+    explain.add_argument("table", help="a published fact table, e.g. fct_calls_service_monthly")
+    explain.add_argument("key", nargs="+", help="the row's grain values, then the measure (or the key joined by |)")
     explain.set_defaults(func=_cmd_explain)
 
     dashboard = commands.add_parser(

@@ -25,6 +25,19 @@ def vob_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return load_settings()
 
 
+def landing_env(root: Path) -> dict[str, str]:
+    """The VOB_* variables of a module's own landing zone and warehouse under `root`: a test key,
+    a tolerant reject threshold for hand-written faults, and no settle wait (the zone is written
+    just before the run, docs/operations.md)."""
+    return {
+        "VOB_LANDING_DIR": str(root / "landing"),
+        "VOB_WAREHOUSE": str(root / "warehouse" / "vob.duckdb"),
+        "VOB_PII_KEY": "test-key",
+        "VOB_REJECT_THRESHOLD_PCT": "50",
+        "VOB_SETTLE_SECONDS": "0",
+    }
+
+
 def vob_resources() -> dict:
     """The `vob` resource as the code location wires it (pipelines/definitions.py), from this test's
     environment: `defs` wired the variables set when it was imported, before the fixtures set them."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import RANGE_END, RANGE_START, query
+from conftest import RANGE_END, RANGE_START, landing_env, query
 from figure_checks import figures_with_sources
 from landing_files import call, chat, ticket, write_calls, write_crm, write_jsonl
 
@@ -133,13 +133,7 @@ def kpi_run(tmp_path_factory) -> dict:
     from vob.settings import load_settings
 
     root = tmp_path_factory.mktemp("kpis")
-    env = {
-        "VOB_LANDING_DIR": str(root / "landing"),
-        "VOB_WAREHOUSE": str(root / "warehouse" / "vob.duckdb"),
-        "VOB_PII_KEY": "test-key",
-        "VOB_REJECT_THRESHOLD_PCT": "50",
-        "VOB_SETTLE_SECONDS": "0",
-    }  # the zone is written just before the run (docs/operations.md)
+    env = landing_env(root)
     write_kpi_landing(root / "landing")
     settings = load_settings(env)
     result = defs.resolve_job_def("monthly_refresh").execute_in_process(

@@ -1,5 +1,10 @@
 """`vob explain TABLE KEY...`: one published figure and the landing files that make it up.
 
+Every published fact table is known here (`KNOWN_TABLES`). The service KPIs and the half-year
+marts are explained by vob/explain_service.py and vob/explain_half_year.py through
+vob/explain_parts.py (the figure's parts re-done from the working database); the contacts and
+tickets of fct_channel_monthly and fct_tickets_monthly below, from `marts.figure_sources`.
+
 Reads the PUBLISHED warehouse (`marts.figure_sources` and the fact table), as
 an auditor would, and, when it is there and free, the working database
 read-only for what the published file does not hold: the rejected rows'
@@ -13,36 +18,60 @@ duplicates. Every file is accounted for:
 
 from __future__ import annotations
 
-import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from vob.explain_half_year import HALF_YEAR_TABLES
+from vob.explain_parts import (
+    ExplainError,
+    FactTable,
+    month_words,
+    parse_date,
+    published_row,
+    render,
+    wrapped,
+)
+from vob.explain_service import SERVICE_TABLES
 from vob.figure_sources import CHANNEL_TABLE, EXPLAINED_TABLES, TICKET_MEASURES
 from vob.landing import CHANNELS, CRM, SOURCES, Source, next_month
 from vob.settings import Settings
 from vob.transforms import month_window
 
-MONTH_NAMES_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+TABLES: dict[str, FactTable] = {t.name: t for t in (*SERVICE_TABLES, *HALF_YEAR_TABLES)}
+KNOWN_TABLES = (*EXPLAINED_TABLES, *TABLES)  # every published table that holds figures
+NO_FIGURES = {  # published tables that hold no figure: what they are instead
+    "e_participations": "lists the half-year's e-participations (title, kind, target group, channel, month, "
+    "link), one row per valid row of the register workbook's sheet e_participations",
+    "improvement_actions": "lists the half-year's improvement actions (number, title, description, plan), one "
+    "row per valid row of the register workbook's sheet improvement_actions",
+    "dim_channel": "names the channels",
+    "dim_dimension": "names the Adaa dimensions",
+    "dim_month": "describes the published months",
+    "figure_sources": "is the files behind the figures of fct_channel_monthly and fct_tickets_monthly",
+}
 
 
-class ExplainError(ValueError):
-    """The table, the key or the warehouse cannot be explained; the message says why."""
+def key_parts(key: list[str]) -> list[str]:
+    """The key's values, given as words or as stored (joined by `|`)."""
+    return [p for k in key for p in k.split("|") if p]
+
+
+def known_table(table: str) -> str:
+    """The table's name (`marts.` allowed), or a clear error naming the tables vob explain knows."""
+    name = table.removeprefix("marts.")
+    if name in NO_FIGURES:
+        raise ExplainError(
+            f"marts.{name} {NO_FIGURES[name]}: it holds no figure to explain "
+            f"(vob explain knows {', '.join(KNOWN_TABLES)})"
+        )
+    if name not in KNOWN_TABLES:
+        raise ExplainError(f"unknown table {table!r}: vob explain knows {', '.join(KNOWN_TABLES)}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -56,7 +85,7 @@ class Figure:
 
     @property
     def words(self) -> str:
-        when = f"{MONTH_NAMES_EN[self.month.month - 1]} {self.month.year}"
+        when = month_words(self.month)
         if self.table == CHANNEL_TABLE:
             return f"contacts of channel {self.source.channel} in {when}"
         what = {
@@ -67,24 +96,14 @@ class Figure:
         return f"{what} in {when}, as the CRM snapshot of {self.snapshot:%Y-%m-%d} sees them"
 
 
-def _date(text: str, what: str, example: str) -> date:
-    try:
-        parts = [int(p) for p in text.split("-")]
-        return date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1)
-    except (ValueError, IndexError):
-        raise ExplainError(f"{text!r} is not a {what} (e.g. {example})") from None
-
-
 def parse_figure(table: str, key: list[str]) -> Figure:
     """The figure named on the command line: `fct_channel_monthly 2025-03 calls` or
     `fct_tickets_monthly 2025-03 2025-07-01 tickets_open` (or the key joined by `|`)."""
-    if table not in EXPLAINED_TABLES:
-        raise ExplainError(f"unknown table {table!r}: vob explain knows {', '.join(EXPLAINED_TABLES)}")
-    parts = [p for k in key for p in k.split("|") if p]
+    parts = key_parts(key)
     if table == CHANNEL_TABLE:
         if len(parts) != 2 or parts[1] not in CHANNELS:
             raise ExplainError(f"{table} takes MONTH CHANNEL, e.g. `2025-03 calls` (channels: {', '.join(CHANNELS)})")
-        month = _date(parts[0], "month", "2025-03").replace(day=1)
+        month = parse_date(parts[0], "month", "2025-03").replace(day=1)
         source = next(s for s in SOURCES.values() if s.channel == parts[1])
         return Figure(table, f"{month:%Y-%m}|{parts[1]}", month, source, "contacts")
     if len(parts) != 3 or parts[2] not in TICKET_MEASURES:
@@ -92,8 +111,8 @@ def parse_figure(table: str, key: list[str]) -> Figure:
             f"{table} takes MONTH SNAPSHOT_DATE MEASURE, e.g. `2025-03 2025-07-01 tickets_open` "
             f"(measures: {', '.join(TICKET_MEASURES)})"
         )
-    month = _date(parts[0], "month", "2025-03").replace(day=1)
-    snapshot = _date(parts[1], "snapshot date", "2025-07-01")
+    month = parse_date(parts[0], "month", "2025-03").replace(day=1)
+    snapshot = parse_date(parts[1], "snapshot date", "2025-07-01")
     return Figure(table, f"{month:%Y-%m}|{snapshot:%Y-%m-%d}|{parts[2]}", month, CRM, parts[2], snapshot)
 
 
@@ -180,18 +199,44 @@ def _open_read_only(path: Path) -> tuple[duckdb.DuckDBPyConnection | None, str]:
         return None, f"the working database {path} could not be opened read-only ({str(err).splitlines()[0]})"
 
 
-def explain(settings: Settings, table: str, key: list[str]) -> str:
-    """The figure and its reconciliation, in words an auditor reads."""
-    figure = parse_figure(table, key)
+@contextmanager
+def _published(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     if not settings.warehouse_path.exists():
         raise ExplainError(
             f"no published warehouse at {settings.warehouse_path}: run `vob run` first (or set VOB_WAREHOUSE)"
         )
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        value, sources = published_figure(con, figure)
+        yield con
     finally:
         con.close()
+
+
+def explain(settings: Settings, table: str, key: list[str]) -> str:
+    """The figure and its reconciliation, in words an auditor reads."""
+    name = known_table(table)
+    fact = TABLES.get(name)
+    if fact is None:
+        return explain_contacts(settings, parse_figure(name, key))
+    figure = fact.parse(key_parts(key))
+    with _published(settings) as con:
+        row = published_row(con, figure)
+    work, why_not = _open_read_only(settings.work_db)
+    reckoning = None
+    if work is not None:
+        try:
+            reckoning = fact.reckon(work, figure, row)
+        except duckdb.Error as err:  # e.g. a working database of an older version, without the half-year tables
+            why_not = f"the working database {settings.work_db} cannot give them ({str(err).splitlines()[0]})"
+        finally:
+            work.close()
+    return render(figure, row, reckoning, why_not, str(settings.warehouse_path), str(settings.landing_dir))
+
+
+def explain_contacts(settings: Settings, figure: Figure) -> str:
+    """A figure of fct_channel_monthly or fct_tickets_monthly, from marts.figure_sources."""
+    with _published(settings) as con:
+        value, sources = published_figure(con, figure)
     files = [s["file"] for s in sources]
     work, why_not = _open_read_only(settings.work_db)
     detail, reasons = {}, []
@@ -200,11 +245,7 @@ def explain(settings: Settings, table: str, key: list[str]) -> str:
             detail, reasons = working_detail(work, figure, files)
         finally:
             work.close()
-    return render(figure, value, sources, detail, reasons, why_not, settings)
-
-
-def _wrapped(text: str) -> list[str]:
-    return textwrap.wrap(text, width=100, initial_indent="  ", subsequent_indent="  ")
+    return render_contacts(figure, value, sources, detail, reasons, why_not, settings)
 
 
 def _n(value) -> str:
@@ -231,7 +272,7 @@ def _file_numbers(source: dict, detail: dict | None) -> list[int | None]:
     return [read, rejected, other, duplicates, kept, source["counted"]]
 
 
-def render(
+def render_contacts(
     figure: Figure, value: int, sources: list[dict], detail: dict, reasons: list, why_not: str, settings: Settings
 ) -> str:
     counted_total = sum(s["counted"] for s in sources)
@@ -266,14 +307,14 @@ def render(
             )
         lines.append("")
         if detail:
-            lines += _wrapped(
+            lines += wrapped(
                 "For each file, rows read = rejected + other months + duplicates dropped + rows kept. "
                 "'Other months' are valid rows whose own date falls in another month (or, for a CRM "
                 "snapshot, tickets created in another month); 'duplicates dropped' are rows of the month "
                 "whose id (or date and category) is counted from another row: the latest export's, or "
                 "the last line of a file."
             )
-            lines += _wrapped(COUNTED_MEANS[figure.measure if figure.source.kind == "snapshot" else figure.source.kind])
+            lines += wrapped(COUNTED_MEANS[figure.measure if figure.source.kind == "snapshot" else figure.source.kind])
         else:
             lines.append(f"  (other months and duplicates need the working database: {why_not})")
     lines.append("")
