@@ -123,12 +123,11 @@ def staging(context: dg.AssetExecutionContext, vob: VobWarehouse):
     months = run_months(context)
     with vob.work_db() as con:
         for source in sources:
-            loads = []
-            for month in months:
-                loads.append(
-                    load_source_month(con, source, month, settings, pii_key, context.run.run_id, vob.settled_before)
-                )
-                context.log.info(_load_log_line(loads[-1]))
+            loads = [
+                load_source_month(con, source, month, settings, pii_key, context.run.run_id, vob.settled_before)
+                for month in months
+            ]
+            context.log.info("\n".join(_load_log_line(load) for load in loads))  # one event a source
             for path in sorted({f for load in loads for f in load.unsettled}):
                 context.log.warning(
                     f"{path} left for a later run: modified after the settle cutoff (an upload in progress?)"
