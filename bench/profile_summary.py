@@ -14,7 +14,7 @@ from collections import Counter
 
 CATEGORIES = (
     ("ingest: fingerprint and line count (Python, streaming)", ("scan_file",)),
-    ("ingest: typed read straight into raw (valid rows)", ("insert_typed_csv",)),
+    ("ingest: fast path, one read straight into raw (valid rows)", ("insert_fast",)),
     ("ingest: read_csv line scan (JSON Lines, line-by-line files)", ("read_lines", "stream_lines")),
     ("ingest: checks, hashing, insert into raw / rejected_rows", ("store_checked",)),
     ("ingest: other", ("vob/ingest.py",)),

@@ -289,7 +289,7 @@ def measure_contract_floor(scale: float, landing: Path, scratch: Path) -> Measur
     )
     if code != 0:
         raise SystemExit(f"the contract floor failed at scale {scale:g}: {log.read_text()[-2000:]}")
-    sources = {line["source"]: line for line in map(json.loads, out.splitlines()) if line.strip()}
+    sources = {row["source"]: row for row in (json.loads(line) for line in out.splitlines() if line.strip())}
     return Measure("contract", scale, wall, cpu, rss, True, sources=sources)
 
 

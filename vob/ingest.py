@@ -420,15 +420,22 @@ def line_sql(source: Source) -> str:
     )
 
 
-TS_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # the typed reader's timestamps: an offset is required
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # the fast path's timestamps: an offset is required
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # ... or Z (a typed CSV read cannot take both: JSON Lines take them as text)
 FAST_KINDS = frozenset({"id", "ts", "text", "enum", "pii"})
 
 
-def typed_reader_sql(source: Source, header: list[str]) -> str:
-    """`read_csv` of files sharing `header`: timestamps typed by the reader (`TIMESTAMP` with
-    a required offset, 0.004 µs a value), everything else text; a line the reader cannot
-    take (a bad timestamp, a wrong number of fields, a stray quote, bytes that are not UTF-8)
-    is skipped, and its file then does not add up (`insert_typed_csv`)."""
+def fast_reader_sql(source: Source, header: list[str]) -> str:
+    """The fast path's read of a group of files ($paths) sharing a format and a header.
+
+    CSV: `read_csv` with timestamps typed by the reader (`TIMESTAMP` with a required offset,
+    0.004 µs a value), everything else text; a line the reader cannot take (a bad timestamp, a
+    wrong number of fields, a stray quote, bytes that are not UTF-8) is skipped. JSON Lines:
+    `read_json` with every contracted key as text; a line that is not a JSON object (or not
+    UTF-8) gives a row of NULLs. Either way its file then does not add up (`insert_fast`)."""
+    if source.fmt == "jsonl":
+        columns = "{" + ", ".join(f"{sql_quote(f.name)}: 'VARCHAR'" for f in source.fields) + "}"
+        return f"read_json($paths, format = 'newline_delimited', columns = {columns}, ignore_errors = true)"
     types = {f.name: ("TIMESTAMP" if f.kind == "ts" else "VARCHAR") for f in source.fields}
     names = [reader_name(source, header, i) for i in range(len(header))]
     columns = "{" + ", ".join(f"{sql_quote(n)}: {sql_quote(types.get(n, 'VARCHAR'))}" for n in names) + "}"
@@ -438,11 +445,15 @@ def typed_reader_sql(source: Source, header: list[str]) -> str:
     )
 
 
-def _fast_value(f: Field) -> str:
-    """SQL over a typed read: a field's stored value, as `validate_sql` stores it."""
+def _fast_value(source: Source, f: Field) -> str:
+    """SQL over the fast read: a field's stored value, as `validate_sql` stores it."""
     v = f"nullif(trim({_ident(f.name)}), '')"
     if f.hashed:
         return f"hh_{f.name}"
+    if f.kind == "ts" and source.fmt == "jsonl":
+        return (
+            f"coalesce(make_timestamptz(epoch_us(try_strptime({v}, '{UTC_FORMAT}'))), try_strptime({v}, '{TS_FORMAT}'))"
+        )
     if f.kind == "ts":
         return f"make_timestamptz(epoch_us({_ident(f.name)}))"
     if f.kind == "enum":
@@ -450,21 +461,23 @@ def _fast_value(f: Field) -> str:
     return v
 
 
-def _fast_valid(f: Field) -> str | None:
-    """SQL over the stored values: true when the field meets the contract (`_field_reason`
-    finds nothing); None when any value the reader gave is valid."""
+def _fast_valid(source: Source, f: Field) -> str | None:
+    """SQL over the stored values (and, for text read timestamps, the text): true when the field
+    meets the contract (`_field_reason` finds nothing); None when any value read is valid."""
     present = f"{f.column} IS NOT NULL"
     if f.kind == "enum" and f.values:
         allowed = f"{f.column} IN ({', '.join(sql_quote(x) for x in f.values)})"
         return allowed if f.required else f"({f.column} IS NULL OR {allowed})"
+    if f.kind == "ts" and source.fmt == "jsonl" and not f.required:  # text that did not parse is no NULL
+        return f"({present} OR nullif(trim(_text_{f.name}), '') IS NULL)"
     return present if f.required else None
 
 
-def fast_csv_sql(source: Source, header: list[str]) -> str:
-    """One INSERT of the valid rows of every file sharing `header`, straight from the typed
-    read: each row numbered by its line (its rank in its file, + 1 for the header), personal
-    fields hashed once per distinct value. Rows that break a rule are left out, not
-    explained: their file does not add up and is read again line by line."""
+def fast_insert_sql(source: Source, header: list[str]) -> str:
+    """One INSERT of the valid rows of every file of a group, straight from the fast read: each
+    row numbered by its line (its rank in its file, after the header for CSV), personal fields
+    hashed once per distinct value. Rows that break a rule are left out, not explained: their
+    file does not add up and is read again line by line."""
     stored = stored_fields(source)
     hashed = [f for f in stored if f.hashed]
     hashes = "".join(
@@ -474,24 +487,28 @@ def fast_csv_sql(source: Source, header: list[str]) -> str:
         for f in hashed
     )
     joins = "".join(f" LEFT JOIN hash_{f.name} ON hk_{f.name} = nullif(trim(s.{_ident(f.name)}), '')" for f in hashed)
-    values = ", ".join(f"{_fast_value(f)} AS {f.column}" for f in source.fields)
-    checks = [c for f in source.fields if (c := _fast_valid(f))]
+    values = ", ".join(f"{_fast_value(source, f)} AS {f.column}" for f in source.fields)
+    texts = "".join(
+        f", s.{_ident(f.name)} AS _text_{f.name}" for f in source.fields if f.kind == "ts" and source.fmt == "jsonl"
+    )
+    checks = [c for f in source.fields if (c := _fast_valid(source, f))]
     checks += [f"NOT coalesce({cond}, false)" for cond, _ in source.rules]
     columns = ", ".join(f.column for f in stored)
+    first_line = 2 if source.fmt == "csv" else 1
     return f"""
     INSERT INTO raw.{source.name} (file, file_date, line_no, {columns})
     WITH scan AS MATERIALIZED (
-        SELECT file_index, row_number() OVER () AS rn, * FROM {typed_reader_sql(source, header)}
+        SELECT file_index, row_number() OVER () AS rn, * FROM {fast_reader_sql(source, header)}
     ){hashes},
     firsts AS (SELECT file_index, min(rn) AS first_rn FROM scan GROUP BY ALL),
     stored AS (
-        SELECT f.file, f.file_date, (s.rn - firsts.first_rn + 2)::INTEGER AS line_no, {values}
-        FROM scan s JOIN firsts USING (file_index) JOIN _typed_files f USING (file_index){joins}
+        SELECT f.file, f.file_date, (s.rn - firsts.first_rn + {first_line})::INTEGER AS line_no, {values}{texts}
+        FROM scan s JOIN firsts USING (file_index) JOIN _fast_files f USING (file_index){joins}
     )
     SELECT file, file_date, line_no, {columns} FROM stored WHERE {" AND ".join(checks) or "true"}"""
 
 
-def insert_typed_csv(
+def insert_fast(
     con: duckdb.DuckDBPyConnection,
     source: Source,
     header: list[str],
@@ -499,33 +516,31 @@ def insert_typed_csv(
     pii_key: bytes,
     counts: dict[str, list[int]],
 ) -> list[LandingFile]:
-    """Read CSV files sharing one header with one typed `read_csv`, their valid rows straight
-    into raw.<source>. A file all of whose data lines became valid rows is done (its rows
-    loaded, none rejected); the others (a bad or blank line, a stray quote, bytes that are
-    not UTF-8) lose the rows this read gave them and are returned, to be read line by line,
-    where every line gets its reason. The few bad files pay twice; the rest pay no reasons."""
+    """The fast path: read files of one format and header with one DuckDB reader, their valid rows
+    straight into raw.<source>. A file all of whose data lines became valid rows is done (its rows
+    loaded, none rejected); the others (a bad or blank line, a stray quote, bytes that are not
+    UTF-8) lose the rows this read gave them and are returned, to be read line by line, where
+    every line gets its reason. The few bad files pay twice; the rest pay no reasons."""
     temp_table(
         con,
-        "_typed_files",
+        "_fast_files",
         {
             "file_index": ("BIGINT", list(range(len(files)))),
             "file": ("VARCHAR", [f.path for f in files]),
             "file_date": ("DATE", [f.file_date for f in files]),
         },
     )
-    params = {
-        "paths": [f.disk_path for f in files],
-        **(hmac_pads(pii_key) if any(f.hashed for f in source.fields) else {}),
-    }
-    con.execute(fast_csv_sql(source, header), params)
-    con.execute("DROP TABLE _typed_files")
+    pads = hmac_pads(pii_key) if any(f.hashed for f in source.fields) else {}
+    con.execute(fast_insert_sql(source, header), {"paths": [f.disk_path for f in files], **pads})
+    con.execute("DROP TABLE _fast_files")
     loaded = dict(
         con.execute(
             f"SELECT file, count(*) FROM raw.{source.name} WHERE file IN (SELECT unnest($files)) GROUP BY ALL",
             {"files": [f.path for f in files]},
         ).fetchall()
     )
-    again = [f for f in files if loaded.get(f.path, 0) != f.lines - 1]
+    data_lines = 1 if source.fmt == "csv" else 0  # lines before the first row
+    again = [f for f in files if loaded.get(f.path, 0) != f.lines - data_lines]
     if again:
         con.execute(
             f"DELETE FROM raw.{source.name} WHERE file IN (SELECT unnest($files))", {"files": [f.path for f in again]}
@@ -939,11 +954,11 @@ def read_files(
     counts = {f.path: [0, 0] for f in files}
     con.execute("CREATE OR REPLACE TEMP TABLE _lines (file VARCHAR, line_no BIGINT, line VARCHAR)")
     to_read = [f for f in files if f.has_rows]
-    by_lines = [f for f in to_read if source.fmt != "csv" or f.file_error]
-    if source.fmt == "csv" and not {f.kind for f in source.fields} <= FAST_KINDS:
+    by_lines = [f for f in to_read if f.file_error]
+    if not {f.kind for f in source.fields} <= FAST_KINDS:
         by_lines = to_read  # daily counts: a few hundred rows a file, checked line by line
     for header, group in _by_header([f for f in to_read if f not in by_lines]).items():
-        by_lines += insert_typed_csv(con, source, list(header), group, pii_key, counts)
+        by_lines += insert_fast(con, source, list(header), group, pii_key, counts)
     for found in read_lines(con, by_lines):
         stream_lines(con, found)
     _drop_scan(con)
