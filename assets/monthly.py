@@ -13,6 +13,7 @@ from assets.partitions import monthly_partitions
 from assets.resources import WRITER_POOL, VobWarehouse
 from vob.db import transaction
 from vob.figure_sources import reconciliation_sql
+from vob.gx_suites import warm_up as warm_up_gx
 from vob.landing import CHANNEL_LIST_SQL, CHANNELS, COUNT_SOURCES, CRM, EVENT_SOURCES, Source
 from vob.loading import MonthLoad, load_source_month
 from vob.periods import month_of
@@ -123,10 +124,13 @@ def staging(context: dg.AssetExecutionContext, vob: VobWarehouse):
     months = run_months(context)
     with vob.work_db() as con:
         for source in sources:
-            loads = [
-                load_source_month(con, source, month, settings, pii_key, context.run.run_id, vob.settled_before)
-                for month in months
-            ]
+            loads = []
+            for month in months:
+                loads.append(
+                    load_source_month(con, source, month, settings, pii_key, context.run.run_id, vob.settled_before)
+                )
+                if loads[-1].files_parsed:  # new rows: the quality gate will validate with GX
+                    warm_up_gx()
             context.log.info("\n".join(_load_log_line(load) for load in loads))  # one event a source
             for path in sorted({f for load in loads for f in load.unsettled}):
                 context.log.warning(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -164,9 +165,27 @@ def expectations(source: Source) -> list:
     ]
 
 
+def _import_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no calls home from a closed network
+    import great_expectations  # noqa: F401
+    import great_expectations.expectations  # noqa: F401
+
+
+_warming: list[threading.Thread] = []
+
+
+def warm_up() -> None:
+    """Import Great Expectations in a background thread, once: a run whose staged rows changed
+    will validate them, and the import (3 s of Python, 300 MB) then overlaps the staging work,
+    which runs in DuckDB without the GIL. Nothing waits for it: `_context` imports what is missing."""
+    if not _warming:
+        _warming.append(threading.Thread(target=_import_gx, name="vob-gx-import", daemon=True))
+        _warming[0].start()
+
+
 @lru_cache(maxsize=1)
 def _context():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no calls home from a closed network
+    _import_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
