@@ -181,7 +181,7 @@ def add_dim_month(path: Path, in_progress: dict[str, date] | None = None, unpubl
         )
         con.executemany(
             "INSERT INTO marts.dim_month VALUES (?, ?, ?, ?, ?)",
-            [(m, status, through, f"{MONTH_NAMES[m.month - 1]} {m.year}", f"{m:%B %Y}") for m, status, through in rows],
+            [(m, status, through, MONTH_NAMES[m.month - 1], f"{m:%B}") for m, status, through in rows],
         )
     finally:
         con.close()

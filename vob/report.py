@@ -33,6 +33,8 @@ from markupsafe import Markup
 
 from vob.report_charts import (
     BACKLOG_BAND_NAMES,
+    CHANNEL_COLOURS,
+    DIMENSION_COLOURS,
     IN_PROGRESS_LABEL,
     backlog_svg,
     channel_volume_svg,
@@ -48,6 +50,15 @@ from vob.report_data import (
     month_date,
 )
 from vob.report_format import MONTH_NAMES, DateWords, NumberFormat, date_words
+
+__all__ = [  # what others take from the report: the dashboard its colours and Arabic labels, so both agree
+    "CHANNEL_COLOURS",
+    "DIMENSION_COLOURS",
+    "KIND_NAMES",
+    "TARGET_GROUP_NAMES",
+    "render_html",
+    "report_context",
+]
 
 FONT_DIR = Path(__file__).with_name("fonts")
 FONTS = (  # family, weight, file: Arabic text in Noto Sans Arabic, Latin letters and signs in Noto Sans
