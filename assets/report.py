@@ -18,7 +18,9 @@ from assets.publish import published_warehouse
 from assets.resources import VobWarehouse
 from vob.browser import find_chromium, print_pdf, screenshot
 from vob.files import share_with_bi, shared_dir
-from vob.report import NumberFormat, ReportData, ReportDataError, read_report_data, render_html
+from vob.report import render_html
+from vob.report_data import ReportData, ReportDataError, read_report_data
+from vob.report_format import NumberFormat
 from vob.settings import Settings
 from warehouse.store import connect
 
@@ -99,6 +101,15 @@ def months_without_contacts(data: ReportData) -> list[str]:
     return [m.strftime("%Y-%m") for m in data.months if not any((m, c) in data.contacts for c, _ in data.channels)]
 
 
+def months_in_progress(data: ReportData) -> str:
+    """'2025-06 (data through 2025-06-14)', and the months of the half-year not published yet."""
+    in_progress = [
+        f"{s.month:%Y-%m} (data through {s.data_through.isoformat() if s.data_through else 'none'})"
+        for s in data.months_in_progress
+    ]
+    return ", ".join(in_progress + [f"{m:%Y-%m} (not published)" for m in data.months_not_published]) or "none"
+
+
 def html_only_metadata(files: ReportFiles, data: ReportData, warehouse_path: Path) -> dict:
     return {
         "html": dg.MetadataValue.path(str(files.html)),
@@ -120,6 +131,8 @@ def report_metadata(files: ReportFiles, data: ReportData, fmt: NumberFormat, war
         "ticket_snapshots": dg.MetadataValue.text(", ".join(d.isoformat() for d in data.snapshot_dates)),
         "unpublished_tables": dg.MetadataValue.text(", ".join(data.unpublished_tables) or "none"),
         "months_without_contacts": dg.MetadataValue.text(", ".join(months_without_contacts(data)) or "none"),
+        "half_year_complete": dg.MetadataValue.bool(data.half_year_complete),
+        "months_in_progress": dg.MetadataValue.text(months_in_progress(data)),
         "e_participations": dg.MetadataValue.int(len(data.e_participations)),
         "improvement_actions": dg.MetadataValue.int(len(data.improvement_actions)),
         "html_bytes": dg.MetadataValue.int(files.html.stat().st_size),
@@ -143,6 +156,8 @@ def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Mater
     data = read_published_report_data(settings.warehouse_path, period)
     fmt = NumberFormat.from_settings(settings)
     warn_of_unpublished_marts(context, data)
+    if not data.half_year_complete:
+        context.log.info(f"report {period}: the half-year is not complete; months: {months_in_progress(data)}")
 
     shared_dir(settings.report_dir, settings)
     files = ReportFiles.of(settings.report_dir, period)

@@ -8,12 +8,13 @@ those tables: they check that what is published is what is shown.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
 from vob.landing import CHANNEL_NAMES, CHANNELS
+from vob.report_format import MONTH_NAMES
 from warehouse.store import PUBLISHED_STORAGE_VERSION
 
 FIGURES_PATH = (
@@ -153,6 +154,37 @@ SERVICE_KPIS = {
     "2025-06": ("3.71", "85.64", "42.1", "4.44", "22.6", "128.5"),
 }
 SERVICE_BACKLOG = {"0-7d": 1234, "8-30d": 567, "31-90d": 89, ">90d": 12}
+
+
+def add_dim_month(path: Path, in_progress: dict[str, date] | None = None, unpublished: tuple[str, ...] = ()) -> None:
+    """marts.dim_month (WAREHOUSE.md, "Months in progress") in the published file at `path`: every month
+    of 2025-H1 complete through its last day, except the months of `in_progress` (month -> data_through)
+    and those of `unpublished` (no row); and a July in progress, which the H1 report must leave out."""
+    in_progress = in_progress or {}
+    rows = []
+    for key in ("2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07"):
+        if key in unpublished:
+            continue
+        month = month_date(key)
+        last_day = date(month.year + month.month // 12, month.month % 12 + 1, 1) - timedelta(days=1)
+        if key == "2025-07":
+            rows.append((month, "in_progress", date(2025, 6, 30)))
+        elif key in in_progress:
+            rows.append((month, "in_progress", in_progress[key]))
+        else:
+            rows.append((month, "complete", last_day))
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(
+            "CREATE TABLE marts.dim_month (month DATE, status VARCHAR, data_through DATE, "
+            "name_ar VARCHAR, name_en VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO marts.dim_month VALUES (?, ?, ?, ?, ?)",
+            [(m, status, through, MONTH_NAMES[m.month - 1], f"{m:%B}") for m, status, through in rows],
+        )
+    finally:
+        con.close()
 
 
 def add_figure_sources(con) -> None:

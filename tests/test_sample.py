@@ -453,6 +453,27 @@ def test_calls_look_like_call_detail_records(con):
     assert checks[7]
 
 
+def test_waits_and_handle_times_differ_from_month_to_month(con):
+    """Waits follow how busy the hour is and the month's staffing: the p90 wait is no flat line."""
+    by_month = con.execute(
+        """
+        SELECT date_trunc('month', local_ts) AS month,
+               quantile_cont(epoch(answered_at::TIMESTAMPTZ - ts), 0.9) AS p90_wait,
+               avg(epoch(ended_at::TIMESTAMPTZ - answered_at::TIMESTAMPTZ)) AS avg_handle,
+               avg((disposition = 'abandoned')::INT) AS abandoned
+        FROM (SELECT DISTINCT ON (record_id) * FROM raw_calls)
+        WHERE local_ts >= TIMESTAMP '2025-01-01' AND local_ts < TIMESTAMP '2025-07-01'
+        GROUP BY 1 ORDER BY 1
+        """
+    ).fetchall()
+    p90, handle, abandoned = ([row[i] for row in by_month] for i in (1, 2, 3))
+    assert len(p90) == 6
+    assert len(set(p90)) == 6 and max(p90) - min(p90) >= 15, p90  # seconds
+    assert max(handle) - min(handle) >= 10, handle
+    assert max(abandoned) - min(abandoned) >= 0.01, abandoned
+    assert 60 <= min(p90) and max(p90) <= 180  # a plausible contact centre
+
+
 def test_emails_look_like_a_mail_gateway_log(con, sample):
     checks = con.execute(
         """

@@ -111,13 +111,42 @@ def _sequence_ids(prefix: str, first: int, n: int, width: int = 8) -> pl.Series:
 # --- calls ---------------------------------------------------------------
 
 
+def _month_numbers(t: np.ndarray) -> np.ndarray:
+    """The Riyadh month (1..12) of each time."""
+    return (t // clock.DAY_S).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1
+
+
+def _hour_load(t: np.ndarray) -> np.ndarray:
+    """For each call, how busy its hour was: calls offered in the same local hour over the month's
+    average per busy hour (1 = a typical office hour)."""
+    _, inverse, counts = np.unique(t // clock.HOUR_S, return_inverse=True, return_counts=True)
+    load = counts[inverse].astype(float)
+    return load / max(float(np.average(load)), 1.0)
+
+
+def call_timings(rng: np.random.Generator, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(abandoned, wait s, talk s) of calls offered at Riyadh seconds `t` (sorted).
+
+    A call waits longer, and is more often abandoned, when its hour is busy and when the month is short of staff
+    (vocab.CALL_STAFFING); talk time follows the month's case mix (vocab.HANDLE_FACTOR).
+    So the month's waits and handle times differ from month to month, as a contact
+    centre's do. The draws are the same in number and order whatever the month.
+    """
+    n = len(t)
+    month = _month_numbers(t)
+    queueing = np.clip(_hour_load(t), 0.2, 3.0) ** 0.8 / np.asarray(vocab.CALL_STAFFING)[month - 1]
+    abandoned = rng.random(n) < np.clip(0.095 * queueing**0.7, 0.02, 0.35)  # a long queue loses callers
+    gave_up_after = 2 + rng.exponential(55, n) * np.sqrt(queueing)
+    answered_after = 3 + rng.exponential(40, n) * queueing
+    wait = np.where(abandoned, gave_up_after, answered_after).astype(np.int64).clip(max=1200)
+    handle = np.asarray(vocab.HANDLE_FACTOR)[month - 1]
+    talk = np.maximum(15, rng.lognormal(np.log(200), 0.7, n) * handle).astype(np.int64)
+    return abandoned, wait, talk
+
+
 def build_calls(rng: np.random.Generator, t: np.ndarray, first: int) -> pl.DataFrame:
     n = len(t)
-    hour = (t % clock.DAY_S) // clock.HOUR_S
-    abandon_p = np.where((hour >= 9) & (hour <= 14), 0.12, 0.08)
-    abandoned = rng.random(n) < abandon_p
-    wait = np.where(abandoned, 2 + rng.exponential(55, n), 3 + rng.exponential(40, n)).astype(np.int64).clip(max=1200)
-    talk = np.maximum(15, rng.lognormal(np.log(200), 0.7, n)).astype(np.int64)
+    abandoned, wait, talk = call_timings(rng, t)
     answered = t + wait
     ended = np.where(abandoned, answered, answered + talk)
     frame = pl.DataFrame(
@@ -225,7 +254,8 @@ def build_email(rng: np.random.Generator, t: np.ndarray, first: int) -> pl.DataF
 
 def build_chat(rng: np.random.Generator, t: np.ndarray, first: int) -> pl.DataFrame:
     n = len(t)
-    duration = np.maximum(30, rng.lognormal(np.log(420), 0.6, n)).astype(np.int64)
+    handle = np.asarray(vocab.HANDLE_FACTOR)[_month_numbers(t) - 1]  # the month's case mix
+    duration = np.maximum(30, rng.lognormal(np.log(420), 0.6, n) * handle).astype(np.int64)
     visitors = max(100, int(n * 0.7))
     visitor = (rng.random(n) ** 1.5 * visitors).astype(np.int64) + first  # some come back
     agent = rng.integers(1, vocab.CHAT_AGENTS + 1, n)

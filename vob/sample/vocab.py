@@ -18,6 +18,12 @@ CALL_QUEUES = (
     "english_line",
 )
 CALL_QUEUE_WEIGHTS = (0.34, 0.18, 0.15, 0.12, 0.10, 0.07, 0.04)
+# Agents on shift per month, relative to January (1..12): Ramadan's short shifts (March) and the
+# Eid leave (April) lengthen the waits; the May intake of new agents shortens them.
+CALL_STAFFING = (1.00, 0.93, 0.80, 0.87, 1.08, 0.96, 0.86, 0.90, 0.98, 1.00, 1.02, 0.95)
+# How long a call or chat takes per month, relative to January (1..12): the case mix changes
+# (enforcement notices in April, shorter Ramadan conversations in March).
+HANDLE_FACTOR = (1.00, 1.03, 0.93, 1.08, 0.98, 1.02, 0.97, 1.00, 1.04, 1.01, 0.99, 1.05)
 # Added by the telephony vendor in spring: the agent's wrap-up code (not in the contract).
 WRAP_UP_CODES = ("INQ-GEN", "INQ-CASE", "CMP-REG", "TECH-NAJIZ", "TRF-2ND", "CB-REQ")
 WRAP_UP_WEIGHTS = (0.38, 0.27, 0.08, 0.14, 0.08, 0.05)
