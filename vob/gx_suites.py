@@ -177,7 +177,8 @@ _warming: list[threading.Thread] = []
 def warm_up() -> None:
     """Import Great Expectations in a background thread, once: a run whose staged rows changed
     will validate them, and the import (3 s of Python, 300 MB) then overlaps the staging work,
-    which runs in DuckDB without the GIL. Nothing waits for it: `_context` imports what is missing."""
+    which runs in DuckDB without the GIL. `_context` waits for it before it imports anything of
+    GX itself: two threads importing one package at once can meet a half-initialised module."""
     if not _warming:
         _warming.append(threading.Thread(target=_import_gx, name="vob-gx-import", daemon=True))
         _warming[0].start()
@@ -185,6 +186,8 @@ def warm_up() -> None:
 
 @lru_cache(maxsize=1)
 def _context():
+    for thread in _warming:
+        thread.join()
     _import_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
