@@ -348,26 +348,63 @@ def test_without_superset_the_asset_says_which_command_installs_it(tmp_path, mon
     assert not (tmp_path / "home").exists()  # nothing was started or written
 
 
-@pytest.mark.parametrize("installed", [True, False])
-def test_the_sensor_rebuilds_after_a_publish_only_when_superset_is_installed(installed, tmp_path, monkeypatch):
+def publish(instance, env: dict[str, str]) -> bool:
+    """The real published_warehouse asset, in `instance`; whether it wrote the file (its metadata)."""
+    import dagster as dg
+
+    from assets.publish import published_warehouse
+    from assets.resources import VobWarehouse
+
+    result = dg.materialize(
+        [published_warehouse], instance=instance, resources={"vob": VobWarehouse.from_variables(env)}
+    )
+    return result.asset_materializations_for_node("published_warehouse")[0].metadata["written"].value
+
+
+def test_the_sensor_rebuilds_only_after_a_publish_that_wrote_the_file(tmp_path, monkeypatch):
+    """A publish that finds the file already holding the same marts ("published warehouse unchanged")
+    starts no rebuild, nor does it hide an earlier publish of the same tick that wrote the file."""
     import dagster as dg
 
     from pipelines.definitions import defs
     from pipelines.sensors import dashboard_after_publish
 
-    marker = tmp_path / "vob-installed"
-    if installed:
-        marker.write_text(bi.lock_digest() + "\n")
-    monkeypatch.setattr(bi, "INSTALLED_MARKER", marker)
+    installed = tmp_path / "vob-installed"
+    installed.write_text(bi.lock_digest() + "\n")
+    monkeypatch.setattr(bi, "INSTALLED_MARKER", installed)
+    env = {
+        "VOB_WAREHOUSE": str(tmp_path / "warehouse" / "vob.duckdb"),
+        "VOB_LANDING_DIR": str(tmp_path / "landing"),
+    }
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
-        nothing_yet = dashboard_after_publish.evaluate_tick(context)
-        assert nothing_yet.run_requests == [] and "No new materialization" in nothing_yet.skip_message
-        instance.report_runless_asset_event(dg.AssetMaterialization("published_warehouse"))
-        tick = dashboard_after_publish.evaluate_tick(context)
-        if installed:
-            [request] = tick.run_requests
-            assert request.run_key.startswith("dashboard-after-")
-            assert dashboard_after_publish.job_name == "dashboard"
-        else:
-            assert tick.run_requests == [] and "bi/superset/install" in tick.skip_message
+        cursor = None
+
+        def tick():  # as the daemon ticks: the cursor the previous tick left
+            nonlocal cursor
+            context = dg.build_sensor_context(instance, cursor=cursor, repository_def=defs.get_repository_def())
+            result = dashboard_after_publish.evaluate_tick(context)
+            cursor = result.cursor or cursor
+            return result
+
+        assert tick().skip_message == "no publish since the last tick"
+        assert publish(instance, env) is True
+        [first] = tick().run_requests
+        assert first.run_key.startswith("dashboard-after-") and first.job_name in (None, "dashboard")
+        assert dashboard_after_publish.job_name == "dashboard"
+
+        assert publish(instance, env) is False  # the same marts: the file is left as it is
+        unchanged = tick()
+        assert unchanged.run_requests == [] and unchanged.skip_message.startswith("published warehouse unchanged")
+        assert tick().skip_message == "no publish since the last tick"
+
+        Path(env["VOB_WAREHOUSE"]).unlink()  # the next publish writes it again, then one finds it unchanged
+        assert publish(instance, env) is True
+        assert publish(instance, env) is False
+        [second] = tick().run_requests
+        assert second.run_key != first.run_key
+
+        installed.unlink()
+        Path(env["VOB_WAREHOUSE"]).unlink()
+        assert publish(instance, env) is True
+        not_installed = tick()
+        assert not_installed.run_requests == [] and "bi/superset/install" in not_installed.skip_message
