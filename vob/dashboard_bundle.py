@@ -148,7 +148,7 @@ def count_rows(warehouse: Path, datasets: dict[str, dict]) -> dict[str, int]:
             source = f"({dataset['sql']})" if dataset.get("sql") else f"{dataset['schema']}.{dataset['table_name']}"
             try:
                 counts[name] = con.execute(f"SELECT count(*) FROM {source} AS t").fetchall()[0][0]
-            except duckdb.CatalogException:
+            except duckdb.Error:
                 counts[name] = 0
         return counts
     finally:
