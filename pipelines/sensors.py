@@ -210,14 +210,48 @@ def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition
     return landing_files_sensor
 
 
-@dg.asset_sensor(
-    asset_key=published_warehouse.key,
+PUBLISHES_PER_TICK = 100
+
+
+def publishes_since(instance: dg.DagsterInstance, cursor: str | None) -> list[dg.EventLogRecord]:
+    """The materialisations of published_warehouse after `cursor` (a storage id), oldest first;
+    on a first tick (no cursor) the latest one only."""
+    if cursor is None:
+        return list(instance.fetch_materializations(published_warehouse.key, limit=1).records)
+    records = dg.AssetRecordsFilter(asset_key=published_warehouse.key, after_storage_id=int(cursor))
+    return list(instance.fetch_materializations(records, limit=PUBLISHES_PER_TICK, ascending=True).records)
+
+
+def wrote_the_file(publish: dg.EventLogRecord) -> bool:
+    """Whether a publish wrote the published file (metadata `written`, assets/publish.py); one
+    recorded before that metadata existed counts as written."""
+    materialization = publish.asset_materialization
+    written = materialization.metadata.get("written") if materialization else None
+    return written is None or bool(written.value)
+
+
+@dg.sensor(
     job=dashboard_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
-    description="After each publish, rebuild the Superset dashboard, when Superset is installed (bi/superset/install).",
+    description="After a publish that wrote the published warehouse, rebuild the Superset dashboard, when "
+    "Superset is installed (bi/superset/install). A publish that found the file already holding the same "
+    'marts ("published warehouse unchanged") changes nothing the dashboard shows: no rebuild.',
 )
-def dashboard_after_publish(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+def dashboard_after_publish(context: dg.SensorEvaluationContext):
+    publishes = publishes_since(context.instance, context.cursor)
+    if not publishes:
+        return dg.SkipReason("no publish since the last tick")
+    cursor = str(publishes[-1].storage_id)
+    written = [p for p in publishes if wrote_the_file(p)]
+    if not written:
+        return dg.SensorResult(
+            skip_reason=f"published warehouse unchanged ({len(publishes)} publish(es) that wrote nothing): "
+            "the dashboard already shows it",
+            cursor=cursor,
+        )
     if not superset_installed():
-        return dg.SkipReason(f"Superset is not installed in {VENV}: run {INSTALL_COMMAND}")
-    return dg.RunRequest(run_key=f"dashboard-after-{asset_event.run_id}-{asset_event.timestamp}")
+        return dg.SensorResult(skip_reason=f"Superset is not installed in {VENV}: run {INSTALL_COMMAND}", cursor=cursor)
+    latest = written[-1]
+    request = dg.RunRequest(run_key=f"dashboard-after-{latest.run_id}-{latest.storage_id}")
+    return dg.SensorResult(run_requests=[request], cursor=cursor)

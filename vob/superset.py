@@ -22,23 +22,20 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from vob.browser import chromium_browser, find_chromium
+from vob.dashboard_bundle import render_bundle, write_bundle_zip
 from vob.settings import SUPERSET_DIR, Settings
 
 VENV = SUPERSET_DIR / ".venv"
 LOCK_FILE = SUPERSET_DIR / "requirements.lock"
 INSTALLED_MARKER = VENV / "vob-installed"  # the lock's sha256, written last by bi/superset/install
 BUNDLE_DIR = SUPERSET_DIR / "bundle"
-BUNDLE_ROOT = "vob_dashboard"  # the folder inside the zip, as Superset's own exports have one
 DASHBOARD_SLUG = "vob"  # bundle/dashboards/vob_dashboard.yaml
 # standalone=1: the dashboard without Superset's top menu (whose compiled-in telemetry pixel the CSP blocks)
 DASHBOARD_PATH = f"/superset/dashboard/{DASHBOARD_SLUG}/?standalone=1"
@@ -93,18 +90,8 @@ def warehouse_uri(warehouse: Path) -> str:
 
 
 def write_bundle(warehouse: Path, zip_path: Path) -> Path:
-    """bi/superset/bundle/ zipped as Superset imports it, the database pointing at `warehouse`."""
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    files = sorted(p for p in BUNDLE_DIR.rglob("*.yaml"))
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for path in files:
-            text = path.read_text(encoding="utf-8")
-            if path.parent.name == "databases":
-                database = yaml.safe_load(text)
-                database["sqlalchemy_uri"] = warehouse_uri(warehouse)
-                text = yaml.safe_dump(database, allow_unicode=True, sort_keys=False)
-            bundle.writestr(f"{BUNDLE_ROOT}/{path.relative_to(BUNDLE_DIR)}", text)
-    return zip_path
+    """bi/superset/bundle/ written for `warehouse` (vob/dashboard_bundle.py) and zipped as Superset imports it."""
+    return write_bundle_zip(render_bundle(BUNDLE_DIR, warehouse, warehouse_uri(warehouse)), zip_path)
 
 
 @dataclass(frozen=True)
@@ -263,16 +250,25 @@ def log_in(page, base_url: str, password: str) -> None:
         raise DashboardError(f"logging in to {base_url} as {DASHBOARD_USER} failed (HTTP {answer.status})")
 
 
+# True once every chart has drawn (a table, a canvas, or the error it shows), with no spinner left,
+# the page's fonts loaded, and every canvas the same as at the previous call: polled once a frame,
+# a chart still moving never passes (bi/superset/superset_config.py turns ECharts' animations off,
+# so a chart is whole as soon as it is drawn; this holds even if they were on).
+CHARTS_DRAWN = """n => {
+    const charts = [...document.querySelectorAll('.dashboard-chart')];
+    if (charts.length < n || document.fonts.status !== 'loaded') return false;
+    if (charts.some(c => c.querySelector('.loading') || !c.querySelector('table, canvas, .ant-alert'))) return false;
+    const pixels = [...document.querySelectorAll('.dashboard-chart canvas')].map(c => c.toDataURL()).join('|');
+    const still = window.vobCanvases === pixels;
+    window.vobCanvases = pixels;
+    return still;
+}"""
+
+
 def wait_for_charts(page, charts: int = DASHBOARD_CHARTS) -> list[str]:
-    """Until every chart has drawn (a table or a canvas) or shows its error, with no spinner left;
-    returns the title and error of each chart in error (e.g. a table a month-only warehouse lacks)."""
-    page.wait_for_function(
-        """n => { const shown = [...document.querySelectorAll('.dashboard-chart')];
-                  return shown.length >= n && shown.every(
-                      c => !c.querySelector('.loading') && c.querySelector('table, canvas, .ant-alert')) }""",
-        arg=charts,
-        timeout=120_000,
-    )
+    """Until every chart has finished drawing (CHARTS_DRAWN); returns the title and error of each
+    chart in error (e.g. a table a month-only warehouse lacks)."""
+    page.wait_for_function(CHARTS_DRAWN, arg=charts, polling="raf", timeout=120_000)
     return page.eval_on_selector_all(
         ".dashboard-component-chart-holder:has(.ant-alert)",
         "holders => holders.map(h => h.innerText.split('\\n').filter(Boolean).slice(0, 3).join(' / '))",
