@@ -296,3 +296,20 @@ def test_a_month_is_staged_again_when_a_file_it_reads_was_read_anew_for_another_
         ).fetchall() == [("C1",), ("C3",)]
     finally:
         con.close()
+
+
+def test_files_after_a_bad_one_in_the_same_read_keep_their_own_line_numbers(con, tmp_path):
+    """The fast path numbers a file's rows by their rank in one read of many files: a bad line in
+    an earlier file shifts the ranks of every later file. Those files are read again, and each row
+    keeps its physical line; the bad file's lines get their reasons."""
+    days = [date(2025, 3, d) for d in (10, 11, 12)]
+    bad_time = call_line("A2").replace(TS, "2025-03-10 10:00", 1)  # the typed read skips this line
+    write_calls_lines(tmp_path, [call_line("A1"), bad_time, call_line("A3")], days[0])
+    write_calls_lines(tmp_path, [call_line("B1"), call_line("B2")], days[1])
+    write_calls_lines(tmp_path, [call_line("C1"), "", call_line("C2")], days[2])  # a blank line
+    counts = run_ingest(con, CALLS, tmp_path)
+    assert sorted(counts.values()) == [(2, 2, 0), (2, 2, 0), (3, 2, 1)]
+    assert_accounted(con, CALLS, counts)
+    rows = con.execute("SELECT call_id, line_no FROM raw.calls ORDER BY call_id").fetchall()
+    assert rows == [("A1", 2), ("A3", 4), ("B1", 2), ("B2", 3), ("C1", 2), ("C2", 4)]
+    assert rejected(con, CALLS) == [(3, 'timestamp offered_at has no UTC offset "2025-03-10 10:00"')]

@@ -473,20 +473,27 @@ def _fast_valid(source: Source, f: Field) -> str | None:
     return present if f.required else None
 
 
-def fast_insert_sql(source: Source, header: list[str]) -> str:
-    """One INSERT of the valid rows of every file of a group, straight from the fast read: each
-    row numbered by its line (its rank in its file, after the header for CSV), personal fields
-    hashed once per distinct value. Rows that break a rule are left out, not explained: their
-    file does not add up and is read again line by line."""
-    stored = stored_fields(source)
-    hashed = [f for f in stored if f.hashed]
-    hashes = "".join(
-        f", hash_{f.name} AS (SELECT hk_{f.name}, {hmac_sql(f'hk_{f.name}')} AS hh_{f.name} FROM "
-        f"(SELECT DISTINCT nullif(trim({_ident(f.name)}), '') AS hk_{f.name} FROM scan "
-        f"WHERE nullif(trim({_ident(f.name)}), '') IS NOT NULL))"
-        for f in hashed
+def fast_hash_sql(source: Source, header: list[str], f: Field) -> str:
+    """Temp table _hash_<field>: the keyed hash of every distinct value of a personal field in
+    the group's files, read on its own (the same values recur on many lines and in every CRM
+    snapshot: one HMAC a value, not a row). A table, not part of the INSERT: it can spill."""
+    value = f"nullif(trim({_ident(f.name)}), '')"
+    return (
+        f"CREATE OR REPLACE TEMP TABLE _hash_{f.name} AS SELECT hk_{f.name}, {hmac_sql(f'hk_{f.name}')} AS hh_{f.name} "
+        f"FROM (SELECT DISTINCT {value} AS hk_{f.name} FROM {fast_reader_sql(source, header)} WHERE {value} IS NOT NULL)"
     )
-    joins = "".join(f" LEFT JOIN hash_{f.name} ON hk_{f.name} = nullif(trim(s.{_ident(f.name)}), '')" for f in hashed)
+
+
+def fast_insert_sql(source: Source, header: list[str]) -> str:
+    """One INSERT of the valid rows of every file of a group, streamed from the fast read: each
+    row numbered by its rank in the read less its file's base (_fast_files: the rows of the files
+    before it, were every line a row), personal fields joined to their hashes (_hash_<field>).
+    Rows that break a rule are left out, not explained: their file does not add up (nor, then, do
+    the line numbers of the files after it) and is read again line by line (`insert_fast`)."""
+    stored = stored_fields(source)
+    joins = "".join(
+        f" LEFT JOIN _hash_{f.name} ON hk_{f.name} = nullif(trim(s.{_ident(f.name)}), '')" for f in stored if f.hashed
+    )
     values = ", ".join(f"{_fast_value(source, f)} AS {f.column}" for f in source.fields)
     texts = "".join(
         f", s.{_ident(f.name)} AS _text_{f.name}" for f in source.fields if f.kind == "ts" and source.fmt == "jsonl"
@@ -494,16 +501,12 @@ def fast_insert_sql(source: Source, header: list[str]) -> str:
     checks = [c for f in source.fields if (c := _fast_valid(source, f))]
     checks += [f"NOT coalesce({cond}, false)" for cond, _ in source.rules]
     columns = ", ".join(f.column for f in stored)
-    first_line = 2 if source.fmt == "csv" else 1
     return f"""
     INSERT INTO raw.{source.name} (file, file_date, line_no, {columns})
-    WITH scan AS MATERIALIZED (
-        SELECT file_index, row_number() OVER () AS rn, * FROM {fast_reader_sql(source, header)}
-    ){hashes},
-    firsts AS (SELECT file_index, min(rn) AS first_rn FROM scan GROUP BY ALL),
-    stored AS (
-        SELECT f.file, f.file_date, (s.rn - firsts.first_rn + {first_line})::INTEGER AS line_no, {values}{texts}
-        FROM scan s JOIN firsts USING (file_index) JOIN _fast_files f USING (file_index){joins}
+    WITH stored AS (
+        SELECT f.file, f.file_date, (s.rn - f.base)::INTEGER AS line_no, {values}{texts}
+        FROM (SELECT file_index, row_number() OVER () AS rn, * FROM {fast_reader_sql(source, header)}) s
+        JOIN _fast_files f USING (file_index){joins}
     )
     SELECT file, file_date, line_no, {columns} FROM stored WHERE {" AND ".join(checks) or "true"}"""
 
@@ -515,12 +518,18 @@ def insert_fast(
     files: list[LandingFile],
     pii_key: bytes,
     counts: dict[str, list[int]],
+    first_pass_only: bool = False,
 ) -> list[LandingFile]:
     """The fast path: read files of one format and header with one DuckDB reader, their valid rows
-    straight into raw.<source>. A file all of whose data lines became valid rows is done (its rows
-    loaded, none rejected); the others (a bad or blank line, a stray quote, bytes that are not
-    UTF-8) lose the rows this read gave them and are returned, to be read line by line, where
-    every line gets its reason. The few bad files pay twice; the rest pay no reasons."""
+    straight into raw.<source>. A file all of whose data lines became valid rows, numbered from its
+    first data line to its last, is done (its rows loaded, none rejected); the others (a bad or
+    blank line, a stray quote, bytes that are not UTF-8, or such a file before it in the read) lose
+    the rows this read gave them and are returned, to be read line by line, where every line gets
+    its reason. The few bad files pay twice; the rest pay no reasons. Files whose lines were all
+    valid rows but numbered off by a bad file before them are read once more on the fast path."""
+    header_lines = 1 if source.fmt == "csv" else 0
+    data_lines = [f.lines - header_lines for f in files]
+    before = [sum(data_lines[:i]) for i in range(len(files))]  # rows of the files before, were all complete
     temp_table(
         con,
         "_fast_files",
@@ -528,26 +537,41 @@ def insert_fast(
             "file_index": ("BIGINT", list(range(len(files)))),
             "file": ("VARCHAR", [f.path for f in files]),
             "file_date": ("DATE", [f.file_date for f in files]),
+            "base": ("BIGINT", [n - header_lines for n in before]),  # line = rank - base
         },
     )
-    pads = hmac_pads(pii_key) if any(f.hashed for f in source.fields) else {}
-    con.execute(fast_insert_sql(source, header), {"paths": [f.disk_path for f in files], **pads})
-    con.execute("DROP TABLE _fast_files")
-    loaded = dict(
-        con.execute(
-            f"SELECT file, count(*) FROM raw.{source.name} WHERE file IN (SELECT unnest($files)) GROUP BY ALL",
+    paths = {"paths": [f.disk_path for f in files]}
+    hashed = [f for f in stored_fields(source) if f.hashed]
+    pads = hmac_pads(pii_key) if hashed else {}
+    for f in hashed:
+        con.execute(fast_hash_sql(source, header, f), {**paths, **pads})
+    con.execute(fast_insert_sql(source, header), paths)
+    for table in ["_fast_files", *(f"_hash_{f.name}" for f in hashed)]:
+        con.execute(f"DROP TABLE {table}")
+    loaded = {
+        file: (rows, first)
+        for file, rows, first in con.execute(
+            f"SELECT file, count(*), min(line_no) FROM raw.{source.name} WHERE file IN (SELECT unnest($files)) "
+            "GROUP BY ALL",
             {"files": [f.path for f in files]},
         ).fetchall()
-    )
-    data_lines = 1 if source.fmt == "csv" else 0  # lines before the first row
-    again = [f for f in files if loaded.get(f.path, 0) != f.lines - data_lines]
-    if again:
+    }
+    found_rows = {f.path: loaded.get(f.path, (0, None)) for f in files}
+    done = [f for f, n in zip(files, data_lines) if found_rows[f.path] == (n, header_lines + 1)]
+    # every line a valid row, numbered off by the lines an earlier file of the read lost: read again
+    shifted = [f for f, n in zip(files, data_lines) if f not in done and found_rows[f.path][0] == n]
+    again = [f for f in files if f not in done and f not in shifted]
+    if shifted or again:
         con.execute(
-            f"DELETE FROM raw.{source.name} WHERE file IN (SELECT unnest($files))", {"files": [f.path for f in again]}
+            f"DELETE FROM raw.{source.name} WHERE file IN (SELECT unnest($files))",
+            {"files": [f.path for f in shifted + again]},
         )
-    for found in files:
-        if found not in again:
-            counts[found.path][0] += loaded.get(found.path, 0)
+    for found in done:
+        counts[found.path][0] += found_rows[found.path][0]
+    if shifted and not first_pass_only:
+        again += insert_fast(con, source, header, shifted, pii_key, counts, first_pass_only=True)
+    else:
+        again += shifted
     return again
 
 
