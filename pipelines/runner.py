@@ -39,6 +39,8 @@ from warehouse.writer_lock import WarehouseBusy, hold_warehouse
 
 INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 PROBE_SECONDS = 3.0  # how long `vob run` watches recently modified landing files for uploads in progress
+POOL_RECYCLE_SECONDS = 3600  # instance storage connections are renewed after an hour
+POOL_MAX_OVERFLOW = 20  # connections beyond the pooled one, as dagster-webserver allows by default
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
@@ -49,7 +51,15 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     config = home / "dagster.yaml"
     if not config.exists():  # the instance settings of docs/operations.md: writer pool of 1, no telemetry
         config.write_text(INSTANCE_CONFIG.read_text() if INSTANCE_CONFIG.exists() else "telemetry:\n  enabled: false\n")
-    return dg.DagsterInstance.get()
+    instance = dg.DagsterInstance.get()
+    # One pooled connection per storage for the whole process, as the webserver holds them: with
+    # PostgreSQL storage each of a run's ~500 writes otherwise opens a connection of its own
+    # (docs/benchmarks.md, "Dagster's bookkeeping"). No statement timeout: a run's writes are short,
+    # and a slow server must not fail a run. SQLite storage ignores it.
+    instance.optimize_for_webserver(
+        statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS, max_overflow=POOL_MAX_OVERFLOW
+    )
+    return instance
 
 
 def run_job(
