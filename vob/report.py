@@ -32,6 +32,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from vob.months import MONTH_NAMES_AR
 from vob.periods import month_of, months_of_half
 from vob.registers import DIMENSION_CODES
 
@@ -46,20 +47,7 @@ FONTS = (  # family, weight, file: Arabic text in Noto Sans Arabic, Latin letter
 
 REPORT_TITLE = "تقرير صوت المستفيد"
 HALF_NAMES = {"1": "النصف الأول", "2": "النصف الثاني"}
-MONTH_NAMES = (
-    "يناير",
-    "فبراير",
-    "مارس",
-    "أبريل",
-    "مايو",
-    "يونيو",
-    "يوليو",
-    "أغسطس",
-    "سبتمبر",
-    "أكتوبر",
-    "نوفمبر",
-    "ديسمبر",
-)
+MONTH_NAMES = MONTH_NAMES_AR
 TICKET_ROWS = (  # (field, label) under the channels, as in the seed
     ("tickets_total", "التذاكر في نظام إدارة علاقات العملاء CRM"),
     ("tickets_open", "التذاكر المفتوحة"),

@@ -21,6 +21,7 @@ from datetime import date
 import duckdb
 
 from vob.landing import CLOSED_STATUSES, OPEN_STATUSES
+from vob.months import HAS_OWN_RECORDS
 from vob.transforms import month_window
 
 SERVICE_LEVEL_SECONDS = 20  # a call answered within 20 s (20 s included) meets the service level
@@ -101,7 +102,7 @@ def build_calls_service(con: duckdb.DuckDBPyConnection, month: date) -> None:
                    {exact_ratio("wait_sum", f"waits * {MICROS}", 1, "DECIMAL(9,1)")},
                    {rounded_decimal("p90_wait", 1, "DECIMAL(9,1)")},
                    {exact_ratio("handle_sum", f"handles * {MICROS}", 1, "DECIMAL(9,1)")}
-            FROM counted ORDER BY queue = '{ALL}', queue""",
+            FROM counted WHERE {HAS_OWN_RECORDS} ORDER BY queue = '{ALL}', queue""",
         {"month": month},
     )
 
@@ -124,7 +125,7 @@ def build_chat_service(con: duckdb.DuckDBPyConnection, month: date) -> None:
             SELECT $month, entry_point, sessions, rated,
                    {exact_ratio("rating_sum", "rated", 2, "DECIMAL(3,2)")},
                    {rounded_decimal("p50_duration", 1, "DECIMAL(9,1)")}
-            FROM counted ORDER BY entry_point = '{ALL}', entry_point""",
+            FROM counted WHERE {HAS_OWN_RECORDS} ORDER BY entry_point = '{ALL}', entry_point""",
         {"month": month},
     )
 
@@ -143,7 +144,8 @@ def snapshot_tickets_sql(having_a_line: str) -> str:
 
 def build_ticket_resolution(con: duckdb.DuckDBPyConnection, month: date) -> None:
     """Tickets closed in the month (Riyadh month of closed_at), per snapshot, whatever month they
-    were created in; a row for every snapshot, closed = 0 with NULL quantiles when none closed."""
+    were created in; for a published month (vob/months.py) a row for every snapshot, closed = 0
+    with NULL quantiles when none closed."""
     start, end = month_window(month)
     closed_in_month = "closed_at >= $start AND closed_at < $end"
     con.execute("DELETE FROM marts.fct_ticket_resolution_monthly WHERE month = $month", {"month": month})
@@ -163,7 +165,8 @@ def build_ticket_resolution(con: duckdb.DuckDBPyConnection, month: date) -> None
             SELECT $month, s.snapshot_date, coalesce(c.closed, 0),
                    {exact_ratio("CAST(c.p50 AS HUGEINT)", str(MICROS_PER_HOUR), 1, "DECIMAL(9,1)")},
                    {exact_ratio("CAST(c.p90 AS HUGEINT)", str(MICROS_PER_HOUR), 1, "DECIMAL(9,1)")}
-            FROM snapshots s LEFT JOIN closed c USING (snapshot_date) ORDER BY s.snapshot_date""",
+            FROM snapshots s LEFT JOIN closed c USING (snapshot_date)
+            WHERE {HAS_OWN_RECORDS} ORDER BY s.snapshot_date""",
         {"month": month, "start": start, "end": end},
     )
 
