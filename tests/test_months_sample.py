@@ -10,18 +10,10 @@ from pathlib import Path
 
 import pytest
 from conftest import query
+from test_months import MONTHLY_MARTS
 from vob_process import run, vob_env, write_zone
 
 DAILY = ("calls", "email", "chat")
-MONTHLY_MARTS = (
-    "fct_channel_monthly",
-    "fct_tickets_monthly",
-    "fct_calls_service_monthly",
-    "fct_chat_service_monthly",
-    "fct_ticket_resolution_monthly",
-    "figure_sources",
-    "dim_month",
-)
 
 
 def hold_back(landing: Path, held: Path, after: date) -> list[Path]:
