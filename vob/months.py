@@ -100,7 +100,7 @@ DIM_MONTH_SQL = f"""
     dated AS (
         SELECT p.month, last_day(p.month) AS last_day,
                CASE WHEN a.e IS NULL THEN p.month - 1
-                    ELSE least(greatest(a.e - $lag_days, p.month - 1), last_day(p.month)) END AS data_through,
+                    ELSE least(a.e - $lag_days, last_day(p.month)) END AS data_through,
                coalesce(c.sources, 0) = {len(COUNT_SOURCES)} AS counts_in
         FROM published p LEFT JOIN all_in a USING (month) LEFT JOIN counts_read c USING (month)
     )
