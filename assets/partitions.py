@@ -1,27 +1,47 @@
-"""Partitions: calendar months and half-years in Riyadh time."""
+"""Partitions: calendar months and half-years in Riyadh time, from VOB_FIRST_MONTH on, with no end year."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
+
+from vob.settings import read_first_month
 
 TIMEZONE = "Asia/Riyadh"
 # The tags that make one run cover a range of months (BackfillPolicy.single_run); Dagster's own names
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
-FIRST_MONTH = "2025-01"
+FIRST_MONTH = read_first_month()  # VOB_FIRST_MONTH (default 2025-01), read when the code location loads
 
-# end_offset=1: the month in progress is a partition too, so the nightly run
-# can refresh it while its files arrive.
+# From FIRST_MONTH on, without end: end_offset=1 makes the month in progress a partition too, so
+# the nightly run can refresh it while its files arrive.
 monthly_partitions = dg.MonthlyPartitionsDefinition(
     start_date=FIRST_MONTH, fmt="%Y-%m", timezone=TIMEZONE, end_offset=1
 )
 
 
-# Half-years are keyed 2025-H1, 2025-H2, ...: static keys (a time-window
-# definition cannot format a half), mapped to their six months explicitly.
-LAST_YEAR = 2035
-HALF_YEAR_KEYS = [f"{year}-H{half}" for year in range(2025, LAST_YEAR + 1) for half in (1, 2)]
-half_year_partitions = dg.StaticPartitionsDefinition(HALF_YEAR_KEYS)
+def half_year_keys(first_month: str, today: date) -> list[str]:
+    """2024-H1, 2024-H2, ...: from the half-year of `first_month` through the end of the year after
+    `today`'s."""
+    first_year, first_half = int(first_month[:4]), 1 if int(first_month[5:7]) <= 6 else 2
+    return [
+        f"{year}-H{half}"
+        for year in range(first_year, today.year + 2)
+        for half in (1, 2)
+        if (year, half) >= (first_year, first_half)
+    ]
+
+
+# Half-years are keyed 2025-H1, 2025-H2, ...: static keys. A time-window definition (cron
+# "0 0 1 1,7 *") has no end but names its keys with strftime, which has no half-year ("2025-01",
+# never "2025-H1"); a subclass of it does not reach the UI's process as written; dynamic keys
+# would have to be added to the instance before any run or backfill could use them. So the keys
+# are made when the code location loads, from VOB_FIRST_MONTH through the end of next year: no
+# end year is written anywhere, and a code location loaded at least once a year (every deploy,
+# every restart of `dagster dev`) has the current half-year and the next. `vob run` refuses a
+# period after the current one.
+half_year_partitions = dg.StaticPartitionsDefinition(half_year_keys(FIRST_MONTH, date.today()))
 
 
 # How a half-year asset depends on a monthly one. Dagster has no built-in mapping

@@ -4,11 +4,14 @@ import dagster as dg
 
 from assets.half_year import HALF_YEAR_ASSETS
 from assets.monthly import MONTHLY_MART_ASSETS
+from assets.months import MONTH_ASSETS
 from assets.resources import WRITER_POOL, VobWarehouse
 from assets.service_monthly import SERVICE_ASSETS
 from warehouse.store import publish_if_changed
 
-MART_ASSETS = [a for a in (*MONTHLY_MART_ASSETS, *SERVICE_ASSETS, *HALF_YEAR_ASSETS) if a.key.path[0] == "marts"]
+MART_ASSETS = [
+    a for a in (*MONTHLY_MART_ASSETS, *MONTH_ASSETS, *SERVICE_ASSETS, *HALF_YEAR_ASSETS) if a.key.path[0] == "marts"
+]
 
 
 @dg.asset(

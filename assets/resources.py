@@ -49,6 +49,7 @@ class VobWarehouse(dg.ConfigurableResource):
     alert_webhook_url: str | None = None
     alert_webhook_url_file: str | None = None
     dagster_ui_url: str | None = None
+    first_month: str | None = None
     _settled_before: float | None = PrivateAttr(default=None)
     _rebuild: str = PrivateAttr(default=ANY_REBUILD)
 

@@ -3,6 +3,7 @@
 vob sample [--out DIR] [--scale S] [--seed N]
 vob run --period 2025-H1 | --month 2025-03
 vob rebuild --period 2025-H1 | --month 2025-03
+vob withdraw --month 2025-07 [--reason TEXT]
 vob explain TABLE KEY...   (e.g. fct_calls_service_monthly 2025-03 all abandon_rate_pct)
 vob dashboard [--port 8088] [--no-serve]
 """
@@ -38,11 +39,14 @@ def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.runner import rebuild_period, run_period
+    from pipelines.runner import period_refusal, rebuild_period, riyadh_today, run_period
     from vob.periods import parse_period
 
     try:
         period = parse_period(args.period or args.month)
+        refusal = period_refusal(period, settings.first_month, riyadh_today())
+        if refusal:
+            raise ValueError(refusal)
         settings.pii_key()  # refuse to start without a key, before any work
         if not settings.landing_dir.is_dir():
             raise ConfigError(
@@ -53,6 +57,20 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"vob {args.command}: {err}", file=sys.stderr)
         return 2
     return (rebuild_period if args.command == "rebuild" else run_period)(period, settings)
+
+
+def _cmd_withdraw(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.runner import withdraw
+    from vob.periods import parse_period
+
+    try:
+        period = parse_period(args.month)
+        if period.is_half_year:
+            raise ValueError(f"{period.key} is a half-year: withdraw one month at a time, e.g. --month 2025-07")
+    except ValueError as err:
+        print(f"vob withdraw: {err}", file=sys.stderr)
+        return 2
+    return withdraw(period, args.reason, settings)
 
 
 def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
@@ -118,6 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--period", help="half-year, e.g. 2025-H1")
     which.add_argument("--month", help="month, e.g. 2025-03")
     rebuild.set_defaults(func=_cmd_run)
+    withdraw = commands.add_parser(
+        "withdraw",
+        help="take a month out of every monthly table and publish (a month published by mistake)",
+        description="Delete the month's rows from every monthly mart (facts, service KPIs, figure_sources, "
+        "dim_month), log it in meta.withdrawals, and publish. A later run of the month publishes it again if it "
+        "has records of its own (docs/operations.md, 'Withdrawing a month').",
+    )
+    withdraw.add_argument("--month", required=True, help="month, e.g. 2025-07")
+    withdraw.add_argument("--reason", help="why, kept in meta.withdrawals")
+    withdraw.set_defaults(func=_cmd_withdraw)
     explain = commands.add_parser(
         "explain",
         help="one published figure and the landing files that make it up",

@@ -8,6 +8,7 @@ import dagster as dg
 from assets.dashboard import bi_dashboard, dashboard_job
 from assets.half_year import HALF_YEAR_ASSETS
 from assets.monthly import MONTHLY_MART_ASSETS, staging_assets
+from assets.months import MONTH_ASSETS
 from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
 from assets.publish import published_warehouse
 from assets.report import report_job, vob_report
@@ -24,7 +25,7 @@ wait_without_spinning()  # a step blocked on the writer pool sleeps instead of s
 
 LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
 
-monthly_assets = [*staging_assets, *MONTHLY_MART_ASSETS, *SERVICE_ASSETS]
+monthly_assets = [*staging_assets, *MONTHLY_MART_ASSETS, *MONTH_ASSETS, *SERVICE_ASSETS]
 
 # Monthly facts, then publish: what the schedule and a UI backfill run.
 monthly_refresh_job = dg.define_asset_job(

@@ -6,22 +6,25 @@ UI's run history like scheduled runs and backfills.
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from assets.partitions import RANGE_END, RANGE_START
+from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
 from assets.resources import VobWarehouse
 from pipelines.failures import run_failures
 from pipelines.recovery import reap_dead_runs
 from vob.files import private_dir
 from vob.ingest import disk_stat_if_any
 from vob.landing import CHANNEL_LIST_SQL, SETTLED_TAG
-from vob.periods import Period
+from vob.periods import Period, month_key, month_of
 from vob.processes import process_tags
 from vob.settings import Settings, export_secret_files
 from warehouse.store import (
@@ -32,8 +35,10 @@ from warehouse.store import (
     discard_work_db,
     is_damage,
     new_work_db,
+    open_work_db,
     published_periods,
     rebuild_command,
+    withdraw_month,
 )
 from warehouse.writer_lock import WarehouseBusy, hold_warehouse
 
@@ -88,6 +93,24 @@ def failure_report(result: dg.ExecuteInProcessResult) -> list[str]:
         lines.append(text if c.detail is None else text + ":\n    " + c.detail.replace("\n", "\n    "))
     lines += [f"step {step} skipped (an upstream step or blocking check failed)" for step in failures.skipped]
     return lines
+
+
+def period_refusal(period: Period, first_month: str, today: date) -> str | None:
+    """Why `period` cannot be run (one sentence), or None: it must lie between VOB_FIRST_MONTH, the first
+    monthly partition, and the current month (Riyadh), the last one."""
+    current = month_key(today)
+    if period.months[0] < first_month:
+        return (
+            f"{period.key} begins before {first_month}, the first month the pipeline loads: "
+            f"set VOB_FIRST_MONTH={period.months[0]} (README, Configuration) to load it"
+        )
+    if period.months[0] > current:
+        return f"{period.key} has not begun yet: the current month is {current}"
+    return None
+
+
+def riyadh_today() -> date:
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def run_period(period: Period, settings: Settings) -> int:
@@ -180,6 +203,38 @@ def run_stages(instance: dg.DagsterInstance, stages, settings: Settings, period:
     return 0
 
 
+WITHDRAWN_TAG = "vob/withdrawn_month"  # on the publish run of `vob withdraw`
+
+
+def withdraw(period: Period, reason: str | None, settings: Settings) -> int:
+    """`vob withdraw --month`: the month's rows out of every monthly mart, logged (meta.withdrawals, the
+    publish run's tag), then published (docs/operations.md, "Withdrawing a month")."""
+    instance = dagster_instance(settings)
+    try:
+        with hold_warehouse(settings, f"vob withdraw {period.key}"):
+            check_work_db(settings, rebuild_command(period))
+            con = open_work_db(settings, rebuild_command(period))
+            try:
+                removed = withdraw_month(con, month_of(period.key), reason, getpass.getuser())
+            finally:
+                con.close()
+            rows = ", ".join(f"{table} {n:,}" for table, n in removed.items() if n) or "none: it had no rows"
+            print(
+                f"vob withdraw {period.key}: rows removed from the working marts: {rows} (logged in meta.withdrawals)"
+            )
+            result = run_job(instance, "publish", {WITHDRAWN_TAG: period.key})
+    except (WorkDatabaseDamaged, WarehouseBusy) as err:
+        print(f"vob withdraw: {err}", file=sys.stderr)
+        return 1
+    if not result.success:
+        print(f"\nFAILED in publish (run {result.run_id}): BI tools keep the previous warehouse.", file=sys.stderr)
+        for line in failure_report(result):
+            print(f"  - {line}", file=sys.stderr)
+        return 1
+    print(f"publish: ok (run {result.run_id}); {period.key} is no longer in {settings.warehouse_path}")
+    return 0
+
+
 def settle_landing(settings: Settings, probe_seconds: float = PROBE_SECONDS) -> float:
     """The run's settle cutoff (docs/operations.md, "Uploads in progress"). Files modified within
     VOB_SETTLE_SECONDS are watched for `probe_seconds`: the cutoff is the start of the watch, so one
@@ -249,6 +304,9 @@ def print_summary(settings: Settings, period: Period) -> None:
     try:
         months = list(period.months)
         print(f"\npublished {settings.warehouse_path}")
+        shown = {m for (m,) in con.execute("SELECT strftime(month, '%Y-%m') FROM marts.dim_month").fetchall()}
+        for month in (m for m in months if m not in shown):  # vob/months.py
+            print(f"{month}: no record of its own in any source yet, so no rows (not a failure)")
         print_table(
             con,
             f"""PIVOT (SELECT strftime(month, '%Y-%m') AS month, channel, contacts FROM marts.fct_channel_monthly

@@ -93,3 +93,12 @@ def con(tmp_path: Path):
     ensure_schema(con)
     yield con
     con.close()
+
+
+@pytest.fixture
+def umask_kept():
+    """`vob` makes the files its process creates private (vob/files.py): the tests' process gets its umask back."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)

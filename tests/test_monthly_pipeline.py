@@ -127,11 +127,13 @@ def test_rerunning_a_month_is_idempotent_and_leaves_other_months_alone(vob_env):
     assert contacts(vob_env, "2025-01") == dict((c, n) for _, c, n in [r for r in before if r[0] == date(2025, 1, 1)])
 
 
-def test_a_month_with_no_records_has_zero_rows_and_a_month_never_run_has_none(vob_env):
-    write_calls(vob_env.landing_dir, date(2025, 4, 2), [call("A1", "2025-04-02T10:00:00+03:00")])
-    run_job("2025-03")
-    assert contacts(vob_env, "2025-03") == {c: 0 for c in ("calls", "email", "chat", "x", "sms", "self_service")}
-    assert contacts(vob_env, "2025-04") == {}
+def test_a_month_has_rows_once_it_has_a_record_of_its_own_and_a_month_never_run_has_none(vob_env):
+    write_calls(vob_env.landing_dir, date(2025, 4, 1), [call("M1", "2025-03-31T23:10:00+03:00")])
+    write_calls(vob_env.landing_dir, date(2025, 5, 2), [call("A1", "2025-05-02T10:00:00+03:00")])
+    run_job("2025-04", "2025-05")
+    assert contacts(vob_env, "2025-04") == {}  # its only file holds March's record (tests/test_months.py)
+    assert contacts(vob_env, "2025-05") == {"calls": 1, "email": 0, "chat": 0, "x": 0, "sms": 0, "self_service": 0}
+    assert contacts(vob_env, "2025-06") == {}
 
 
 def test_daily_counts_sum_by_their_own_date(vob_env):

@@ -8,20 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-MONTH_NAMES = (
-    "يناير",
-    "فبراير",
-    "مارس",
-    "أبريل",
-    "مايو",
-    "يونيو",
-    "يوليو",
-    "أغسطس",
-    "سبتمبر",
-    "أكتوبر",
-    "نوفمبر",
-    "ديسمبر",
-)
+from vob.months import MONTH_NAMES_AR
+
+MONTH_NAMES = MONTH_NAMES_AR  # one list of the Arabic month names (vob/months.py)
 
 WESTERN_TO_ARABIC = str.maketrans("0123456789,.%", "٠١٢٣٤٥٦٧٨٩٬٫٪")
 

@@ -22,6 +22,7 @@ from datetime import date
 import duckdb
 
 from vob.landing import CLOSED_STATUSES, OPEN_STATUSES
+from vob.months import HAS_OWN_RECORDS
 from vob.transforms import month_window
 
 SERVICE_LEVEL_SECONDS = 20  # a call answered within 20 s (20 s included) meets the service level
@@ -160,7 +161,7 @@ def build_calls_service(con: duckdb.DuckDBPyConnection, month: date) -> None:
             )
             SELECT $month, queue, offered, answered, abandoned,
                    {", ".join(_kpi(kpi, name) for name, kpi in CALL_KPIS.items())}
-            FROM counted ORDER BY queue = '{ALL}', queue""",
+            FROM counted WHERE {HAS_OWN_RECORDS} ORDER BY queue = '{ALL}', queue""",
         {"month": month},
     )
 
@@ -193,7 +194,7 @@ def build_chat_service(con: duckdb.DuckDBPyConnection, month: date) -> None:
             )
             SELECT $month, entry_point, sessions, rated,
                    {", ".join(_kpi(kpi, name) for name, kpi in CHAT_KPIS.items())}
-            FROM counted ORDER BY entry_point = '{ALL}', entry_point""",
+            FROM counted WHERE {HAS_OWN_RECORDS} ORDER BY entry_point = '{ALL}', entry_point""",
         {"month": month},
     )
 
@@ -227,7 +228,8 @@ RESOLUTION_KPIS = {
 
 def build_ticket_resolution(con: duckdb.DuckDBPyConnection, month: date) -> None:
     """Tickets closed in the month (Riyadh month of closed_at), per snapshot, whatever month they
-    were created in; a row for every snapshot, closed = 0 with NULL quantiles when none closed."""
+    were created in; for a published month (vob/months.py) a row for every snapshot, closed = 0
+    with NULL quantiles when none closed."""
     start, end = month_window(month)
     quantiles = ", ".join(f"quantile_cont({q.values}, {q.fraction}) AS {name}" for name, q in RESOLUTION_KPIS.items())
     hours = ", ".join(
@@ -243,7 +245,8 @@ def build_ticket_resolution(con: duckdb.DuckDBPyConnection, month: date) -> None
                 FROM ({closed_tickets_sql()}) GROUP BY snapshot_date
             )
             SELECT $month, s.snapshot_date, coalesce(c.closed, 0), {hours}
-            FROM snapshots s LEFT JOIN closed c USING (snapshot_date) ORDER BY s.snapshot_date""",
+            FROM snapshots s LEFT JOIN closed c USING (snapshot_date)
+            WHERE {HAS_OWN_RECORDS} ORDER BY s.snapshot_date""",
         {"month": month, "start": start, "end": end},
     )
 

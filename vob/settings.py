@@ -12,6 +12,7 @@ whose fields Dagster fills from the same variables (`dg.EnvVar`, pipelines/defin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,12 +50,14 @@ VARIABLES = {
     "alert_webhook_url": "VOB_ALERT_WEBHOOK_URL",
     "alert_webhook_url_file": "VOB_ALERT_WEBHOOK_URL_FILE",
     "dagster_ui_url": "VOB_DAGSTER_UI_URL",
+    "first_month": "VOB_FIRST_MONTH",
 }
 DEFAULT_MEMORY_LIMIT = "1GB"
 DEFAULT_SETTLE_SECONDS = 60.0
 DEFAULT_KPI_BAND_PCT = 50.0  # a KPI further than 50 % from the median of the previous months is flagged
 DEFAULT_WAREHOUSE_MODE = 0o640
 DEFAULT_UI_URL = "http://localhost:3000"
+DEFAULT_FIRST_MONTH = "2025-01"  # the first monthly partition (and its half-year the first half-year)
 REPORT_DIGITS = ("western", "arabic")
 
 
@@ -124,6 +127,7 @@ class Settings:
     dashboard_dir: Path | None = None  # None: <warehouse dir>/<name>_dashboard
     alert_webhook_url: str | None = field(default=None, repr=False)  # a secret (it may carry a token)
     dagster_ui_url: str = DEFAULT_UI_URL
+    first_month: str = DEFAULT_FIRST_MONTH  # YYYY-MM: no period before it can be run
 
     @property
     def work_db(self) -> Path:
@@ -177,7 +181,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dashboard_dir=Path(env["VOB_DASHBOARD_DIR"]).absolute() if env.get("VOB_DASHBOARD_DIR") else None,
         alert_webhook_url=read_secret(env, "VOB_ALERT_WEBHOOK_URL"),
         dagster_ui_url=(env.get("VOB_DAGSTER_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
+        first_month=read_first_month(env),
     )
+
+
+def read_first_month(env: Mapping[str, str] | None = None) -> str:
+    """VOB_FIRST_MONTH (YYYY-MM, default 2025-01): the first month the partitions have. Read alone
+    too, when the code location loads (assets/partitions.py), where no other setting is needed."""
+    env = os.environ if env is None else env
+    raw = env.get("VOB_FIRST_MONTH", "").strip()
+    if not raw:
+        return DEFAULT_FIRST_MONTH
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", raw):
+        raise ConfigError(f"VOB_FIRST_MONTH must be a month like 2024-01, not {raw!r}")
+    return raw
 
 
 def _number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> Any:

@@ -84,10 +84,13 @@ TABLES: tuple[Table, ...] = (
     Table(
         "fct_channel_monthly",
         "month × channel",
-        "Contacts received per month and channel (unified channels). A month that was run has a row for "
-        "every channel, 0 when it had no valid records; a month never run has no rows",
-        "عدد التواصلات الواردة لكل شهر وقناة (القنوات الموحدة). الشهر الذي تمت معالجته له صف لكل قناة، "
-        "وقيمته 0 إذا لم تكن له سجلات صالحة؛ والشهر الذي لم يُعالج ليست له صفوف",
+        "Contacts received per month and channel (unified channels). A month appears once it has a valid "
+        "record of its own in any source, with a row for every channel, 0 for a channel without valid records "
+        "that month; a month whose files hold only other months' records, or never run, has no rows "
+        "(see dim_month for whether it is complete)",
+        "عدد التواصلات الواردة لكل شهر وقناة (القنوات الموحدة). يظهر الشهر متى كان له سجل صالح خاص به في أي "
+        "مصدر، بصف لكل قناة، وقيمته 0 للقناة التي ليست لها سجلات صالحة في ذلك الشهر؛ والشهر الذي لا تحوي ملفاته "
+        "إلا سجلات أشهر أخرى، أو لم يُعالج، ليست له صفوف (انظر dim_month لمعرفة اكتماله)",
         (
             MONTH,
             Column(
@@ -219,6 +222,48 @@ TABLES: tuple[Table, ...] = (
         kind="half-year",
     ),
     _dimension("channel", "The six contact channels", "قنوات التواصل الست", "fct_channel_monthly"),
+    Table(
+        "dim_month",
+        "month",
+        "The published months, each complete or in progress: a month in progress is shown with the last day "
+        "whose contacts are all in, never as a finished month",
+        "الأشهر المنشورة، كل منها مكتمل أو قيد الاكتمال: يُعرض الشهر قيد الاكتمال مع آخر يوم اكتملت تواصلاته، "
+        "ولا يُعرض أبدًا كشهر منتهٍ",
+        (
+            MONTH,
+            Column(
+                "status",
+                "VARCHAR",
+                "complete (data through the month's last day and the month's X, SMS and self-service files read) "
+                "or in_progress",
+                "complete (مكتمل: البيانات حتى آخر يوم في الشهر وقُرئت ملفات X والرسائل النصية والخدمة الذاتية "
+                "للشهر) أو in_progress (قيد الاكتمال)",
+            ),
+            Column(
+                "data_through",
+                "DATE",
+                "Last day of the month whose contacts are all in: the latest export date through which calls, "
+                "e-mail and chat each have a file for every day of the month, minus VOB_EXPORT_LAG_DAYS (the "
+                "day before the month's first when its first day has none)",
+                "آخر يوم في الشهر اكتملت تواصلاته: آخر تاريخ تصدير تتوفر حتى الآن ملفات المكالمات والبريد "
+                "والمحادثة لكل يوم من الشهر حتى ذلك التاريخ، مطروحًا منه VOB_EXPORT_LAG_DAYS (واليوم السابق لأول "
+                "الشهر إذا لم يتوفر ملف ليومه الأول)",
+            ),
+            Column(
+                "name_ar",
+                "VARCHAR",
+                "Arabic name of the month and its year, as in the VoB report",
+                "اسم الشهر بالعربية، مثل مارس 2025",
+            ),
+            Column(
+                "name_en",
+                "VARCHAR",
+                "English name of the month, e.g. March 2025",
+                "اسم الشهر بالإنجليزية، مثل March 2025",
+            ),
+        ),
+        kind="dimension",
+    ),
     _dimension(
         "dimension",
         "The five Adaa feedback dimensions",

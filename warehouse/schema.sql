@@ -53,6 +53,15 @@ CREATE TABLE IF NOT EXISTS meta.publications (
     PRIMARY KEY (warehouse)
 );
 
+-- Every month taken out of the marts by `vob withdraw` (docs/operations.md, "Withdrawing a month").
+CREATE TABLE IF NOT EXISTS meta.withdrawals (
+    month DATE NOT NULL,
+    rows_removed VARCHAR NOT NULL,  -- JSON: table -> rows deleted
+    reason VARCHAR,
+    withdrawn_by VARCHAR,           -- the operating-system user
+    withdrawn_at TIMESTAMPTZ NOT NULL
+);
+
 -- Every row that breaks LANDING.md, with its file, line and reason.
 -- `record` is the raw line with anything that looks like personal data masked.
 CREATE TABLE IF NOT EXISTS quality.rejected_rows (
@@ -128,6 +137,15 @@ CREATE TABLE IF NOT EXISTS marts.dim_channel (
     name_ar VARCHAR NOT NULL,
     name_en VARCHAR NOT NULL,
     sort_order INTEGER NOT NULL
+);
+
+-- One row per published month (WAREHOUSE.md, "Months in progress"; vob/months.py).
+CREATE TABLE IF NOT EXISTS marts.dim_month (
+    month DATE PRIMARY KEY,
+    status VARCHAR NOT NULL,          -- complete | in_progress
+    data_through DATE NOT NULL,       -- the last day whose contacts are all in
+    name_ar VARCHAR NOT NULL,
+    name_en VARCHAR NOT NULL
 );
 
 -- Service KPIs and figure sources (WAREHOUSE.md, "Service KPIs and figure sources").

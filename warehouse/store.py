@@ -10,10 +10,12 @@ new data when it reopens.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -160,6 +162,31 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
             leftover.unlink(missing_ok=True)
         raise
     return counts
+
+
+def monthly_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The marts with a `month DATE` column: every monthly fact, figure_sources and dim_month."""
+    dated = con.execute(
+        "SELECT table_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'marts' AND column_name = 'month' AND data_type = 'DATE'"
+    ).fetchall()
+    return [table for table in published_tables(con) if (table,) in dated]
+
+
+def withdraw_month(con: duckdb.DuckDBPyConnection, month: date, reason: str | None, user: str) -> dict[str, int]:
+    """Delete the month's rows from every monthly mart of the working database, in one transaction,
+    and log it in meta.withdrawals. Returns the rows deleted per table. Staging is left as it is:
+    a later run of the month publishes it again if it has records of its own."""
+    with transaction(con):
+        removed = {
+            table: con.execute(f"DELETE FROM marts.{table} WHERE month = $m", {"m": month}).fetchall()[0][0]
+            for table in monthly_marts(con)
+        }
+        con.execute(
+            "INSERT INTO meta.withdrawals VALUES ($m, $rows, $reason, $user, now())",
+            {"m": month, "rows": json.dumps(removed), "reason": reason, "user": user},
+        )
+    return removed
 
 
 DICTIONARY_FILE = Path(__file__).with_name("dictionary.py")  # the published comments come from it
