@@ -216,6 +216,8 @@ def run_stages(instance: dg.DagsterInstance, stages, settings: Settings, period:
                 print(damaged_sentence(settings, damage.split(": ", 1)[-1], rebuild_command(period)), file=sys.stderr)
             for line in failures:
                 print(f"  - {line}", file=sys.stderr)
+            for line in not_in_checks(console.warnings, run_failures(result.all_events).checks):
+                print(f"  - warning: {line}", file=sys.stderr)
             return 1
         print(f"{name}: ok in {time.monotonic() - started:.0f} s (run {result.run_id})")
         for line in stage_warnings(run_failures(result.all_events).checks, console.warnings, settings):
@@ -231,7 +233,6 @@ def stage_warnings(checks: list[FailedCheck], logged: list[str], settings: Setti
     """The failed warning checks of a run that went on, each once with its detail, and the warnings the
     steps logged that no check already says (the registers' rejected rows are both: logged per row, and
     the detail of check no_rejected_register_rows)."""
-    details = {line.strip() for c in checks if c.detail for line in c.detail.splitlines()}
     lines = []
     for check in checks:
         text = f"check {check.asset}:{check.check} failed ({check.severity})"
@@ -242,8 +243,13 @@ def stage_warnings(checks: list[FailedCheck], logged: list[str], settings: Setti
                 "left out of the half-year's figures"
             )
         lines.append(text if check.detail is None else text + ":\n    " + check.detail.replace("\n", "\n    "))
-    lines += [w for w in logged if not any(w == d or w.endswith(f": {d}") for d in details)]
-    return lines
+    return lines + not_in_checks(logged, checks)
+
+
+def not_in_checks(logged: list[str], checks: list[FailedCheck]) -> list[str]:
+    """The warnings the steps logged that no failed check's detail already says."""
+    details = {line.strip() for c in checks if c.detail for line in c.detail.splitlines()}
+    return [w for w in logged if not any(w == d or w.endswith(f": {d}") for d in details)]
 
 
 def expected_in_sample(check: FailedCheck, settings: Settings) -> bool:
