@@ -73,7 +73,7 @@ class RunConsole(logging.Handler):
             if record.levelno >= logging.WARNING:
                 self.warnings.append(message)
             elif record.levelno >= logging.INFO:
-                self._say(f"      {message}")
+                self._say("      " + message.replace("\n", "\n      "))  # a message of several lines: each indented
         elif event.event_type_value == "STEP_START":
             self.started[step] = record.created
             self._say(f"  [{len(self.started)}/{self.steps}] {step}...", end="")
