@@ -39,7 +39,7 @@ def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.runner import period_refusal, rebuild_period, riyadh_today, run_period
+    from pipelines.runner import period_refusal, rebuild_period, riyadh_today, run_period, without_beta_warnings
     from vob.periods import parse_period
 
     try:
@@ -56,7 +56,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except (ValueError, ConfigError) as err:
         print(f"vob {args.command}: {err}", file=sys.stderr)
         return 2
-    return (rebuild_period if args.command == "rebuild" else run_period)(period, settings)
+    with without_beta_warnings():
+        return (rebuild_period if args.command == "rebuild" else run_period)(period, settings)
 
 
 def _cmd_withdraw(args: argparse.Namespace, settings: Settings) -> int:
@@ -90,14 +91,15 @@ def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     """Install Superset if missing, materialise bi_dashboard, then serve it on 127.0.0.1 until Ctrl-C."""
-    from pipelines.runner import dagster_instance, failure_report, run_job
+    from pipelines.runner import dagster_instance, failure_report, run_job, without_beta_warnings
     from vob.superset import DashboardError, Superset, install_superset, serve_until_stopped, superset_installed
 
     try:
         if not superset_installed():
             print("vob dashboard: installing Superset in bi/superset/.venv (once; a few minutes)", flush=True)
             install_superset()
-        result = run_job(dagster_instance(settings), "dashboard")
+        with without_beta_warnings():
+            result = run_job(dagster_instance(settings), "dashboard")
         if not result.success:
             print("vob dashboard: the dashboard was not built:", *failure_report(result), sep="\n  ", file=sys.stderr)
             return 1

@@ -2,13 +2,16 @@
 resource, and the README's table of them."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from assets.resources import VobWarehouse
-from vob.settings import DEFAULT_UI_URL, SUPERSET_DIR, VARIABLES, ConfigError, load_settings
+from vob.settings import DEFAULT_UI_URL, SUPERSET_DIR, VARIABLES, ConfigError, load_settings, memory_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE_FLOORS = ("vob", "warehouse", "assets", "checks", "pipelines")
@@ -53,6 +56,10 @@ def test_defaults(tmp_path, monkeypatch):
     [
         ("VOB_SETTLE_SECONDS", "a minute"),
         ("VOB_EXPORT_LAG_DAYS", "1.5"),
+        ("VOB_EXPORT_LAG_DAYS", "-1"),
+        ("VOB_DUCKDB_MEMORY_LIMIT", "lots"),
+        ("VOB_DUCKDB_MEMORY_LIMIT", "2"),
+        ("VOB_DUCKDB_MEMORY_LIMIT", "0GB"),
         ("VOB_REJECT_THRESHOLD_PCT", "1%"),
         ("VOB_KPI_BAND_PCT", "0"),
         ("VOB_REPORT_DIGITS", "roman"),
@@ -63,6 +70,31 @@ def test_defaults(tmp_path, monkeypatch):
 def test_a_bad_value_is_refused_naming_its_variable(variable, value):
     with pytest.raises(ConfigError, match=variable):
         load_settings({variable: value})
+
+
+def test_a_refused_value_is_said_in_one_sentence_before_any_work(tmp_path):
+    for variable, value, sentence in [
+        ("VOB_DUCKDB_MEMORY_LIMIT", "lots", "VOB_DUCKDB_MEMORY_LIMIT must be an amount of memory with its unit"),
+        ("VOB_EXPORT_LAG_DAYS", "-1", "VOB_EXPORT_LAG_DAYS must be 0 or more days"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "run", "--month", "2025-03"],
+            env={"PATH": "/usr/bin:/bin", "VOB_LANDING_DIR": str(tmp_path), variable: value},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.startswith(f"vob: {sentence}") and done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize("limit", ["1GB", "512 MB", "1.5gb", "2GiB", "100KB", "1G", "50%"])
+def test_every_memory_limit_accepted_is_one_duckdb_accepts(limit, tmp_path):
+    settings = load_settings({"VOB_DUCKDB_MEMORY_LIMIT": limit, "VOB_WORK_DIR": str(tmp_path)})
+    with duckdb.connect(config={**memory_settings(settings.work_dir, settings.duckdb_memory_limit)}) as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    with pytest.raises(duckdb.Error, match="Memory must have a number"):  # what the check spares a run
+        duckdb.connect(config={"memory_limit": "lots"})
 
 
 def test_secrets_are_not_shown():

@@ -1,8 +1,11 @@
 """Backfills the way an operator launches them from the UI: the real webserver and daemon
-on loopback, the instance of deploy/dagster.yaml, the GraphQL mutation the UI sends."""
+on loopback, the instance of deploy/dagster.yaml; by clicks in Chromium (docs/operations.md, 4.4)
+and by the GraphQL mutation the UI sends."""
 
 import os
+import re
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from conftest import query
 from dagster_server import REPO, DagsterServer
 from landing_files import call, write_calls
 
+from vob.browser import chromium_browser, find_chromium
 from vob.settings import load_settings
 
 pytestmark = pytest.mark.slow  # real webserver and daemon
@@ -63,6 +67,8 @@ def server(tmp_path_factory):
 
 
 def published_calls(settings) -> dict[str, int]:
+    if not settings.warehouse_path.exists():
+        return {}  # nothing published yet
     rows = query(
         settings.warehouse_path,
         "SELECT strftime(month, '%Y-%m'), contacts FROM marts.fct_channel_monthly WHERE channel = 'calls'",
@@ -70,18 +76,84 @@ def published_calls(settings) -> dict[str, int]:
     return dict(rows)
 
 
+SCREENSHOTS = ("job", "partitions", "run")  # docs/operations.md shows them: docs/backfill_<name>.png
+
+
+def test_one_month_backfilled_by_clicks_reaches_the_published_file(server, tmp_path_factory):
+    """What an operator does (docs/operations.md, 4.4): Jobs -> monthly_refresh -> Materialize all...
+    -> Custom -> 2025-03 -> Launch 1 run, then watches the run until it succeeds."""
+    if find_chromium() is None:
+        pytest.skip("headless Chromium not installed (apt-get install chromium)")
+    assert "2025-03" not in published_calls(server.settings)  # the figure the clicks publish is a new one
+    shots = tmp_path_factory.mktemp("screenshots")
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        # Dagster's "Join the community" dialog greets a new instance: the operator skips it
+        page.add_locator_handler(
+            page.get_by_text("Join the Dagster community"), lambda: page.get_by_role("button", name="Skip").click()
+        )
+        page.goto(server.url)
+        page.get_by_role("link", name=re.compile(r"(^|\s)Jobs$")).first.click()  # the navigation
+        page.get_by_role("link", name="monthly_refresh").first.click()
+        page.get_by_text("fetching statuses").first.wait_for()  # the graph's groups, then their statuses
+        page.get_by_text("fetching statuses").first.wait_for(state="detached")
+        page.screenshot(path=shots / "job.png")
+        page.get_by_role("button", name="Materialize all…").click()
+        confirm = page.get_by_role("button", name="Confirm")  # "may fail: upstream half-year assets missing"
+        confirm.or_(page.get_by_role("button", name="Custom")).first.wait_for()
+        if confirm.is_visible():
+            confirm.click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_role("button", name="Custom", exact=True).click()
+        months = dialog.get_by_placeholder(re.compile("^ex: 2025-01"))
+        months.fill("2025-03")
+        months.press("Enter")
+        launch = dialog.get_by_role("button", name="Launch 1 run")
+        launch.wait_for()
+        dialog.screenshot(path=shots / "partitions.png")
+        launch.click()
+
+        page.get_by_role("link", name=re.compile(r"(^|\s)Runs$")).first.click()
+        page.locator("a[href^='/runs/']").first.click()  # the newest run: the one just launched
+        status = wait_for_status(page, timeout=300)  # one month: ~1 min here, several on 2 busy cores
+        page.screenshot(path=shots / "run.png")
+    assert status == "Success", server.log("daemon")
+    assert published_calls(server.settings) == {"2025-03": calls_per_month("2025-03")}
+    for name in SCREENSHOTS:
+        shrink_png(shots / f"{name}.png")
+    print(f"screenshots: {shots}")
+
+
+def wait_for_status(page, timeout: float) -> str:
+    """The run page's status tag once it says the run ended, reading the page as an operator would."""
+    deadline = time.monotonic() + timeout
+    ended = page.get_by_text(re.compile("^(Success|Failure|Canceled)$"))
+    while time.monotonic() < deadline:
+        if ended.count():
+            return ended.first.inner_text()
+        page.wait_for_timeout(2000)
+    raise TimeoutError(f"the run did not end within {timeout} s: {page.url}")
+
+
+def shrink_png(path: Path, colours: int = 64) -> None:
+    """A screenshot small enough for the docs: a palette of `colours`."""
+    from PIL import Image
+
+    Image.open(path).convert("RGB").quantize(colours).save(path, optimize=True)
+
+
 def test_backfill_of_one_month_launched_through_the_ui_api(server):
     # the asset graph's "Materialize -> Launch backfill" dialog: asset keys and partition names
     backfill = server.launch_backfill(
         {
-            "partitionNames": ["2025-03"],
+            "partitionNames": ["2025-04"],
             "assetSelection": [{"path": key} for key in MONTHLY_ASSETS + [["published_warehouse"]]],
             "title": "one month from the UI",
         }
     )
     runs = server.wait_backfill(backfill, runs_expected=1, timeout=240)  # the backfill daemon ticks every 30 s
     assert [r["status"] for r in runs] == ["SUCCESS"] * len(runs)
-    assert published_calls(server.settings) == {"2025-03": calls_per_month("2025-03")}
+    assert published_calls(server.settings)["2025-04"] == calls_per_month("2025-04")
 
 
 def test_six_months_at_once_take_turns_on_the_writer_pool(server):

@@ -59,6 +59,8 @@ DEFAULT_WAREHOUSE_MODE = 0o640
 DEFAULT_UI_URL = "http://localhost:3000"
 DEFAULT_FIRST_MONTH = "2025-01"  # the first monthly partition (and its half-year the first half-year)
 REPORT_DIGITS = ("western", "arabic")
+# what DuckDB's memory_limit takes: a size with its unit (1GB, 512 MB, 2GiB) or a share of the machine's memory (80%)
+MEMORY_LIMIT = re.compile(r"(?P<number>\d+(\.\d+)?)\s*(?P<unit>[KMGT]i?B|[KMGT]|B|%)", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -166,10 +168,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         work_dir=_path(env, "VOB_WORK_DIR", sibling),
         report_dir=_path(env, "VOB_REPORT_DIR", warehouse_path.parent / f"{warehouse_path.stem}_reports"),
         reject_threshold_pct=_number(env, "VOB_REJECT_THRESHOLD_PCT", 1.0),
-        export_lag_days=_number(env, "VOB_EXPORT_LAG_DAYS", 1, int),
+        export_lag_days=_export_lag_days(env),
         secret_key=read_secret(env, "VOB_PII_KEY"),
         settle_seconds=_number(env, "VOB_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS),
-        duckdb_memory_limit=env.get("VOB_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT,
+        duckdb_memory_limit=_memory_limit(env.get("VOB_DUCKDB_MEMORY_LIMIT", "")),
         kpi_band_pct=_kpi_band_pct(env.get("VOB_KPI_BAND_PCT", "")),
         report_digits=_report_digits(env.get("VOB_REPORT_DIGITS", "")),
         chromium=Path(env["VOB_CHROMIUM"]) if env.get("VOB_CHROMIUM") else None,
@@ -206,6 +208,27 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
         return kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a{'n integer' if kind is int else ' number'}, not {raw!r}") from None
+
+
+def _export_lag_days(env: Mapping[str, str]) -> int:
+    days = _number(env, "VOB_EXPORT_LAG_DAYS", 1, int)
+    if days < 0:
+        raise ConfigError(f"VOB_EXPORT_LAG_DAYS must be 0 or more days (how late a daily export may come), not {days}")
+    return days
+
+
+def _memory_limit(raw: str) -> str:
+    """VOB_DUCKDB_MEMORY_LIMIT as DuckDB takes it, checked here: DuckDB would refuse it only when a step connects."""
+    value = raw.strip()
+    if not value:
+        return DEFAULT_MEMORY_LIMIT
+    size = MEMORY_LIMIT.fullmatch(value)
+    if size is None or float(size["number"]) == 0:
+        raise ConfigError(
+            f"VOB_DUCKDB_MEMORY_LIMIT must be an amount of memory with its unit, e.g. 2GB or 512MB "
+            f"(or a share of the machine's memory, e.g. 50%), not {value!r}"
+        )
+    return value
 
 
 def _kpi_band_pct(raw: str) -> float:
