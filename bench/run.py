@@ -498,6 +498,11 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(repeat):  # alternate: pipeline, floor, pipeline, floor, ...
                 pipe, figures = measure_pipeline(scale, landings[scale], scratch, keep_figures=(i == 0))
                 measures.append(pipe)
+                print(
+                    f"scale {scale:g} run {i + 1}: pipeline measured: {json.dumps(asdict(pipe))}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 floor, floor_figures = measure_floor(scale, landings[scale], scratch)
                 measures.append(floor)
                 contract = measure_contract_floor(scale, landings[scale], scratch)
