@@ -83,7 +83,7 @@ def test_a_bad_month_stays_failed_on_a_rerun(vob_env):
         assert not result.success, attempt
         passed, metadata = expectation_checks(result)["calls"]
         assert not passed and "unchanged" not in metadata, attempt  # validated again, not reused
-        assert "expect_column_values_to_be_in_set(disposition): 1 unexpected, e.g. ['dropped']" in metadata["problems"]
+        assert "2025-03: 1 staged rows break the rule 'disposition not in its set'" in metadata["problems"]
         assert validated_by(vob_env.work_db)["calls"] == (result.run_id, False)
 
 

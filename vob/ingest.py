@@ -16,24 +16,22 @@ its neighbours.
 DuckDB reads the files; Python only streams each file once for its fingerprint,
 its first line and its number of lines, and never holds a whole file:
 
-- CSV (`read_csv_typed`): one `read_csv` per header shape, every column named
-  and typed (VARCHAR: the contract's reasons need the text as written) with
-  `strict_mode` and `store_rejects`. Its rows come in file order, so their line
-  numbers follow from their rank and the rejected lines. A file whose rows and
-  rejects do not add up to its lines (an unbalanced quote swallows the rest of
-  a file, a quoted line break joins two lines, a blank line is skipped) is read
-  again line by line.
-- JSON Lines, and CSV files read line by line (`read_lines`): `read_csv` with
-  one VARCHAR column per line (no quote, NUL as delimiter), its rejects giving
-  the lines that are not UTF-8. A file whose lines do not add up (mixed line
-  endings) is streamed by Python into a temporary table, one batch of lines at
-  a time (`stream_lines`).
-- The lines are then split and checked in SQL (`line_sql`): CSV fields by a
-  regular expression, JSON with DuckDB's JSON functions.
+- The fast path (`insert_fast`): one `INSERT ... SELECT` per header shape (CSV)
+  or per group (JSON Lines), straight from one DuckDB read of all its files into
+  raw.<source>, valid rows only, no reasons computed. CSV timestamps are typed by
+  the reader (`TIMESTAMP` with a required offset), JSON Lines keys read as text.
+  A file all of whose data lines became valid rows, numbered from its first data
+  line to its last, is done; the others are read line by line.
+- Line by line (`read_lines`): `read_csv` with one VARCHAR column per line (no
+  quote, NUL as delimiter), its rejects giving the lines that are not UTF-8. A
+  file whose lines do not add up (mixed line endings) is streamed by Python into
+  a temporary table, one batch of lines at a time (`stream_lines`). The lines are
+  then split and checked in SQL (`line_sql`, `validate_sql`): CSV fields by a
+  regular expression, JSON with DuckDB's JSON functions; every rejected line gets
+  its reason. The daily counts (a few hundred rows a file) always go this way.
 
-Typed and line-read rows go through the same checks (`validate_sql`); personal
-data is replaced by a keyed hash (HMAC-SHA256) inside the same query, so it
-never reaches a table.
+Personal data is replaced by a keyed hash (HMAC-SHA256) inside DuckDB, once per
+distinct value, so it never reaches a table in clear.
 """
 
 from __future__ import annotations

@@ -56,8 +56,13 @@ def load_source_month(
         files_for_month(source, settings.landing_dir, month, settings.export_lag_days), settled_before
     )
     files = [p.relative_to(settings.landing_dir).as_posix() for p in paths]
+    # Two transactions: the files' rows, then the month staged from them. Staging reads what ingest
+    # wrote; read before its commit, those rows were a transaction's own (slower to scan: the calls'
+    # staging at 10x). A crash between the two leaves the files read and the month not staged with
+    # them: its inputs' fingerprint (meta.month_inputs) differs, so the next run stages it.
     with transaction(con):
         audits = ingest(con, source, settings.landing_dir, paths, pii_key, run_id)
+    with transaction(con):
         inputs = month_inputs(con, source, files)
         if inputs == staged_inputs(con, source, month):
             staged = staged_rows(con, source, month)  # the same files with the same content: the same rows

@@ -33,13 +33,21 @@ def stage_events(con: duckdb.DuckDBPyConnection, source: Source, month: date, fi
     start, end = month_window(month)
     id_column = source.field(source.id_field).column
     con.execute(f"DELETE FROM staging.{source.name} WHERE month = $month", {"month": month})
+    # Most ids come once: only the repeated ones are ranked (sorting every row of a month was a third
+    # of the calls' staging at 10x, and spilled); the rows of the others go in as they are.
+    in_month = f"file IN (SELECT unnest($files)) AND {source.time_field} >= $start AND {source.time_field} < $end"
     con.execute(
         f"""INSERT INTO staging.{source.name}
+            WITH repeated AS (
+                SELECT {id_column} FROM raw.{source.name} WHERE {in_month} GROUP BY {id_column} HAVING count(*) > 1
+            )
             SELECT $month AS month, * FROM raw.{source.name}
-            WHERE file IN (SELECT unnest($files))
-              AND {source.time_field} >= $start AND {source.time_field} < $end
-            QUALIFY row_number() OVER (
-                PARTITION BY {id_column} ORDER BY file_date DESC, file DESC, line_no DESC) = 1""",
+            WHERE {in_month} AND {id_column} NOT IN (SELECT {id_column} FROM repeated)
+            UNION ALL
+            (SELECT $month AS month, * FROM raw.{source.name}
+             WHERE {in_month} AND {id_column} IN (SELECT {id_column} FROM repeated)
+             QUALIFY row_number() OVER (
+                 PARTITION BY {id_column} ORDER BY file_date DESC, file DESC, line_no DESC) = 1)""",
         {"month": month, "files": files, "start": start, "end": end},
     )
     return _count(con, f"staging.{source.name}", month)
