@@ -172,10 +172,13 @@ def run_period(period: Period, settings: Settings) -> int:
         f"vob run {period.key}: months {period.months[0]}..{period.months[-1]}, "
         f"landing {settings.landing_dir}, warehouse {settings.warehouse_path}"
     )
-    stages = [("monthly_facts", {RANGE_START: period.months[0], RANGE_END: period.months[-1]}, None)]
-    # a half-year: its marts, the publish and the report in one run (each run costs Dagster's bookkeeping);
-    # the publish is skipped if a half-year step fails, and the report reads what was just published
-    stages += half_year_stages(period, ["half_year_refresh"]) or [("publish", {}, None)]
+    months = {RANGE_START: period.months[0], RANGE_END: period.months[-1]}
+    # As few runs as the order allows (each run costs Dagster's bookkeeping). A month: its facts and the
+    # publish in one run, as the schedule runs them (a failed blocking check skips the publish). A
+    # half-year: its months, then its marts, the publish and the report in one run (the publish is
+    # skipped if a half-year step fails; the report reads what was just published).
+    half_year = half_year_stages(period, ["half_year_refresh"])
+    stages = [("monthly_facts", months, None), *half_year] if half_year else [("monthly_refresh", months, None)]
     return run_guarded(
         "vob run", period, settings, lambda: stages, lambda settings: check_work_db(settings, rebuild_command(period))
     )

@@ -34,8 +34,8 @@ def test_a_run_says_each_step_as_it_goes_without_dagster_beta_warnings(tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "BetaWarning" not in done.stderr and " - dagster - " not in done.stderr, done.stderr[:3000]
 
-    out, steps = done.stdout, steps_of("monthly_facts")
-    assert f"monthly_facts: {steps} steps" in out
+    out, steps = done.stdout, steps_of("monthly_refresh")  # a month: its facts and the publish in one run
+    assert f"monthly_refresh: {steps} steps" in out
     # each step once, numbered in order, with how long it took (on its line, or after its messages)
     started = re.findall(rf"^  \[(\d+)/{steps}\] (\S+)\.\.\.", out, flags=re.M)
     ended = re.findall(rf"^  \[\d+/{steps}\] (\S+?)(?:\.\.\.|:) done in \d+\.\d s$", out, flags=re.M)
@@ -48,7 +48,7 @@ def test_a_run_says_each_step_as_it_goes_without_dagster_beta_warnings(tmp_path)
     )
     assert staging is not None, out
     assert re.search(r"^      calls 2025-03: 4 \w+ staged from 1 files", staging[1], re.M), staging[1]
-    assert re.search(r"^monthly_facts: ok in \d+ s \(run [0-9a-f-]{36}\)$", out, flags=re.M)
+    assert re.search(r"^monthly_refresh: ok in \d+ s \(run [0-9a-f-]{36}\)$", out, flags=re.M)
 
 
 @pytest.mark.slow  # a small sample half-year, written and run (~40 s)

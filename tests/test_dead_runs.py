@@ -118,4 +118,4 @@ def test_a_run_waiting_for_the_slot_sleeps_and_starts_when_the_daemon_reaps_the_
         kill_group(process)
         holder.kill()
     assert status(instance, holding) == dg.DagsterRunStatus.FAILURE
-    assert "monthly_facts: ok" in (tmp_path / "vob.log").read_text()
+    assert "monthly_refresh: ok" in (tmp_path / "vob.log").read_text()
