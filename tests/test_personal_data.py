@@ -262,7 +262,7 @@ def test_the_key_never_enters_a_database_a_log_or_dagster_events(pii_run):
     for path in (settings.warehouse_path, settings.work_db):
         assert all(KEY not in value for _, value in text_values(path))
     # the Dagster runs as the UI shows them
-    assert runs == 3  # monthly_facts (blocked), monthly_facts, publish
+    assert runs == 2  # monthly_refresh blocked, then monthly_refresh (facts and publish in one run)
     assert "rows_rejected" in shown and "preview" in shown and "file_errors" in shown
     assert KEY not in shown
     assert personal_data_in(shown) == []
