@@ -11,11 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from report_warehouse import build_published_warehouse
+from report_warehouse import add_dim_month, build_published_warehouse
 from warehouse_contents import contents
 
 from warehouse.store import PUBLISHED_STORAGE_VERSION, open_work_db, publish
@@ -46,6 +47,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("format")
     seed = root / "seed.duckdb"
     build_published_warehouse(seed)
+    add_dim_month(seed, {"2025-06": date(2025, 6, 14)})  # marts.dim_month too: every published table has rows
     with pytest.MonkeyPatch.context() as env:
         env.setenv("VOB_WAREHOUSE", str(root / "warehouse" / "vob.duckdb"))
         env.setenv("VOB_LANDING_DIR", str(root / "landing"))
