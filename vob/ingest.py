@@ -265,10 +265,16 @@ def redact(text: str | None) -> str | None:
     return text
 
 
+def _blank_as_null(value: str) -> str:
+    """SQL: a value trimmed, NULL when empty (LANDING.md: a value of spaces only is empty; DuckDB's
+    trim() strips the Unicode spaces too)."""
+    return f"nullif(trim({value}), '')"
+
+
 def _raw_value(source: Source, f: Field) -> str:
     if source.fmt == "csv":
-        return f"nullif(trim(fields[pos_{f.name}]), '')"
-    return f"nullif(trim(fields[{source.fields.index(f) + 1}]), '')"  # JSON: every key from one parse
+        return _blank_as_null(f"fields[pos_{f.name}]")
+    return _blank_as_null(f"fields[{source.fields.index(f) + 1}]")  # JSON: every key from one parse
 
 
 def _shown(value: str) -> str:
@@ -445,7 +451,7 @@ def fast_reader_sql(source: Source, header: list[str]) -> str:
 
 def _fast_value(source: Source, f: Field) -> str:
     """SQL over the fast read: a field's stored value, as `validate_sql` stores it."""
-    v = f"nullif(trim({_ident(f.name)}), '')"
+    v = _blank_as_null(_ident(f.name))
     if f.hashed:
         return f"hh_{f.name}"
     if f.kind == "ts" and source.fmt == "jsonl":
@@ -467,7 +473,7 @@ def _fast_valid(source: Source, f: Field) -> str | None:
         allowed = f"{f.column} IN ({', '.join(sql_quote(x) for x in f.values)})"
         return allowed if f.required else f"({f.column} IS NULL OR {allowed})"
     if f.kind == "ts" and source.fmt == "jsonl" and not f.required:  # text that did not parse is no NULL
-        return f"({present} OR nullif(trim(_text_{f.name}), '') IS NULL)"
+        return f"({present} OR {_blank_as_null(f'_text_{f.name}')} IS NULL)"
     return present if f.required else None
 
 
@@ -475,7 +481,7 @@ def fast_hash_sql(source: Source, header: list[str], f: Field) -> str:
     """Temp table _hash_<field>: the keyed hash of every distinct value of a personal field in
     the group's files, read on its own (the same values recur on many lines and in every CRM
     snapshot: one HMAC a value, not a row). A table, not part of the INSERT: it can spill."""
-    value = f"nullif(trim({_ident(f.name)}), '')"
+    value = _blank_as_null(_ident(f.name))
     return (
         f"CREATE OR REPLACE TEMP TABLE _hash_{f.name} AS SELECT hk_{f.name}, {hmac_sql(f'hk_{f.name}')} AS hh_{f.name} "
         f"FROM (SELECT DISTINCT {value} AS hk_{f.name} FROM {fast_reader_sql(source, header)} WHERE {value} IS NOT NULL)"
@@ -490,7 +496,9 @@ def fast_insert_sql(source: Source, header: list[str]) -> str:
     the line numbers of the files after it) and is read again line by line (`insert_fast`)."""
     stored = stored_fields(source)
     joins = "".join(
-        f" LEFT JOIN _hash_{f.name} ON hk_{f.name} = nullif(trim(s.{_ident(f.name)}), '')" for f in stored if f.hashed
+        f" LEFT JOIN _hash_{f.name} ON hk_{f.name} = {_blank_as_null(f's.{_ident(f.name)}')}"
+        for f in stored
+        if f.hashed
     )
     values = ", ".join(f"{_fast_value(source, f)} AS {f.column}" for f in source.fields)
     texts = "".join(
@@ -654,10 +662,10 @@ def remember_stats(con: duckdb.DuckDBPyConnection, source: Source, seen: dict[st
     """Record the stat each file had before it was fingerprinted (taken first: a write during
     the hash leaves a stat that no longer matches, so the next run hashes it again)."""
     if seen:  # one statement: a row at a time cost 10 ms a file
-        stats = [(path, *stat, sha) for path, (stat, sha) in seen.items()]
+        rows = [(path, *stat, sha) for path, (stat, sha) in seen.items()]
         names = ("path", "size_bytes", "mtime_ns", "ctime_ns", "inode", "device", "sha256")
         types = ("VARCHAR", "BIGINT", "BIGINT", "BIGINT", "UBIGINT", "UBIGINT", "VARCHAR")
-        temp_table(con, "_stats", {n: (t, [row[i] for row in stats]) for i, (n, t) in enumerate(zip(names, types))})
+        temp_table(con, "_stats", {n: (t, list(column)) for n, t, column in zip(names, types, zip(*rows))})
         con.execute(
             f"INSERT OR REPLACE INTO meta.landing_file_stats SELECT $s, {', '.join(names)} FROM _stats",
             {"s": source.name},
@@ -705,12 +713,13 @@ def _scan_with_rejects(con: duckdb.DuckDBPyConnection, select: str, paths: list[
     con.execute("DROP TABLE _reject_scans")
 
 
-def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile], lines_before: int) -> list[LandingFile]:
-    """Number the rows of _scan by their physical line (view _numbered); returns the files
-    whose rows and rejected lines do not add up to their lines (to be read otherwise).
+def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list[LandingFile]:
+    """Number the rows of a line-by-line read (_scan) by their physical line (view _numbered);
+    returns the files whose rows and rejected lines do not add up to their lines (to be read
+    otherwise).
 
     The reader gives rows in file order and leaves rejected lines out: the k-th row of a
-    file is on line lines_before + k + (rejected lines before it). A file's rows are
+    file is on line k + (rejected lines before it). A file's rows are
     consecutive in _scan (rn), so a row's line is rn + the file's `base`, plus, in a file
     with rejected lines, the rejected lines before it (_shifts)."""
     counts = {
@@ -724,7 +733,7 @@ def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile], lines_
             {"paths": [f.disk_path for f in files]},
         ).fetchall()
     }
-    whole = [f for f in files if sum(counts[f.disk_path][:2]) == f.lines - lines_before]
+    whole = [f for f in files if sum(counts[f.disk_path][:2]) == f.lines]
     con.execute("DELETE FROM _rejects WHERE disk_path NOT IN (SELECT unnest($p))", {"p": [f.disk_path for f in whole]})
     temp_table(
         con,
@@ -732,14 +741,13 @@ def _count_scan(con: duckdb.DuckDBPyConnection, files: list[LandingFile], lines_
         {
             "disk_path": ("VARCHAR", [f.disk_path for f in whole]),
             "file": ("VARCHAR", [f.path for f in whole]),
-            "file_date": ("DATE", [f.file_date for f in whole]),
-            "base": ("BIGINT", [lines_before + 1 - (counts[f.disk_path][2] or 1) for f in whole]),
+            "base": ("BIGINT", [1 - (counts[f.disk_path][2] or 1) for f in whole]),
         },
     )
     _shift_after_rejects(con)
     con.execute(
         """CREATE OR REPLACE TEMP VIEW _numbered AS
-           SELECT s.* EXCLUDE (rn), w.file, w.file_date, (s.rn + w.base + coalesce(h.skipped, 0))::INTEGER AS line_no
+           SELECT s.* EXCLUDE (rn), w.file, (s.rn + w.base + coalesce(h.skipped, 0))::INTEGER AS line_no
            FROM _scan s JOIN _whole w USING (disk_path) LEFT JOIN _shifts h USING (rn)"""
     )
     return [f for f in files if f not in whole]
@@ -823,7 +831,7 @@ def read_lines(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list
         f"SELECT filename AS disk_path, row_number() OVER () AS rn, line FROM read_csv($paths, {LINE_READER})",
         [f.disk_path for f in files],
     )
-    again = _count_scan(con, files, lines_before=0)
+    again = _count_scan(con, files)
     con.execute("INSERT INTO _lines SELECT file, line_no, line FROM _numbered WHERE line IS NOT NULL")
     _take_rejects(con, {f.disk_path: f for f in files if f not in again})
     return again

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from vob.gx_suites import profile_sql  # the SQL only: that module imports GX only when it validates
 from vob.landing import Source
 
 SUITES_FILE = Path(__file__).with_name("gx_suites.py")
@@ -78,8 +79,6 @@ class MonthProfile:
 def month_profiles(con: duckdb.DuckDBPyConnection, source: Source, months: list[date]) -> dict[date, MonthProfile]:
     """The profile of each of `months` (`vob.gx_suites.profile_sql`, one aggregate over the staged
     rows); a month with no staged row has no rule broken."""
-    from vob.gx_suites import profile_sql  # the SQL only: GX itself is not imported
-
     found: dict[date, list[tuple[str, int, int]]] = {}
     for _, month, rule, violations, rows in con.execute(profile_sql(source, months)).fetchall():
         found.setdefault(month, []).append((rule, violations, rows))
