@@ -51,7 +51,17 @@ VARIABLES = {
     "alert_webhook_url_file": "VOB_ALERT_WEBHOOK_URL_FILE",
     "dagster_ui_url": "VOB_DAGSTER_UI_URL",
     "first_month": "VOB_FIRST_MONTH",
+    # the Iceberg store (docs/scale-out.md, "The Iceberg store"): unset, the embedded working DuckDB file
+    "iceberg_catalog_uri": "VOB_ICEBERG_CATALOG_URI",
+    "iceberg_catalog_uri_file": "VOB_ICEBERG_CATALOG_URI_FILE",
+    "iceberg_warehouse": "VOB_ICEBERG_WAREHOUSE",
+    "s3_endpoint": "VOB_S3_ENDPOINT",
+    "s3_access_key_id": "VOB_S3_ACCESS_KEY_ID",
+    "s3_secret_access_key": "VOB_S3_SECRET_ACCESS_KEY",
+    "s3_secret_access_key_file": "VOB_S3_SECRET_ACCESS_KEY_FILE",
+    "s3_region": "VOB_S3_REGION",
 }
+LAKE_VARIABLES = ("VOB_ICEBERG_CATALOG_URI", "VOB_ICEBERG_CATALOG_URI_FILE")  # either one: the Iceberg store
 DEFAULT_MEMORY_LIMIT = "1GB"
 DEFAULT_SETTLE_SECONDS = 60.0
 DEFAULT_KPI_BAND_PCT = 50.0  # a KPI further than 50 % from the median of the previous months is flagged
@@ -130,10 +140,23 @@ class Settings:
     alert_webhook_url: str | None = field(default=None, repr=False)  # a secret (it may carry a token)
     dagster_ui_url: str = DEFAULT_UI_URL
     first_month: str = DEFAULT_FIRST_MONTH  # YYYY-MM: no period before it can be run
+    # The Iceberg store (docs/scale-out.md): a SQLAlchemy URI of pyiceberg's SQL catalog (a secret: it may
+    # carry a password), the warehouse location (s3://... or file://...) and the object store's settings.
+    iceberg_catalog_uri: str | None = field(default=None, repr=False)
+    iceberg_warehouse: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    s3_region: str | None = None
 
     @property
     def work_db(self) -> Path:
         return self.work_dir / "work.duckdb"
+
+    @property
+    def lake(self) -> bool:
+        """The working tables and the marts live in the Iceberg catalog (docs/scale-out.md)."""
+        return self.iceberg_catalog_uri is not None
 
     @property
     def is_sample_landing(self) -> bool:
@@ -184,7 +207,40 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_webhook_url=read_secret(env, "VOB_ALERT_WEBHOOK_URL"),
         dagster_ui_url=(env.get("VOB_DAGSTER_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
         first_month=read_first_month(env),
+        **_lake_settings(env),
     )
+
+
+def lake_configured(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the Iceberg store is chosen (VOB_ICEBERG_CATALOG_URI or its _FILE form is set). Read alone
+    too, when the code location loads (assets/resources.py chooses the writer pools by it)."""
+    env = os.environ if env is None else env
+    return any(env.get(name) for name in LAKE_VARIABLES)
+
+
+def _lake_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    uri = read_secret(env, "VOB_ICEBERG_CATALOG_URI")
+    warehouse = (env.get("VOB_ICEBERG_WAREHOUSE") or "").strip() or None
+    if uri and not warehouse:
+        raise ConfigError(
+            "VOB_ICEBERG_CATALOG_URI is set but VOB_ICEBERG_WAREHOUSE is not: set it to where the Iceberg "
+            "tables' files go, s3://bucket/prefix or file:///absolute/folder"
+        )
+    if warehouse and not uri:
+        raise ConfigError(
+            "VOB_ICEBERG_WAREHOUSE is set but VOB_ICEBERG_CATALOG_URI is not: set the catalog's SQLAlchemy URI "
+            "too (postgresql+psycopg2://... or sqlite:////absolute/catalog.db), or unset both"
+        )
+    if warehouse and not warehouse.startswith(("s3://", "file://")):
+        raise ConfigError(f"VOB_ICEBERG_WAREHOUSE must start with s3:// or file://, not {warehouse!r}")
+    return {
+        "iceberg_catalog_uri": uri,
+        "iceberg_warehouse": warehouse,
+        "s3_endpoint": env.get("VOB_S3_ENDPOINT") or None,
+        "s3_access_key_id": env.get("VOB_S3_ACCESS_KEY_ID") or None,
+        "s3_secret_access_key": read_secret(env, "VOB_S3_SECRET_ACCESS_KEY"),
+        "s3_region": env.get("VOB_S3_REGION") or None,
+    }
 
 
 def read_first_month(env: Mapping[str, str] | None = None) -> str:
