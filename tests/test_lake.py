@@ -74,7 +74,7 @@ def channel_rows(settings: Settings) -> list[tuple]:
 
 def catalog_of(settings: Settings) -> SqlCatalog:
     """A reader that knows only pyiceberg and the two settings."""
-    return SqlCatalog("vob", uri=settings.iceberg_catalog_uri, warehouse=settings.iceberg_warehouse)
+    return SqlCatalog("vob", uri=settings.iceberg_catalog_uri or "", warehouse=settings.iceberg_warehouse or "")
 
 
 def test_a_month_in_the_lake_gives_the_working_files_figures(tmp_path):

@@ -268,8 +268,8 @@ def record_commits(catalog: Catalog, written: dict[str, tuple[list[str], int]], 
         ],
         schema=COMMITS_SCHEMA,
     )
-    clauses = [And(EqualTo("table_name", t), In("part", parts)) for t, (parts, _) in written.items()]
-    stale = clauses[0] if len(clauses) == 1 else Or(*clauses)
+    clauses = [both(equal("table_name", t), one_of("part", parts)) for t, (parts, _) in written.items()]
+    stale = clauses[0] if len(clauses) == 1 else either(*clauses)
     ensure_table(catalog, COMMITS, COMMITS_SCHEMA, None)
 
     def commit() -> None:
@@ -279,6 +279,23 @@ def record_commits(catalog: Catalog, written: dict[str, tuple[list[str], int]], 
 
 
 # ---------------------------------------------------------------- reading a part at its snapshot
+
+
+# pyiceberg's expressions, typed (pyright reads their constructors as taking no positional argument)
+def equal(column: str, value: str) -> BooleanExpression:
+    return EqualTo(column, value)  # pyright: ignore[reportCallIssue]
+
+
+def one_of(column: str, values: list[str]) -> BooleanExpression:
+    return In(column, values)  # pyright: ignore[reportCallIssue]
+
+
+def both(left: BooleanExpression, right: BooleanExpression) -> BooleanExpression:
+    return And(left, right)  # pyright: ignore[reportCallIssue]
+
+
+def either(*clauses: BooleanExpression) -> BooleanExpression:
+    return Or(*clauses)  # pyright: ignore[reportCallIssue]
 
 
 def _filter_value(key: str, part: str) -> str:
@@ -399,7 +416,9 @@ def hydrate(con: duckdb.DuckDBPyConnection, lake: Table, table: str, state: Tabl
     plan = read_plan(lake, pins)
     names = ", ".join(f'"{c}"' for c in state.columns)
     for i, (snapshot_id, parts) in enumerate(plan):
-        row_filter = AlwaysTrue() if state.key is None else In(state.key, [_filter_value(state.key, p) for p in parts])
+        row_filter = (
+            AlwaysTrue() if state.key is None else one_of(state.key, [_filter_value(state.key, p) for p in parts])
+        )
         reader = lake.scan(row_filter=row_filter, snapshot_id=snapshot_id).to_arrow_batch_reader()
         con.register("lake_rows", reader)
         try:
@@ -434,7 +453,7 @@ def _writable_rows(scope: Scope, table: str, state: TableState) -> tuple[str, Bo
         if scope.period is None:
             raise LakeScopeError(f"{table} is kept by half-year: a month's step may not change it")
         where = f"period = '{scope.period}'"
-        return f"SELECT * FROM {table} WHERE {where}", EqualTo("period", scope.period), [scope.period]
+        return f"SELECT * FROM {table} WHERE {where}", equal("period", scope.period), [scope.period]
     if key == "month":
         if not scope.months:
             raise LakeScopeError(f"{table} is kept by month: a half-year's step may not change it")
@@ -442,13 +461,13 @@ def _writable_rows(scope: Scope, table: str, state: TableState) -> tuple[str, Bo
         listed = ", ".join(f"DATE '{m}'" for m in scope.months)
         return (
             f"SELECT * FROM {table} WHERE month IN ({listed})",
-            In("month", [f"{m}" for m in scope.months]),
+            one_of("month", [f"{m}" for m in scope.months]),
             parts,
         )
     parts = scope.parts()
     if len(parts) != 1:
         raise LakeScopeError(f"{table} keeps each month's files apart: write it one month at a time")
-    return f"SELECT *, '{parts[0]}' AS {PART} FROM {table}", EqualTo(PART, parts[0]), parts
+    return f"SELECT *, '{parts[0]}' AS {PART} FROM {table}", equal(PART, parts[0]), parts
 
 
 def overwrite_part(
@@ -593,6 +612,6 @@ def read_marts(settings: Settings, table: str) -> pa.Table:
     pins = {p: sid for (p, t), sid in commits.items() if t == table}
     parts = []
     for snapshot_id, group in read_plan(lake, pins):
-        row_filter = AlwaysTrue() if key is None else In(key, [_filter_value(key, p) for p in group])
+        row_filter = AlwaysTrue() if key is None else one_of(key, [_filter_value(key, p) for p in group])
         parts.append(lake.scan(row_filter=row_filter, snapshot_id=snapshot_id).to_arrow())
     return pa.concat_tables(parts) if parts else arrow.empty_table()

@@ -4,7 +4,7 @@ store (warehouse/lake.py) when VOB_ICEBERG_CATALOG_URI is set. Steps see one int
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +21,7 @@ class WorkSession(Protocol):
     path: Path
     snapshots: dict[str, list[int]]  # lake mode: the Iceberg snapshot ids each table was read at
 
-    def released(self): ...  # a context manager: the file with no connection of ours on it
+    def released(self) -> AbstractContextManager[Path]: ...  # the file with no connection of ours on it
 
 
 @dataclass
