@@ -29,7 +29,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -46,7 +46,7 @@ from pyiceberg.table import Table
 from vob.files import make_private, private_dir
 from vob.periods import months_of_half
 from vob.settings import Settings
-from warehouse.store import bound_memory, ensure_half_year_schema, ensure_schema
+from warehouse.store import StepDatabase, bound_memory, ensure_half_year_schema, ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -339,25 +339,6 @@ class TableState:
     read: bool = False
 
 
-@dataclass
-class LakeSession:
-    """A step's DuckDB file, filled from the lake. `con` is reopened after `released()`."""
-
-    con: duckdb.DuckDBPyConnection
-    path: Path
-    settings: Settings
-    snapshots: dict[str, list[int]] = field(default_factory=dict)  # table -> the snapshot ids read
-
-    @contextmanager
-    def released(self) -> Iterator[Path]:
-        """The file with no connection of ours on it (Great Expectations opens it itself)."""
-        self.con.close()
-        try:
-            yield self.path
-        finally:
-            self.con = _connect(self.path, self.settings)
-
-
 def _connect(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     make_private(path, settings)
@@ -556,14 +537,15 @@ def lake_session(
     scope: Scope,
     run_id: str | None = None,
     after_table: Callable[[str], None] | None = None,
-) -> Iterator[LakeSession]:
+) -> Iterator[StepDatabase]:
     """A step's DuckDB, filled from the lake with what `scope` reads; when the block ends without an
     error, every table it changed is written back and recorded (module docstring). On an error nothing
     is written. `after_table` is called after each table's commit (tests stop a step there)."""
     catalog = open_catalog(settings)
     with part_locks(settings, scope.parts()):
         folder = Path(tempfile.mkdtemp(prefix="lake-step-", dir=private_dir(settings.work_dir, settings)))
-        session = LakeSession(_connect(folder / "step.duckdb", settings), folder / "step.duckdb", settings)
+        path = folder / "step.duckdb"
+        session = StepDatabase(_connect(path, settings), path, partial(_connect, path, settings))
         try:
             states = _fill(session, catalog, scope)
             yield session
@@ -573,7 +555,7 @@ def lake_session(
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _fill(session: LakeSession, catalog: Catalog, scope: Scope) -> dict[str, TableState]:
+def _fill(session: StepDatabase, catalog: Catalog, scope: Scope) -> dict[str, TableState]:
     con = session.con
     ensure_schema(con)
     if scope.period is not None or catalog.table_exists(HALF_YEAR_MARKER):
