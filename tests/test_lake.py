@@ -148,7 +148,7 @@ def test_two_months_committing_at_the_same_moment_lose_no_commit(tmp_path):
     months = [MARCH, APRIL, MAY, JUNE]
     for i, month in enumerate(months):
         write_month_of_calls(settings.landing_dir, month, 2 + i)
-    barrier = threading.Barrier(len(months))
+    barrier = threading.Barrier(len(months), timeout=120)
     errors: list[BaseException] = []
 
     def worker(month: date) -> None:
@@ -308,3 +308,19 @@ def test_in_lake_mode_the_month_steps_leave_the_writer_pool_to_the_whole_store_s
         "marts__dim_channel",
         "marts__fct_ticket_backlog",
     }
+
+
+def test_a_column_the_schema_gains_is_added_to_the_lake_table(tmp_path):
+    settings = lake_settings(tmp_path)
+    write_month_of_calls(settings.landing_dir, MARCH, 2)
+    run_month(settings, MARCH)
+    with lake_session(settings, month_scope(MARCH)) as step:  # as a later schema.sql would have it
+        step.con.execute("ALTER TABLE marts.fct_channel_monthly ADD COLUMN note VARCHAR")
+        step.con.execute("UPDATE marts.fct_channel_monthly SET note = 'checked' WHERE channel = 'calls'")
+    lake = catalog_of(settings).load_table("marts.fct_channel_monthly")
+    assert "note" in lake.schema().column_names
+    assert [
+        r["note"] for r in read_marts(settings, "marts.fct_channel_monthly").to_pylist() if r["channel"] == "calls"
+    ] == ["checked"]
+    run_month(settings, MARCH, "run-2")  # today's schema reads and writes it still
+    assert [n for _, c, n in channel_rows(settings) if c == "calls"] == [2]

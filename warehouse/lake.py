@@ -42,6 +42,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, In, Or
 from pyiceberg.table import Table
+from sqlalchemy.exc import DatabaseError
 
 from vob.files import make_private, private_dir
 from vob.periods import months_of_half
@@ -143,12 +144,19 @@ def open_catalog(settings: Settings) -> SqlCatalog:
         "s3.secret-access-key": settings.s3_secret_access_key,
         "s3.region": settings.s3_region,
     }
-    return SqlCatalog(
-        CATALOG_NAME,
-        uri=settings.iceberg_catalog_uri,
-        warehouse=settings.iceberg_warehouse,
-        **{k: v for k, v in properties.items() if v},
-    )
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            return SqlCatalog(
+                CATALOG_NAME,
+                uri=settings.iceberg_catalog_uri,
+                warehouse=settings.iceberg_warehouse,
+                **{k: v for k, v in properties.items() if v},
+            )
+        except DatabaseError as err:  # two processes making the catalog's own tables at the same moment
+            if "already exists" not in str(err) or attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(COMMIT_BACKOFF_SECONDS[0] * (1 + random.random()))
+    raise AssertionError("unreachable")
 
 
 def key_column(table: str, columns: dict[str, str]) -> str | None:
@@ -208,7 +216,7 @@ def ensure_table(catalog: Catalog, table: str, schema: pa.Schema, key: str | Non
         if not catalog.namespace_exists(namespace):
             raise
     try:
-        return catalog.load_table(table)
+        return with_columns(catalog, catalog.load_table(table), schema)
     except NoSuchTableError:
         pass
     try:
@@ -220,6 +228,22 @@ def ensure_table(catalog: Catalog, table: str, schema: pa.Schema, key: str | Non
         if not catalog.table_exists(table):
             raise
     return catalog.load_table(table)
+
+
+def with_columns(catalog: Catalog, lake: Table, schema: pa.Schema) -> Table:
+    """The lake table with every column of `schema` (warehouse/schema.sql gained one: added, by name,
+    retried like any commit); rows written before have it empty."""
+    if set(schema.names) <= set(lake.schema().column_names):
+        return lake
+
+    def evolve() -> Table:
+        current = catalog.load_table(".".join(lake.name()))
+        if not set(schema.names) <= set(current.schema().column_names):
+            with current.update_schema() as update:
+                update.union_by_name(schema)
+        return catalog.load_table(".".join(lake.name()))
+
+    return retried(evolve, f"{'.'.join(lake.name())} schema")
 
 
 def load_if_any(catalog: Catalog, table: str) -> Table | None:
@@ -553,6 +577,7 @@ def lake_session(
         finally:
             session.con.close()
             shutil.rmtree(folder, ignore_errors=True)
+            catalog.engine.dispose()  # no pooled catalog connections outlive the step
 
 
 def _fill(session: StepDatabase, catalog: Catalog, scope: Scope) -> dict[str, TableState]:
