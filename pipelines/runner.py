@@ -34,6 +34,7 @@ from warehouse.store import (
     REBUILD_TAG,
     WorkDatabaseDamaged,
     check_work_db,
+    connect,
     damaged_sentence,
     discard_work_db,
     is_damage,
@@ -124,7 +125,7 @@ def run_job(
     console: RunConsole | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Job `name` in this process; what it logs goes to `console` (a new one when None)."""
-    job = _defs().resolve_job_def(name)
+    job = code_location().resolve_job_def(name)
     console = console or RunConsole(len(job.graph.nodes))
     return job.with_logger_defs({"vob_console": console_logger(console)}).execute_in_process(
         run_config={"loggers": {"vob_console": {}}},
@@ -200,7 +201,7 @@ def rebuild_period(period: Period, settings: Settings) -> int:
             + f", landing {settings.landing_dir}"
         )
         planned = [("monthly_facts", {RANGE_START: a, RANGE_END: b}, None) for a, b in month_spans(months)]
-        planned += [("half_year_facts", {}, half) for half in halves if _has_job(_defs(), "half_year_facts")]
+        planned += [("half_year_facts", {}, half) for half in halves]
         return planned + [("publish", {}, None)] + half_year_stages(period, ["report"])
 
     def fresh_work_db(settings: Settings) -> None:
@@ -236,7 +237,7 @@ def run_guarded(command: str, period: Period, settings: Settings, stages: Callab
 
 def run_stages(instance: dg.DagsterInstance, stages, settings: Settings, period: Period, run_tags: dict) -> int:
     for name, tags, partition_key in stages:
-        steps = len(_defs().resolve_job_def(name).graph.nodes)
+        steps = len(code_location().resolve_job_def(name).graph.nodes)
         console, started = RunConsole(steps), time.monotonic()
         print(f"{name}{f' {partition_key}' if partition_key else ''}: {steps} step{'s' * (steps > 1)}", flush=True)
         result = run_job(instance, name, {**run_tags, **tags}, partition_key, console)
@@ -371,7 +372,10 @@ def month_spans(months: list[str]) -> list[tuple[str, str]]:
     return [(first, last) for first, last in spans]
 
 
-def _defs() -> dg.Definitions:
+def code_location() -> dg.Definitions:
+    """The code location's definitions, imported when a command first runs a job, not when `vob` imports
+    this module: the import emits Dagster's BetaWarnings, which `without_beta_warnings` hides only
+    around the command (pipelines/cli.py)."""
     from pipelines.definitions import defs
 
     return defs
@@ -389,24 +393,14 @@ def without_beta_warnings() -> Iterator[None]:
 
 
 def half_year_stages(period: Period, jobs: list[str]) -> list[tuple[str, dict, str | None]]:
-    """The half-year jobs of a half-year period, where the code location defines them."""
+    """The half-year jobs of a half-year period (none for a month or a range of months)."""
     if not period.is_half_year:
         return []
-    return [(name, {}, period.key) for name in jobs if _has_job(_defs(), name)]
-
-
-def _has_job(defs: dg.Definitions, name: str) -> bool:
-    try:
-        defs.resolve_job_def(name)
-        return True
-    except Exception:
-        return False
+    return [(name, {}, period.key) for name in jobs]
 
 
 def print_summary(settings: Settings, period: Period) -> None:
-    import duckdb
-
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         months = list(period.months)
         print(f"\npublished {settings.warehouse_path}")

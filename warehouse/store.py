@@ -396,7 +396,7 @@ def published_periods(settings: Settings) -> tuple[list[str], list[str]]:
     """The months (YYYY-MM) and half-years (YYYY-Hn) the published warehouse holds."""
     if not settings.warehouse_path.exists():
         return [], []
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         tables = set(published_tables(con))
         months = sorted(
