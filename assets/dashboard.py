@@ -1,7 +1,5 @@
 """The `bi_dashboard` asset: the Superset dashboard rebuilt from the published warehouse (vob/superset.py)."""
 
-import base64
-
 import dagster as dg
 
 from assets.publish import published_warehouse
@@ -11,12 +9,12 @@ from vob.superset import (
     DASHBOARD_PATH,
     DASHBOARD_USER,
     DEFAULT_PORT,
-    INLINE_PREVIEW_MAX_BYTES,
     DashboardBuild,
     DashboardError,
     Superset,
     build_dashboard,
 )
+from vob.text import preview_markdown
 
 
 def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Settings) -> dict:
@@ -38,10 +36,8 @@ def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Sett
     metadata["charts_in_error"] = dg.MetadataValue.text("\n".join(build.charts_in_error) or "none")
     metadata["screenshot"] = dg.MetadataValue.path(str(build.screenshot))
     image = build.preview.read_bytes() if build.preview else b""
-    preview_md = f"Screenshot: `{build.screenshot}`"
-    if len(image) <= INLINE_PREVIEW_MAX_BYTES:
-        preview_md = f"![dashboard](data:image/jpeg;base64,{base64.b64encode(image).decode('ascii')})\n\n" + preview_md
-    metadata["preview"] = dg.MetadataValue.md(preview_md)
+    link = f"Screenshot: `{build.screenshot}`"
+    metadata["preview"] = dg.MetadataValue.md(preview_markdown(image, "image/jpeg", "dashboard", link))
     return metadata
 
 

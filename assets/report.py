@@ -6,7 +6,6 @@ preview screenshot with headless Chromium (vob/browser.py), and writes
 `<report_dir>/vob_report_<period>.html|.pdf|.png`.
 """
 
-import base64
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,8 @@ from vob.report import render_html
 from vob.report_data import ReportData, ReportDataError, read_report_data
 from vob.report_format import NumberFormat
 from vob.settings import Settings
+from vob.text import preview_markdown
 from warehouse.store import connect
-
-INLINE_PREVIEW_MAX_BYTES = 400_000  # larger thumbnails are only linked by path
 
 
 @dataclass(frozen=True)
@@ -86,17 +84,6 @@ def print_pdf_and_previews(files: ReportFiles, settings: Settings) -> None:
         share_with_bi(path, settings)
 
 
-def preview_markdown(files: ReportFiles) -> str:
-    """The preview's path, with the thumbnail inline when it is small enough for the run's metadata."""
-    thumb = files.thumbnail.read_bytes()
-    preview_md = f"Preview: `{files.preview}`"
-    if len(thumb) <= INLINE_PREVIEW_MAX_BYTES:
-        preview_md = (
-            f"![report preview](data:image/png;base64,{base64.b64encode(thumb).decode('ascii')})\n\n" + preview_md
-        )
-    return preview_md
-
-
 def months_without_contacts(data: ReportData) -> list[str]:
     return [m.strftime("%Y-%m") for m in data.months if not any((m, c) in data.contacts for c, _ in data.channels)]
 
@@ -124,7 +111,9 @@ def report_metadata(files: ReportFiles, data: ReportData, fmt: NumberFormat, war
         "html": dg.MetadataValue.path(str(files.html)),
         "pdf": dg.MetadataValue.path(str(files.pdf)),
         "preview_png": dg.MetadataValue.path(str(files.preview)),
-        "preview": dg.MetadataValue.md(preview_markdown(files)),
+        "preview": dg.MetadataValue.md(
+            preview_markdown(files.thumbnail.read_bytes(), "image/png", "report preview", f"Preview: `{files.preview}`")
+        ),
         "title": dg.MetadataValue.text(data.title),
         "digits": dg.MetadataValue.text("arabic" if fmt.arabic_digits else "western"),
         "warehouse": dg.MetadataValue.path(str(warehouse_path)),

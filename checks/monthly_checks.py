@@ -41,7 +41,7 @@ from vob.validations import (
 )
 
 VOLUME_BAND = (0.4, 2.5)  # plausible volume: 40 % to 250 % of the median of previous months
-HISTORY_MONTHS = 3
+HISTORY_MONTHS = 3  # the previous months a month's volume and service KPIs are held against
 SHOWN_REJECTS = 10
 
 

@@ -23,14 +23,13 @@ import dagster as dg
 import duckdb
 
 from assets.resources import WRITER_POOL, VobWarehouse
-from checks.monthly_checks import CheckOutcome, _result
+from checks.monthly_checks import HISTORY_MONTHS, CheckOutcome, _result
 from vob.figure_sources import figures_not_adding_up
 from vob.landing import next_month
 from vob.months import published_months
 from vob.periods import month_of
 from vob.settings import DEFAULT_KPI_BAND_PCT
 
-HISTORY_MONTHS = 3
 DRIFTING_KPIS = (("abandon_rate_pct", "abandonment rate %"), ("p90_wait_s", "p90 wait s"))
 
 CALLS = dg.AssetKey(["marts", "fct_calls_service_monthly"])

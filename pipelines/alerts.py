@@ -21,7 +21,6 @@ from assets.resources import VobWarehouse
 from pipelines.failures import run_failures
 from vob.settings import DEFAULT_UI_URL
 
-WEBHOOK_ENV = "VOB_ALERT_WEBHOOK_URL"
 FRESHNESS_HOURS = 26
 WEBHOOK_TIMEOUT_SECONDS = 10
 DETAIL_CHARS = 500  # of a failed check's "problems"/"summary" metadata (file, line, reason)
@@ -90,7 +89,7 @@ def post_json(url: str, body: dict) -> int:
 @dg.run_failure_sensor(
     name="run_failure_alert",
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description=f"POSTs a JSON alert for every failed run to ${WEBHOOK_ENV} (log only without it).",
+    description="POSTs a JSON alert for every failed run to $VOB_ALERT_WEBHOOK_URL (log only without it).",
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, vob: VobWarehouse) -> None:
     settings = vob.settings()  # the webhook from VOB_ALERT_WEBHOOK_URL or the file in VOB_ALERT_WEBHOOK_URL_FILE
@@ -99,7 +98,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, vob: VobWarehouse) ->
     )
     url = settings.alert_webhook_url
     if not url:
-        context.log.warning(f"{WEBHOOK_ENV} is not set; alert not sent: {body['text']}")
+        context.log.warning(f"VOB_ALERT_WEBHOOK_URL is not set; alert not sent: {body['text']}")
         return
     status = post_json(url, body)  # an unreachable webhook fails the tick: visible in the UI
     context.log.info(f"alert for run {body['run_id']} posted ({status})")

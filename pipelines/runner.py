@@ -27,7 +27,7 @@ from pipelines.recovery import reap_dead_runs
 from vob.files import private_dir
 from vob.ingest import disk_stat_if_any
 from vob.landing import CHANNEL_LIST_SQL, SETTLED_TAG
-from vob.periods import Period, month_key, month_of
+from vob.periods import Period, month_key, month_of, month_spans
 from vob.processes import process_tags
 from vob.settings import Settings, export_secret_files
 from warehouse.store import (
@@ -356,20 +356,6 @@ def settle_landing(settings: Settings, probe_seconds: float = PROBE_SECONDS) -> 
         if disk_stat_if_any(path) != seen:
             print(f"  {path.relative_to(settings.landing_dir).as_posix()} is still being written: left for a later run")
     return started
-
-
-def month_spans(months: list[str]) -> list[tuple[str, str]]:
-    """Contiguous ranges of YYYY-MM months, in order."""
-    spans: list[list[str]] = []
-    for month in sorted(months):
-        year, number = map(int, month.split("-"))
-        if spans:
-            last_year, last_number = map(int, spans[-1][1].split("-"))
-            if (year, number) == (last_year + last_number // 12, last_number % 12 + 1):
-                spans[-1][1] = month
-                continue
-        spans.append([month, month])
-    return [(first, last) for first, last in spans]
 
 
 def code_location() -> dg.Definitions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -49,3 +50,17 @@ def month_of(month_key: str) -> date:
 
 def month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_spans(months: Iterable[str]) -> list[tuple[str, str]]:
+    """Contiguous ranges of YYYY-MM months, in order: one run of a job per range."""
+    spans: list[list[str]] = []
+    for month in sorted(set(months)):
+        year, number = map(int, month.split("-"))
+        if spans:
+            last_year, last_number = map(int, spans[-1][1].split("-"))
+            if (year, number) == (last_year + last_number // 12, last_number % 12 + 1):
+                spans[-1][1] = month
+                continue
+        spans.append([month, month])
+    return [(first, last) for first, last in spans]

@@ -71,8 +71,23 @@ class RegisterStructureError(ValueError):
     """The workbook is missing, unreadable, or lacks a sheet or column of LANDING.md."""
 
 
+WORKBOOK_DIR, WORKBOOK_PREFIX = "registers", "vob_registers_"  # registers/vob_registers_YYYY-HN.xlsx
+WORKBOOK_NAME = re.compile(rf"{WORKBOOK_PREFIX}(\d{{4}})-H([12])\.xlsx")
+
+
 def workbook_path(landing_dir: Path, period: str) -> Path:
-    return landing_dir / "registers" / f"vob_registers_{period}.xlsx"
+    return landing_dir / WORKBOOK_DIR / f"{WORKBOOK_PREFIX}{period}.xlsx"
+
+
+def workbooks(landing_dir: Path) -> list[Path]:
+    """The registers workbooks in the landing zone, in name order."""
+    return sorted((landing_dir / WORKBOOK_DIR).glob(f"{WORKBOOK_PREFIX}*.xlsx"))
+
+
+def half_year_of(path: Path) -> str | None:
+    """The half-year (2025-H1) a registers workbook is named for, None for another file."""
+    match = WORKBOOK_NAME.fullmatch(path.name)
+    return f"{match.group(1)}-H{match.group(2)}" if match else None
 
 
 # ---------------------------------------------------------------- reading

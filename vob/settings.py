@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,11 @@ class Settings:
         )
 
 
+DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(Settings) if f.default is not MISSING
+}  # written once, above
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings from the variables in `env` (the process's environment by default), each
     checked: a bad value is a ConfigError naming the variable."""
@@ -167,7 +172,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         warehouse_path=warehouse_path,
         work_dir=_path(env, "VOB_WORK_DIR", sibling),
         report_dir=_path(env, "VOB_REPORT_DIR", warehouse_path.parent / f"{warehouse_path.stem}_reports"),
-        reject_threshold_pct=_number(env, "VOB_REJECT_THRESHOLD_PCT", 1.0),
+        reject_threshold_pct=_number(env, "VOB_REJECT_THRESHOLD_PCT", DEFAULTS["reject_threshold_pct"]),
         export_lag_days=_export_lag_days(env),
         secret_key=read_secret(env, "VOB_PII_KEY"),
         settle_seconds=_number(env, "VOB_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS),
@@ -178,8 +183,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         file_group=env.get("VOB_FILE_GROUP") or None,
         bi_group=env.get("VOB_BI_GROUP") or None,
         warehouse_mode=_warehouse_mode(env.get("VOB_WAREHOUSE_MODE", "")),
-        lock_timeout_seconds=_number(env, "VOB_LOCK_TIMEOUT_SECONDS", 0.0),
-        superset_home=Path(env.get("VOB_SUPERSET_HOME") or SUPERSET_DIR / "home").absolute(),
+        lock_timeout_seconds=_number(env, "VOB_LOCK_TIMEOUT_SECONDS", DEFAULTS["lock_timeout_seconds"]),
+        superset_home=Path(env.get("VOB_SUPERSET_HOME") or DEFAULTS["superset_home"]).absolute(),
         dashboard_dir=Path(env["VOB_DASHBOARD_DIR"]).absolute() if env.get("VOB_DASHBOARD_DIR") else None,
         alert_webhook_url=read_secret(env, "VOB_ALERT_WEBHOOK_URL"),
         dagster_ui_url=(env.get("VOB_DAGSTER_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
@@ -211,7 +216,7 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
 
 
 def _export_lag_days(env: Mapping[str, str]) -> int:
-    days = _number(env, "VOB_EXPORT_LAG_DAYS", 1, int)
+    days = _number(env, "VOB_EXPORT_LAG_DAYS", DEFAULTS["export_lag_days"], int)
     if days < 0:
         raise ConfigError(f"VOB_EXPORT_LAG_DAYS must be 0 or more days (how late a daily export may come), not {days}")
     return days
@@ -245,7 +250,7 @@ def _kpi_band_pct(raw: str) -> float:
 
 
 def _report_digits(raw: str) -> str:
-    value = raw.strip().lower() or "western"
+    value = raw.strip().lower() or DEFAULTS["report_digits"]
     if value not in REPORT_DIGITS:
         raise ConfigError(f"VOB_REPORT_DIGITS must be 'western' or 'arabic', not {value!r}")
     return value

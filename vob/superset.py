@@ -45,7 +45,6 @@ DEFAULT_PORT = 8088
 INSTALL_COMMAND = "`.venv/bin/vob dashboard` (installs it, a few minutes) or `bi/superset/install`"
 START_TIMEOUT_SECONDS = 180
 CLI_TIMEOUT_SECONDS = 600
-INLINE_PREVIEW_MAX_BYTES = 400_000  # larger previews are only linked by path
 # DuckDB settings of Superset's connection: read-only, no file or network access beyond the
 # warehouse itself (SQL Lab cannot read_csv('/etc/...')), never fetch an extension.
 WAREHOUSE_CONNECTION = {
