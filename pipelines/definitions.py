@@ -17,11 +17,12 @@ from assets.service_monthly import SERVICE_ASSETS
 from checks.monthly_checks import monthly_checks
 from checks.service_checks import service_checks
 from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
-from pipelines.recovery import dead_runs_sensor, wait_without_spinning
+from pipelines.dagster_patch import apply_dagster_patch
+from pipelines.recovery import dead_runs_sensor
 from pipelines.sensors import build_landing_sensor, dashboard_after_publish
 from vob.periods import month_key
 
-wait_without_spinning()  # a step blocked on the writer pool sleeps instead of spinning
+apply_dagster_patch()  # a step blocked on the writer pool sleeps instead of spinning (dagster-io/dagster#20367)
 
 LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
 
