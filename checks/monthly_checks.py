@@ -261,7 +261,9 @@ CHECKS = (
 )
 
 
-def _result(name: str, key: dg.AssetKey, outcome: CheckOutcome, blocking: bool) -> dg.AssetCheckResult:
+def check_result(name: str, key: dg.AssetKey, outcome: CheckOutcome, blocking: bool) -> dg.AssetCheckResult:
+    """A check's outcome as Dagster shows it: ERROR severity for a blocking check, WARN for a warning
+    (the service checks use it too)."""
     metadata = {"summary": dg.MetadataValue.text(outcome.summary), **outcome.metadata}
     if outcome.problems:
         metadata["problems"] = dg.MetadataValue.text("\n".join(outcome.problems[:50]))
@@ -324,7 +326,7 @@ def monthly_quality_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehou
             outcome = outcomes[name]
             if not outcome.passed:
                 context.log.warning(f"{key.to_user_string()} {name} failed: " + "; ".join(outcome.problems[:5]))
-            yield _result(name, key, outcome, blocking)
+            yield check_result(name, key, outcome, blocking)
 
 
 monthly_checks = [monthly_quality_gate]

@@ -23,7 +23,7 @@ import dagster as dg
 import duckdb
 
 from assets.resources import WRITER_POOL, VobWarehouse
-from checks.monthly_checks import HISTORY_MONTHS, CheckOutcome, _result
+from checks.monthly_checks import HISTORY_MONTHS, CheckOutcome, check_result
 from vob.figure_sources import figures_not_adding_up
 from vob.landing import next_month
 from vob.months import published_months
@@ -227,7 +227,7 @@ def service_kpi_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
         outcome = outcomes[(key, name)]
         if not outcome.passed:
             context.log.warning(f"{key.to_user_string()} {name} failed: " + "; ".join(outcome.problems[:5]))
-        yield _result(name, key, outcome, blocking)
+        yield check_result(name, key, outcome, blocking)
 
 
 service_checks = [service_kpi_gate]

@@ -14,9 +14,10 @@ from assets.publish import published_warehouse
 from assets.report import report_job, vob_report
 from assets.resources import VobWarehouse
 from assets.service_monthly import SERVICE_ASSETS
+from checks.freshness import with_freshness
 from checks.monthly_checks import monthly_checks
 from checks.service_checks import service_checks
-from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
+from pipelines.alerts import run_failure_alert
 from pipelines.dagster_patch import apply_dagster_patch
 from pipelines.recovery import dead_runs_sensor
 from pipelines.sensors import build_landing_sensor, dashboard_after_publish
@@ -86,8 +87,8 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 
 defs = dg.Definitions(
-    assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report, bi_dashboard],
-    asset_checks=[*monthly_checks, *service_checks, *facts_freshness_checks],
+    assets=with_freshness([*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report, bi_dashboard]),
+    asset_checks=[*monthly_checks, *service_checks],
     jobs=[
         monthly_refresh_job,
         monthly_facts_job,
@@ -101,7 +102,6 @@ defs = dg.Definitions(
     sensors=[
         build_landing_sensor(monthly_refresh_job, half_year_refresh_job),
         run_failure_alert,
-        freshness_checks_sensor,
         dead_runs_sensor,
         dashboard_after_publish,
     ],

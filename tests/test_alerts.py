@@ -1,5 +1,6 @@
-"""The run-failure alert against a local webhook, and the 26-hour freshness checks."""
+"""The run-failure alert against a local webhook, and the facts' 26-hour freshness policy."""
 
+import asyncio
 import json
 import threading
 import time
@@ -9,10 +10,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import pytest
 from conftest import RANGE_END, RANGE_START, vob_resources
+from dagster._core.definitions.freshness import FreshnessState
+from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPolicyEvaluator
+from dagster._core.loader import LoadingContextForTest
 from landing_files import call, write_calls
 
 from assets.resources import VobWarehouse
-from pipelines.alerts import FRESHNESS_HOURS, facts_freshness_checks, run_failure_alert
+from checks.freshness import FRESH_FACTS, FRESHNESS_HOURS
+from pipelines.alerts import run_failure_alert
 from pipelines.definitions import defs
 from vob.settings import ConfigError, Settings
 
@@ -112,31 +117,32 @@ def test_without_a_webhook_the_alert_is_only_logged(vob_env, caplog):
         alert_for(instance, failed_run(instance, vob), vob)  # no exception, nothing posted
 
 
-def evaluate_freshness(instance) -> dict[str, bool]:
-    result = dg.materialize(
-        [*facts_freshness_checks],
-        instance=instance,
-        selection=dg.AssetSelection.all_asset_checks(),
-        raise_on_error=False,
-    )
-    return {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()}
+def freshness(instance) -> dict[str, FreshnessState]:
+    """The facts' freshness as the daemon's freshness loop evaluates it (dagster/_daemon/freshness.py)."""
+    graph = defs.resolve_asset_graph()
+    evaluator = TimeWindowFreshnessPolicyEvaluator()
+    return {
+        key.to_user_string(): asyncio.run(evaluator.evaluate_freshness(LoadingContextForTest(instance), graph.get(key)))
+        for key in sorted(FRESH_FACTS, key=lambda k: k.to_user_string())
+    }
 
 
-@pytest.mark.slow  # waits on real freshness checks
-def test_facts_not_refreshed_for_26_hours_are_flagged(vob_env, monkeypatch):
-    import dagster._core.definitions.asset_checks.asset_check_factories.freshness_checks.last_update as fresh
+@pytest.mark.slow  # a whole run, then the freshness policy at +25 h and +27 h
+def test_facts_not_refreshed_for_26_hours_are_overdue(vob_env, monkeypatch):
+    import dagster._core.definitions.freshness_evaluator as evaluator
 
     write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
+    facts = ("marts/fct_channel_monthly", "marts/fct_tickets_monthly")
     with dg.DagsterInstance.ephemeral() as instance:
-        # never materialised: overdue
-        assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": False, "marts/fct_tickets_monthly": False}
+        # never materialised: not known yet
+        assert freshness(instance) == dict.fromkeys(facts, FreshnessState.UNKNOWN)
         defs.resolve_job_def("monthly_refresh").execute_in_process(
             instance=instance, tags={RANGE_START: "2025-03", RANGE_END: "2025-03"}, resources=vob_resources()
         )
-        assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": True, "marts/fct_tickets_monthly": True}
+        assert freshness(instance) == dict.fromkeys(facts, FreshnessState.PASS)
         # 25 hours later still fresh, 27 hours later overdue
         now = time.time()
-        monkeypatch.setattr(fresh, "get_current_timestamp", lambda: now + 25 * 3600)
-        assert all(evaluate_freshness(instance).values())
-        monkeypatch.setattr(fresh, "get_current_timestamp", lambda: now + (FRESHNESS_HOURS + 1) * 3600)
-        assert not any(evaluate_freshness(instance).values())
+        monkeypatch.setattr(evaluator, "get_current_timestamp", lambda: now + 25 * 3600)
+        assert freshness(instance) == dict.fromkeys(facts, FreshnessState.PASS)
+        monkeypatch.setattr(evaluator, "get_current_timestamp", lambda: now + (FRESHNESS_HOURS + 1) * 3600)
+        assert freshness(instance) == dict.fromkeys(facts, FreshnessState.FAIL)
