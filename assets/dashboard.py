@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.publish import published_warehouse
-from assets.resources import VobWarehouse
+from assets.resources import SupersetDashboard
 from vob.settings import Settings
 from vob.superset import (
     DASHBOARD_PATH,
@@ -51,8 +51,8 @@ def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Sett
     "Superset's own environment (bi/superset/install); the `dashboard_after_publish` sensor "
     "refreshes it after every publish.",
 )
-def bi_dashboard(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    settings = vob.settings()
+def bi_dashboard(context: dg.AssetExecutionContext, dashboard: SupersetDashboard) -> dg.MaterializeResult:
+    settings = dashboard.settings
     superset = Superset(settings.superset_home)
     try:
         build = build_dashboard(settings, superset)

@@ -10,7 +10,7 @@ Every asset deletes and re-inserts its half-year (vob/half_year.py): re-running 
 import dagster as dg
 
 from assets.partitions import half_year_partitions, months_to_half_year
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import WRITER_POOL, WorkingWarehouse
 from vob.half_year import (
     build_actions,
     build_dim_dimension,
@@ -65,11 +65,15 @@ def _result(con, rows: int, preview_sql: str, params: dict | None = None) -> dg.
         "staging.improvement_actions; rejected rows in quality.rejected_rows (source 'registers')."
     ),
 )
-def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+def registers(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
     period = context.partition_key
-    settings = vob.settings()
+    settings = warehouse.settings
     workbook = workbook_path(settings.landing_dir, period)
-    if vob.settled_before is not None and workbook.exists() and workbook.stat().st_mtime > vob.settled_before:
+    if (
+        warehouse.settled_before is not None
+        and workbook.exists()
+        and workbook.stat().st_mtime > warehouse.settled_before
+    ):
         raise dg.Failure(
             description=f"{workbook.relative_to(settings.landing_dir)} was modified after the run's "
             "settle cutoff (an upload in progress?): left for a later run"
@@ -78,7 +82,7 @@ def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Materi
         found = read_registers(settings.landing_dir, period, settings.pii_key())
     except RegisterStructureError as err:
         raise dg.Failure(description=str(err)) from None  # the message says it all; no traceback
-    with vob.work_db() as con:
+    with warehouse.work_db() as con:
         ensure_half_year_schema(con)
         store_registers(con, found, context.run.run_id)
     loaded = found.rows_loaded
@@ -122,9 +126,9 @@ def _half_year_mart(name: str, description: str, build, preview_sql: str):
         kinds={"duckdb"},
         description=description,
     )
-    def _asset(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
         period = context.partition_key
-        with vob.work_db() as con:
+        with warehouse.work_db() as con:
             ensure_half_year_schema(con)
             rows = build(con, period)
             return _result(con, rows, preview_sql, {"period": period})
@@ -158,9 +162,9 @@ WHERE m NOT IN (SELECT DISTINCT month FROM staging.crm) ORDER BY m
     description="Beneficiaries (CRM tickets of the half in the latest snapshot, and feedback notes, as keyed "
     "hashes), notes and corrective plans of the half-year (marts.fct_vob_half_year, WAREHOUSE.md).",
 )
-def fct_vob_half_year(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+def fct_vob_half_year(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
     period = context.partition_key
-    with vob.work_db() as con:
+    with warehouse.work_db() as con:
         ensure_half_year_schema(con)
         rows = build_half_year_facts(con, period)
         result = _result(con, rows, "SELECT * FROM marts.fct_vob_half_year WHERE period = $period", {"period": period})
@@ -228,8 +232,8 @@ improvement_actions = _half_year_mart(
     kinds={"duckdb"},
     description="The five Adaa dimensions with their Arabic and English names (marts.dim_dimension).",
 )
-def dim_dimension(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db() as con:
+def dim_dimension(warehouse: WorkingWarehouse) -> dg.MaterializeResult:
+    with warehouse.work_db() as con:
         ensure_half_year_schema(con)
         rows = build_dim_dimension(con)
         return _result(con, rows, "SELECT * FROM marts.dim_dimension ORDER BY sort_order")

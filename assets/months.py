@@ -8,7 +8,7 @@ load read (vob/months.py).
 import dagster as dg
 
 from assets.partitions import monthly_partitions
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import WRITER_POOL, WorkingWarehouse
 from vob.landing import COUNT_SOURCES, EVENT_SOURCES
 from vob.months import build_dim_month
 from vob.text import query_table
@@ -29,9 +29,9 @@ from vob.text import query_table
     group_name="marts",
     kinds={"duckdb"},
 )
-def dim_month(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db() as con:
-        build_dim_month(con, vob.settings().export_lag_days)
+def dim_month(warehouse: WorkingWarehouse) -> dg.MaterializeResult:
+    with warehouse.work_db() as con:
+        build_dim_month(con, warehouse.settings.export_lag_days)
         rows = con.execute("SELECT count(*) FROM marts.dim_month").fetchall()[0][0]
         preview = query_table(con, "SELECT * FROM marts.dim_month ORDER BY month")
     return dg.MaterializeResult(

@@ -14,7 +14,7 @@ import dagster as dg
 
 from assets.partitions import half_year_partitions
 from assets.publish import published_warehouse
-from assets.resources import VobWarehouse
+from assets.resources import ReportOutput
 from vob.browser import find_chromium, print_pdf, screenshot
 from vob.files import share_with_bi, shared_dir
 from vob.report import render_html
@@ -139,8 +139,8 @@ def report_metadata(files: ReportFiles, data: ReportData, fmt: NumberFormat, war
     "the published warehouse only, as a self-contained HTML file (fonts and charts inline, no network "
     "request) and a PDF. VOB_REPORT_DIGITS=arabic writes Arabic-Indic digits.",
 )
-def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    settings = vob.settings()
+def vob_report(context: dg.AssetExecutionContext, report_output: ReportOutput) -> dg.MaterializeResult:
+    settings = report_output.settings
     period = context.partition_key
     data = read_published_report_data(settings.warehouse_path, period)
     fmt = NumberFormat.from_settings(settings)

@@ -13,7 +13,7 @@ import dagster as dg
 
 from assets.monthly import build_monthly_fact
 from assets.partitions import monthly_partitions
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import WRITER_POOL, WorkingWarehouse
 from vob.figure_sources import CHANNEL_TABLE, TICKETS_TABLE, build_figure_sources
 from vob.landing import CRM
 from vob.service_kpis import build_calls_service, build_chat_service, build_ticket_backlog, build_ticket_resolution
@@ -33,8 +33,8 @@ def monthly_kpi_asset(name: str, staging: str, build, description: str):
     """A monthly KPI fact over one staging asset: `build(con, month)` for each month of the run."""
 
     @dg.asset(name=name, deps=[dg.AssetKey(["staging", staging])], description=description, **MONTHLY)
-    def _asset(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-        return build_monthly_fact(context, vob, build, f"marts.{name}")
+    def _asset(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
+        return build_monthly_fact(context, warehouse, build, f"marts.{name}")
 
     return _asset
 
@@ -68,8 +68,8 @@ fct_ticket_resolution_monthly = monthly_kpi_asset(
     "the working database holds is rebuilt (marts.fct_ticket_backlog, WAREHOUSE.md).",
     **MONTHLY,
 )
-def fct_ticket_backlog(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db() as con:
+def fct_ticket_backlog(warehouse: WorkingWarehouse) -> dg.MaterializeResult:
+    with warehouse.work_db() as con:
         build_ticket_backlog(con)
         rows = con.execute("SELECT count(*) FROM marts.fct_ticket_backlog").fetchall()[0][0]
         preview = query_table(
@@ -90,10 +90,10 @@ def fct_ticket_backlog(vob: VobWarehouse) -> dg.MaterializeResult:
     "figure (marts.figure_sources, WAREHOUSE.md; `vob explain`).",
     **MONTHLY,
 )
-def figure_sources(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+def figure_sources(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
     return build_monthly_fact(
         context,
-        vob,
+        warehouse,
         build_figure_sources,
         "marts.figure_sources",
         preview="SELECT table_name, replace(figure_key, '|', ' ') AS figure, any_value(figure_value) AS value, count(*) AS files, "

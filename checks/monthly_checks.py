@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import duckdb
 
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import WRITER_POOL, WorkingWarehouse
 from vob.gx_suites import SuiteOutcome, validate_sources
 from vob.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
 from vob.loading import account_month
@@ -279,18 +279,20 @@ def check_result(name: str, key: dg.AssetKey, outcome: CheckOutcome, blocking: b
 GATED_SOURCES = (*EVENT_SOURCES, *COUNT_SOURCES, CRM)
 
 
-def gate_outcomes(vob: VobWarehouse, months: list[date], run_id: str | None) -> dict[str, dict[str, CheckOutcome]]:
+def gate_outcomes(
+    warehouse: WorkingWarehouse, months: list[date], run_id: str | None
+) -> dict[str, dict[str, CheckOutcome]]:
     """Every check of every gated source. Great Expectations runs once, through one data
     source, on the months whose staged rows changed since their last passed validation;
     when no month changed it is not even imported."""
-    settings = vob.settings()
-    with vob.work_db() as con:
+    settings = warehouse.settings
+    with warehouse.work_db() as con:
         plans = {source: plan_validation(con, source, months) for source in GATED_SOURCES}
     to_validate = {source: plan.changed for source, plan in plans.items() if plan.changed}
     # GX opens the file itself: no other connection of this process may hold it meanwhile.
     suites = validate_sources(settings.work_db, to_validate, settings.duckdb_memory_limit) if to_validate else {}
     outcomes = {}
-    with vob.work_db() as con:
+    with warehouse.work_db() as con:
         for source, plan in plans.items():
             now = validated(plan, suites[source.name]) if source.name in suites else None
             if now is not None:
@@ -316,9 +318,9 @@ def gate_outcomes(vob: VobWarehouse, months: list[date], run_id: str | None) -> 
         for name, blocking, text in CHECKS
     ],
 )
-def monthly_quality_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
+def monthly_quality_gate(context: dg.AssetCheckExecutionContext, warehouse: WorkingWarehouse):
     months = [month_of(k) for k in context.op_execution_context.partition_keys]
-    gate = gate_outcomes(vob, months, context.op_execution_context.run_id)
+    gate = gate_outcomes(warehouse, months, context.op_execution_context.run_id)
     for source in GATED_SOURCES:
         key = dg.AssetKey(["staging", source.name])
         outcomes = gate[source.name]

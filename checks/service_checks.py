@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import dagster as dg
 import duckdb
 
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import WRITER_POOL, WorkingWarehouse
 from checks.monthly_checks import HISTORY_MONTHS, CheckOutcome, check_result
 from vob.figure_sources import figures_not_adding_up
 from vob.landing import next_month
@@ -218,11 +218,11 @@ def service_outcomes(con, months: list[date], band_pct: float) -> dict[tuple[dg.
         dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=text) for key, name, blocking, text in CHECKS
     ],
 )
-def service_kpi_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
+def service_kpi_gate(context: dg.AssetCheckExecutionContext, warehouse: WorkingWarehouse):
     months = [month_of(k) for k in context.op_execution_context.partition_keys]
-    with vob.work_db() as con:
+    with warehouse.work_db() as con:
         months = published_months(con, months)  # a month without records of its own has no rows (vob/months.py)
-        outcomes = service_outcomes(con, months, vob.settings().kpi_band_pct)
+        outcomes = service_outcomes(con, months, warehouse.settings.kpi_band_pct)
     for key, name, blocking, _ in CHECKS:
         outcome = outcomes[(key, name)]
         if not outcome.passed:

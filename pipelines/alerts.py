@@ -13,7 +13,7 @@ import urllib.request
 
 import dagster as dg
 
-from assets.resources import VobWarehouse
+from assets.resources import AlertWebhook
 from pipelines.failures import run_failures
 from vob.settings import DEFAULT_UI_URL
 
@@ -86,12 +86,9 @@ def post_json(url: str, body: dict) -> int:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="POSTs a JSON alert for every failed run to $VOB_ALERT_WEBHOOK_URL (log only without it).",
 )
-def run_failure_alert(context: dg.RunFailureSensorContext, vob: VobWarehouse) -> None:
-    settings = vob.settings()  # the webhook from VOB_ALERT_WEBHOOK_URL or the file in VOB_ALERT_WEBHOOK_URL_FILE
-    body = failure_message(
-        context.instance, context.dagster_run, context.failure_event.message, settings.dagster_ui_url
-    )
-    url = settings.alert_webhook_url
+def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertWebhook) -> None:
+    body = failure_message(context.instance, context.dagster_run, context.failure_event.message, alerts.ui_url)
+    url = alerts.url  # VOB_ALERT_WEBHOOK_URL or the file in VOB_ALERT_WEBHOOK_URL_FILE
     if not url:
         context.log.warning(f"VOB_ALERT_WEBHOOK_URL is not set; alert not sent: {body['text']}")
         return

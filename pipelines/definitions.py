@@ -1,6 +1,5 @@
 """The Dagster code location: `dagster dev` (through workspace.yaml) loads `defs`."""
 
-import os
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -12,7 +11,7 @@ from assets.months import MONTH_ASSETS
 from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
 from assets.publish import published_warehouse
 from assets.report import report_job, vob_report
-from assets.resources import VobWarehouse
+from assets.resources import vob_resources
 from assets.service_monthly import SERVICE_ASSETS
 from checks.freshness import with_freshness
 from checks.monthly_checks import monthly_checks
@@ -105,7 +104,7 @@ defs = dg.Definitions(
         dead_runs_sensor,
         dashboard_after_publish,
     ],
-    # Every VOB_* variable set where the code location loads, as a dg.EnvVar (read when a run or tick starts).
-    resources={"vob": VobWarehouse.from_environment(os.environ)},
+    # One resource per concern, each reading the VOB_* settings when a run or a tick initialises it.
+    resources=vob_resources(),
     executor=dg.in_process_executor,
 )

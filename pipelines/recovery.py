@@ -10,7 +10,7 @@ and the daemon frees the slots of *finished* runs only
 
 - every run carries the process id, host and process start time of the process
   that executes it (`vob/pid`, `vob/host`, `vob/pid_started`): set by `vob run`
-  when it launches, and by the `VobWarehouse` resource in the run worker of a
+  when it launches, and by the resources (assets/resources.py) in the run worker of a
   daemon-launched run. A run without them falls back on the pid Dagster records
   itself ("Started process for run (pid: N)") when the default launcher, which
   runs workers on this host, started it.

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
-from assets.resources import VobWarehouse
 from pipelines.failures import FailedCheck, run_failures
 from pipelines.recovery import reap_dead_runs
 from vob.files import private_dir
@@ -133,8 +132,6 @@ def run_job(
         tags={**process_tags(), **(tags or {}), "vob/trigger": "cli"},
         partition_key=partition_key,
         raise_on_error=False,
-        # the settings of this process now, not of whenever the definitions were first imported
-        resources={"vob": VobWarehouse.from_environment(os.environ)},
     )
 
 

@@ -41,7 +41,7 @@ import dagster as dg
 from assets.dashboard import dashboard_job
 from assets.partitions import RANGE_END, RANGE_START, monthly_partitions
 from assets.publish import published_warehouse
-from assets.resources import VobWarehouse
+from assets.resources import WorkingWarehouse
 from vob.ingest import HEX_AS_LETTERS, disk_stat, file_fingerprint
 from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month
 from vob.periods import month_key, month_of, month_spans
@@ -164,8 +164,8 @@ def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition
         description="A new or re-delivered landing file (new SHA-256 for its path) refreshes the months "
         "it feeds with job monthly_refresh (registers: the half-year). See docs/operations.md.",
     )
-    def landing_files_sensor(context: dg.SensorEvaluationContext, vob: VobWarehouse):
-        settings = vob.settings()
+    def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: WorkingWarehouse):
+        settings = warehouse.settings
         landing = settings.landing_dir
         if not landing.is_dir():
             return dg.SkipReason(f"landing zone {landing} does not exist (VOB_LANDING_DIR)")

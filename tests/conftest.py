@@ -39,11 +39,11 @@ def landing_env(root: Path) -> dict[str, str]:
 
 
 def vob_resources() -> dict:
-    """The `vob` resource as the code location wires it (pipelines/definitions.py), from this test's
-    environment: `defs` wired the variables set when it was imported, before the fixtures set them."""
-    from assets.resources import VobWarehouse
+    """The resources as the code location wires them (pipelines/definitions.py): they read this test's
+    environment when the run initialises them."""
+    from assets.resources import vob_resources
 
-    return {"vob": VobWarehouse.from_environment(os.environ)}
+    return vob_resources()
 
 
 def run_job(first: str, last: str | None = None, job: str = "monthly_refresh", raise_on_error: bool = True):

@@ -81,13 +81,13 @@ def materialise(env: dict[str, str]):
     """The `dashboard` job (the bi_dashboard asset) through Dagster, with the settings in `env`."""
     import dagster as dg
 
-    from assets.resources import VobWarehouse
+    from assets.resources import vob_resources
     from pipelines.definitions import defs
 
     return defs.resolve_job_def("dashboard").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
-        resources={"vob": VobWarehouse.from_variables(env)},
+        resources=vob_resources(env),
     )
 
 
@@ -573,11 +573,9 @@ def publish(instance, env: dict[str, str]) -> bool:
     import dagster as dg
 
     from assets.publish import published_warehouse
-    from assets.resources import VobWarehouse
+    from assets.resources import vob_resources
 
-    result = dg.materialize(
-        [published_warehouse], instance=instance, resources={"vob": VobWarehouse.from_variables(env)}
-    )
+    result = dg.materialize([published_warehouse], instance=instance, resources=vob_resources(env))
     return result.asset_materializations_for_node("published_warehouse")[0].metadata["written"].value
 
 

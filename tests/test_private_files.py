@@ -120,9 +120,9 @@ def test_the_published_warehouse_is_readable_by_the_bi_group_not_by_everyone(vob
 SPILL = """
 import json, os, threading, time
 os.umask(0o022)
-from assets.resources import VobWarehouse
+from assets.resources import WorkingWarehouse
 modes, done = {}, threading.Event()
-with VobWarehouse.from_environment(os.environ).process_config_and_initialize().work_db() as con:
+with WorkingWarehouse().process_config_and_initialize().work_db() as con:
     spill_dir = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
     assert spill_dir.startswith(os.environ["VOB_WORK_DIR"]), spill_dir
     con.execute("SET memory_limit = '64MB'; SET threads = 1; SET preserve_insertion_order = false; "

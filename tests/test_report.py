@@ -45,14 +45,17 @@ def run_report_job(root: Path, warehouse: Path) -> dict:
     """The real `report` job on the published file `warehouse`; its reports go to root/reports."""
     import dagster as dg
 
-    from assets.resources import VobWarehouse
+    from assets.resources import vob_resources
     from pipelines.definitions import defs
 
-    vob = VobWarehouse(
-        warehouse=str(warehouse), landing_dir=str(root / "landing"), report_dir=str(root / "reports"), chromium=CHROMIUM
-    )  # western digits: VOB_REPORT_DIGITS not set
+    variables = {
+        "VOB_WAREHOUSE": str(warehouse),
+        "VOB_LANDING_DIR": str(root / "landing"),
+        "VOB_REPORT_DIR": str(root / "reports"),
+        "VOB_CHROMIUM": str(CHROMIUM),
+    }  # western digits: VOB_REPORT_DIGITS not set
     result = defs.resolve_job_def("report").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD, resources={"vob": vob}
+        instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD, resources=vob_resources(variables)
     )
     materialization = result.asset_materializations_for_node("report__vob_report")[0]
     return {"result": result, "metadata": materialization.metadata, "reports": root / "reports"}

@@ -5,8 +5,10 @@ the repository root for `vob` and `dagster dev`, as the contracts say; an
 operator points them elsewhere with environment variables (README, Configuration).
 Library functions take a `Settings` (or the values they need), never the environment:
 processes outside Dagster (`vob`, `vob-service`, the benchmarks) call `load_settings`
-once, Dagster code gets them from the `VobWarehouse` resource (assets/resources.py),
-whose fields Dagster fills from the same variables (`dg.EnvVar`, pipelines/definitions.py).
+once, Dagster code gets them from its resources (assets/resources.py), which call
+`load_settings` when a run or a sensor tick initialises them. A new setting is added
+here only: a line in VARIABLES, a field of Settings, its line in load_settings (and
+its row in the README's Configuration table).
 """
 
 from __future__ import annotations
@@ -24,9 +26,8 @@ SAMPLE_MARKER = ".vob_sample"  # written by `vob sample` into the landing root
 SPILL_DIR = "duckdb_spill"  # under the working directory
 SUPERSET_DIR = Path(__file__).resolve().parents[1] / "bi" / "superset"
 
-# Every variable the pipeline reads (README, Configuration), by the name of its field on the Dagster
-# resource (assets/resources.py VobWarehouse: the variable's text, parsed by load_settings). A secret (VOB_PII_KEY, VOB_ALERT_WEBHOOK_URL) comes from the variable or from the file named by
-# its _FILE variable (read_secret).
+# Every variable the pipeline reads (README, Configuration), by a short name. A secret (VOB_PII_KEY,
+# VOB_ALERT_WEBHOOK_URL) comes from the variable or from the file named by its _FILE variable (read_secret).
 VARIABLES = {
     "landing_dir": "VOB_LANDING_DIR",
     "warehouse": "VOB_WAREHOUSE",
