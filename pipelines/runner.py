@@ -24,7 +24,7 @@ from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
 from pipelines.failures import FailedCheck, run_failures
 from pipelines.recovery import reap_dead_runs
 from vob.files import private_dir
-from vob.ingest import disk_stat_if_any
+from vob.fingerprints import disk_stat_if_any
 from vob.landing import CHANNEL_LIST_SQL, SETTLED_TAG
 from vob.periods import Period, month_key, month_of, month_spans
 from vob.processes import process_tags

@@ -1,6 +1,6 @@
 """The landing sensor: a new or re-delivered landing file refreshes the months it feeds.
 
-Cursor: JSON {relative path: [size, mtime_ns, fingerprint]} (vob/ingest.file_fingerprint). A file is hashed only
+Cursor: JSON {relative path: [size, mtime_ns, fingerprint]} (vob/fingerprints.file_fingerprint). A file is hashed only
 when its size or mtime changed since the cursor saw it, so a tick over an
 unchanged landing zone reads no file content. A file triggers when its SHA-256
 is new for its path: the same file seen twice (or touched, or copied over
@@ -42,7 +42,7 @@ from assets.dashboard import dashboard_job
 from assets.partitions import RANGE_END, RANGE_START, monthly_partitions
 from assets.publish import published_warehouse
 from assets.resources import WorkingWarehouse
-from vob.ingest import HEX_AS_LETTERS, disk_stat, file_fingerprint
+from vob.fingerprints import HEX_AS_LETTERS, disk_stat, file_fingerprint
 from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month
 from vob.periods import month_key, month_of, month_spans
 from vob.registers import half_year_of, workbooks

@@ -283,7 +283,7 @@ def test_a_run_on_real_data_without_a_key_refuses_to_start(vob_env, tmp_path):
 def test_the_key_from_a_mounted_secret_file_hashes_alike_and_leaves_no_trace(tmp_path):
     """VOB_PII_KEY_FILE (a Docker/Kubernetes secret): same hashes as the key itself, and the
     key in no output and in no file the run wrote; both the variable and the file: refused."""
-    from vob.ingest import pii_hash
+    from vob.personal_data import pii_hash
 
     write_calls(
         tmp_path / "landing", date(2025, 3, 10), [call(f"C{i}", TS, caller_number=p) for i, p in enumerate(PHONES[:3])]
@@ -325,7 +325,7 @@ def test_the_key_from_a_mounted_secret_file_hashes_alike_and_leaves_no_trace(tmp
 
 
 def test_a_sample_landing_zone_runs_with_the_documented_demo_key(vob_env, monkeypatch):
-    from vob.ingest import pii_hash
+    from vob.personal_data import pii_hash
     from vob.settings import SAMPLE_MARKER, SAMPLE_PII_KEY
 
     monkeypatch.delenv("VOB_PII_KEY")

@@ -31,26 +31,26 @@ its first line and its number of lines, and never holds a whole file:
   its reason. The daily counts (a few hundred rows a file) always go this way.
 
 Personal data is replaced by a keyed hash (HMAC-SHA256) inside DuckDB, once per
-distinct value, so it never reaches a table in clear.
+distinct value, so it never reaches a table in clear (vob/personal_data.py). A file's
+fingerprint and its disk stat: vob/fingerprints.py; the raw tables' DDL: vob/landing.py.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from vob.landing import Field, Source
+from vob.fingerprints import CHUNK_BYTES, DiskStat, disk_stat, fingerprint
+from vob.landing import SQL_TYPES, Field, Source, stored_fields
+from vob.personal_data import hmac_pads, hmac_sql, redact, redact_sql
 from vob.text import sql_quote
 
-CHUNK_BYTES = 1 << 20  # read from disk at once for the fingerprint
 HEADER_MAX_BYTES = 1 << 20  # a first line longer than this is cut (it cannot be a header)
 STREAM_BATCH_LINES = 100_000  # lines handed to DuckDB at once when Python streams a file
 BOM = b"\xef\xbb\xbf"
@@ -59,7 +59,6 @@ CSV_FIELD = r'"(?:[^"]|"")*"|[^,"]*'
 CSV_LINE = rf"(?:{CSV_FIELD})(?:,(?:{CSV_FIELD}))*"
 OFFSET_SUFFIX = r"(Z|z|[+-]\d{2}(:?\d{2}(:?\d{2})?)?)$"  # seconds too: the typed reader's %z takes them
 
-SQL_TYPES = {"id": "VARCHAR", "ts": "TIMESTAMPTZ", "date": "DATE", "count": "BIGINT"}
 REJECT_TABLES = "rejects_table = '_reject_errors', rejects_scan = '_reject_scans'"
 # One VARCHAR per line: no quote, and NUL as the delimiter (strict_mode must be off
 # for a delimiter-less read; a line holding a NUL byte is cut there, and rejected
@@ -100,24 +99,6 @@ class LandingFile:
     file_error: str | None = None  # the whole file is invalid: all its rows rejected
     file_warning: str | None = None
     bad_lines: list[tuple[int, str, str]] = field(default_factory=list)  # line, raw, reason
-
-
-HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
-
-
-def fingerprint(digest: hashlib._Hash) -> str:
-    """A SHA-256 as the project writes it, in the working database and in the sensor's cursor:
-    hex with the digits written g-p (scan_file says why)."""
-    return digest.hexdigest().translate(HEX_AS_LETTERS)
-
-
-def file_fingerprint(path: Path) -> str:
-    """A file's fingerprint, read in chunks (the landing sensor's, without scan_file's line count)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as data:
-        while chunk := data.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return fingerprint(digest)
 
 
 def scan_file(path: Path) -> FileScan:
@@ -194,77 +175,6 @@ def _read_header(source: Source, found: LandingFile, first: bytes) -> None:
 # ---------------------------------------------------------------- SQL
 
 
-def hmac_sql(value: str) -> str:
-    """HMAC-SHA256 of a value in SQL; the padded key comes as $ipad / $opad.
-
-    The hex digest is written with g-p for the digits 0-9, so a hash never holds
-    a run of digits that could pass for a phone number or a national id.
-    """
-    return f"translate(sha256($opad || unhex(sha256($ipad || encode({value})))), '0123456789', 'ghijklmnop')"
-
-
-def pii_hash(value: str, key: bytes) -> str:
-    """The same keyed hash as `hmac_sql`, in Python (for values read outside DuckDB)."""
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest().translate(HEX_AS_LETTERS)
-
-
-def hmac_pads(key: bytes) -> dict[str, bytes]:
-    """Inner and outer HMAC pads (RFC 2104) of a key, as query parameters."""
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    return {"ipad": bytes(b ^ 0x36 for b in key), "opad": bytes(b ^ 0x5C for b in key)}
-
-
-# What a rejected line, a rejection reason or a file error may hold that looks like
-# personal data, masked in this order (one list for SQL and Python; RE2 and `re`
-# read these patterns alike). Digits are [0-9], not \d, so both engines agree.
-REDACTIONS: tuple[tuple[str, str], ...] = (
-    # JSON keys that carry personal data (and Message-IDs, which look like e-mail addresses)
-    (r'"(caller_number|sender|visitor_id|beneficiary_id|message_id)"\s*:\s*"(?:[^"\\]|\\.)*"', r'"\1":"<redacted>"'),
-    # e-mail addresses and Message-IDs: anything@anything
-    (r"""[^\s<>"',;:@]+@[^\s<>"',;:@]+""", "<email>"),
-    # Saudi mobile numbers, with or without country code, spaces or dashes
-    (r"(?:\+|00)?966[ -]?5(?:[ -]?[0-9]){8}|05(?:[ -]?[0-9]){8}", "<phone>"),
-    # national ids (10 digits starting with 1 or 2), then any other long run of digits
-    (r"\b[12][0-9]{9}\b", "<national-id>"),
-    (r"\+?[0-9]{8,}", "<number>"),
-    # the same in Arabic-Indic or Eastern Arabic-Indic digits
-    (r"[\x{0660}-\x{0669}\x{06F0}-\x{06F9}]{8,}", "<number>"),
-)
-
-
-def redact_sql(value: str) -> str:
-    """SQL: `value` with anything that looks like personal data masked (REDACTIONS)."""
-    for pattern, replacement in REDACTIONS:
-        value = f"regexp_replace({value}, {sql_quote(pattern)}, {sql_quote(replacement)}, 'g')"
-    return value
-
-
-_PY_REDACTIONS = [
-    (
-        re.compile(
-            pattern.replace(r"\x{0660}", "\u0660")
-            .replace(r"\x{0669}", "\u0669")
-            .replace(r"\x{06F0}", "\u06f0")
-            .replace(r"\x{06F9}", "\u06f9"),
-            re.ASCII,
-        ),
-        replacement,
-    )
-    for pattern, replacement in REDACTIONS
-]
-
-
-def redact(text: str | None) -> str | None:
-    """Python twin of `redact_sql`, for messages built outside DuckDB (file errors)."""
-    if text is None:
-        return None
-    for pattern, replacement in _PY_REDACTIONS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 def _blank_as_null(value: str) -> str:
     """SQL: a value trimmed, NULL when empty (LANDING.md: a value of spaces only is empty; DuckDB's
     trim() strips the Unicode spaces too)."""
@@ -322,15 +232,6 @@ def _cast_value(f: Field, v: str) -> str:
     if f.kind == "enum":
         return f"lower({v})"
     return v
-
-
-def stored_fields(source: Source) -> list[Field]:
-    return [f for f in source.fields if f.stored]
-
-
-def raw_table_ddl(source: Source) -> str:
-    cols = ", ".join(f"{f.column} {SQL_TYPES.get(f.kind, 'VARCHAR')}" for f in stored_fields(source))
-    return f"CREATE TABLE IF NOT EXISTS raw.{source.name} (file VARCHAR, file_date DATE, line_no INTEGER, {cols})"
 
 
 def validate_sql(source: Source, ctes: str, materialize: bool = True) -> str:
@@ -622,23 +523,6 @@ class FileAudit:
 def known_fingerprints(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
     rows = con.execute("SELECT path, sha256 FROM meta.landing_files WHERE source = ?", [source.name]).fetchall()
     return dict(rows)
-
-
-# What the file system says of a file: size, mtime_ns, ctime_ns, inode, device (meta.landing_file_stats).
-DiskStat = tuple[int, int, int, int, int]
-
-
-def disk_stat(path: Path) -> DiskStat:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
-
-
-def disk_stat_if_any(path: Path) -> DiskStat | None:
-    """`disk_stat`, or None when the file is gone (deleted or renamed since it was listed)."""
-    try:
-        return disk_stat(path)
-    except FileNotFoundError:
-        return None
 
 
 def fingerprinted_stats(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, tuple[DiskStat, str]]:

@@ -257,3 +257,17 @@ def files_for_month(source: Source, landing_dir: Path, month: date, lag_days: in
         if day is None or lo <= day <= hi:
             chosen.append(path)
     return chosen
+
+
+# ---------------------------------------------------------------- the raw tables' DDL
+
+SQL_TYPES = {"id": "VARCHAR", "ts": "TIMESTAMPTZ", "date": "DATE", "count": "BIGINT"}
+
+
+def stored_fields(source: Source) -> list[Field]:
+    return [f for f in source.fields if f.stored]
+
+
+def raw_table_ddl(source: Source) -> str:
+    cols = ", ".join(f"{f.column} {SQL_TYPES.get(f.kind, 'VARCHAR')}" for f in stored_fields(source))
+    return f"CREATE TABLE IF NOT EXISTS raw.{source.name} (file VARCHAR, file_date DATE, line_no INTEGER, {cols})"

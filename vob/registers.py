@@ -33,8 +33,9 @@ from pathlib import Path
 import duckdb
 
 from vob.db import transaction
-from vob.ingest import fingerprint, pii_hash, redact
+from vob.fingerprints import fingerprint
 from vob.periods import half_year_bounds
+from vob.personal_data import pii_hash, redact
 
 SOURCE = "registers"  # quality.rejected_rows.source / meta.landing_files.source
 

@@ -22,8 +22,8 @@ import duckdb
 
 from vob.db import transaction
 from vob.files import make_private, private_dir, share_with_bi, shared_dir
-from vob.ingest import disk_stat, disk_stat_if_any, fingerprint, raw_table_ddl
-from vob.landing import CHANNEL_NAMES, CHANNELS, CRM, EVENT_SOURCES, SOURCES
+from vob.fingerprints import disk_stat, disk_stat_if_any, fingerprint
+from vob.landing import CHANNEL_NAMES, CHANNELS, CRM, EVENT_SOURCES, SOURCES, raw_table_ddl
 from vob.periods import Period
 from vob.settings import DEFAULT_WAREHOUSE_MODE, Settings, memory_settings
 from vob.text import sql_quote
