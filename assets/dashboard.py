@@ -1,11 +1,12 @@
-"""The `bi_dashboard` asset: the Superset dashboard rebuilt from the published warehouse (vob/superset.py)."""
+"""The `bi_dashboard` asset: the Superset dashboard rebuilt from the published warehouse (vob/views/superset.py)."""
 
 import dagster as dg
 
 from assets.publish import published_warehouse
 from assets.resources import SupersetDashboard
-from vob.settings import Settings
-from vob.superset import (
+from vob.base.settings import Settings
+from vob.base.text import preview_markdown
+from vob.views.superset import (
     DASHBOARD_PATH,
     DASHBOARD_USER,
     DEFAULT_PORT,
@@ -14,7 +15,6 @@ from vob.superset import (
     Superset,
     build_dashboard,
 )
-from vob.text import preview_markdown
 
 
 def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Settings) -> dict:

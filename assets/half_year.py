@@ -4,14 +4,17 @@ Partitioned by half-year (`2025-H1`, ...). The beneficiaries figure also reads
 the CRM tickets of the half's six months: `marts/fct_vob_half_year` depends on
 `staging/crm` as a whole (`months_to_half_year`, assets/partitions.py says why)
 and its SQL picks the six months.
-Every asset deletes and re-inserts its half-year (vob/half_year.py): re-running is idempotent.
+Every asset deletes and re-inserts its half-year (vob/marts/half_year.py): re-running is idempotent.
 """
 
 import dagster as dg
 
 from assets.partitions import half_year_partitions, months_to_half_year
 from assets.resources import WRITER_POOL, WorkingWarehouse
-from vob.half_year import (
+from vob.base.periods import months_of_half
+from vob.base.text import markdown_table, query_table
+from vob.landing.registers import SHEETS, RegisterStructureError, read_registers, store_registers, workbook_path
+from vob.marts.half_year import (
     build_actions,
     build_dim_dimension,
     build_dimension_facts,
@@ -19,9 +22,6 @@ from vob.half_year import (
     build_participations,
     build_plans_by_dimension,
 )
-from vob.periods import months_of_half
-from vob.registers import SHEETS, RegisterStructureError, read_registers, store_registers, workbook_path
-from vob.text import markdown_table, query_table
 from warehouse.store import ensure_half_year_schema
 
 GROUP = "half_year"

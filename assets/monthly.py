@@ -11,14 +11,14 @@ import dagster as dg
 
 from assets.partitions import monthly_partitions
 from assets.resources import WRITER_POOL, WorkingWarehouse
-from vob.db import transaction
-from vob.figure_sources import reconciliation_sql
-from vob.gx_suites import warm_up as warm_up_gx
-from vob.landing import CHANNEL_LIST_SQL, CHANNELS, COUNT_SOURCES, CRM, EVENT_SOURCES, Source
-from vob.loading import MonthLoad, load_source_month
-from vob.periods import month_of
-from vob.text import markdown_table, query_table
-from vob.transforms import build_channel_facts, build_ticket_facts
+from vob.base.db import transaction
+from vob.base.periods import month_of
+from vob.base.text import markdown_table, query_table
+from vob.landing.contract import CHANNEL_LIST_SQL, CHANNELS, COUNT_SOURCES, CRM, EVENT_SOURCES, Source
+from vob.marts.figure_sources import reconciliation_sql
+from vob.marts.gx_suites import warm_up as warm_up_gx
+from vob.marts.loading import MonthLoad, load_source_month
+from vob.marts.transforms import build_channel_facts, build_ticket_facts
 from warehouse.store import write_dim_channel
 
 PREVIEW_ROWS = 12

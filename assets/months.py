@@ -2,16 +2,16 @@
 
 Monthly like the facts it follows, so it runs in the same jobs and backfills; like the backlog it
 rebuilds every published month of the working database (a few rows), from what each month's last
-load read (vob/months.py).
+load read (vob/marts/months.py).
 """
 
 import dagster as dg
 
 from assets.partitions import monthly_partitions
 from assets.resources import WRITER_POOL, WorkingWarehouse
-from vob.landing import COUNT_SOURCES, EVENT_SOURCES
-from vob.months import build_dim_month
-from vob.text import query_table
+from vob.base.text import query_table
+from vob.landing.contract import COUNT_SOURCES, EVENT_SOURCES
+from vob.marts.months import build_dim_month
 
 
 @dg.asset(

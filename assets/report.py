@@ -1,8 +1,8 @@
 """The half-year report asset: `report/vob_report`, one partition per half-year.
 
 It reads the PUBLISHED warehouse read-only, as a BI tool does (no second
-computation), renders the HTML (vob/report.py), prints it to PDF and takes a
-preview screenshot with headless Chromium (vob/browser.py), and writes
+computation), renders the HTML (vob/views/report.py), prints it to PDF and takes a
+preview screenshot with headless Chromium (vob/views/browser.py), and writes
 `<report_dir>/vob_report_<period>.html|.pdf|.png`.
 """
 
@@ -15,13 +15,13 @@ import dagster as dg
 from assets.partitions import half_year_partitions
 from assets.publish import published_warehouse
 from assets.resources import ReportOutput
-from vob.browser import find_chromium, print_pdf, screenshot
-from vob.files import share_with_bi, shared_dir
-from vob.report import render_html
-from vob.report_data import ReportData, ReportDataError, read_report_data
-from vob.report_format import NumberFormat
-from vob.settings import Settings
-from vob.text import preview_markdown
+from vob.base.files import share_with_bi, shared_dir
+from vob.base.settings import Settings
+from vob.base.text import preview_markdown
+from vob.views.browser import find_chromium, print_pdf, screenshot
+from vob.views.report import render_html
+from vob.views.report_data import ReportData, ReportDataError, read_report_data
+from vob.views.report_format import NumberFormat
 from warehouse.store import connect
 
 

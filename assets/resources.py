@@ -1,7 +1,7 @@
 """The Dagster resources, one per concern: the working warehouse, the report, the dashboard, the alerts.
 
 Each reads the VOB_* settings (README, Configuration) once, when Dagster initialises it in the process
-that runs a step or evaluates a sensor tick, through `vob.settings.load_settings`, the one place that
+that runs a step or evaluates a sensor tick, through `vob.base.settings.load_settings`, the one place that
 knows the variables: their defaults, their checks, and the secrets read from `*_FILE`. A new setting is
 added there only; no resource has a field per variable.
 
@@ -24,10 +24,10 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from vob.files import restrict_new_files
-from vob.landing import SETTLED_TAG
-from vob.processes import PID_TAG, process_tags
-from vob.settings import Settings, load_settings
+from vob.base.files import restrict_new_files
+from vob.base.processes import PID_TAG, process_tags
+from vob.base.settings import Settings, load_settings
+from vob.landing.contract import SETTLED_TAG
 from warehouse.store import ANY_REBUILD, REBUILD_TAG, open_work_db
 
 WRITER_POOL = "vob_warehouse_writer"  # one writer of the working DuckDB file at a time

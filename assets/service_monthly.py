@@ -1,10 +1,10 @@
 """Monthly assets of the service KPIs and of marts.figure_sources.
 
 Same partitions, backfill policy and writer pool as the channel and ticket
-facts; thin wrappers around vob/service_kpis.py and vob/figure_sources.py.
+facts; thin wrappers around vob/marts/service_kpis.py and vob/marts/figure_sources.py.
 
 The backlog is per CRM snapshot, not per month: every monthly CRM load reads
-all snapshots (vob/landing.py `files_for_month`), so a run of any month
+all snapshots (vob/landing/contract.py `files_for_month`), so a run of any month
 rebuilds the backlog of every snapshot the working database holds — the latest
 snapshot, which the report shows, is usually dated after the run's months.
 """
@@ -14,10 +14,15 @@ import dagster as dg
 from assets.monthly import build_monthly_fact
 from assets.partitions import monthly_partitions
 from assets.resources import WRITER_POOL, WorkingWarehouse
-from vob.figure_sources import CHANNEL_TABLE, TICKETS_TABLE, build_figure_sources
-from vob.landing import CRM
-from vob.service_kpis import build_calls_service, build_chat_service, build_ticket_backlog, build_ticket_resolution
-from vob.text import query_table
+from vob.base.text import query_table
+from vob.landing.contract import CRM
+from vob.marts.figure_sources import CHANNEL_TABLE, TICKETS_TABLE, build_figure_sources
+from vob.marts.service_kpis import (
+    build_calls_service,
+    build_chat_service,
+    build_ticket_backlog,
+    build_ticket_resolution,
+)
 
 MONTHLY = {
     "partitions_def": monthly_partitions,

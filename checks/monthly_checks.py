@@ -4,7 +4,7 @@ Per source, four checks run on each month of the run:
 
 - `expectations` (blocking): the source's Great Expectations suite on the staged month;
   a month whose staged rows are unchanged since a passed validation reuses that
-  outcome and is not validated again (vob/validations.py).
+  outcome and is not validated again (vob/marts/validations.py).
 - `files_reconcile` (blocking): every file the month read is accounted for
   (rows read = rows loaded + rows rejected, recounted from the stored rows), and
   no file is invalid as a whole (missing required column, empty, not a contract name).
@@ -25,13 +25,13 @@ import dagster as dg
 import duckdb
 
 from assets.resources import WRITER_POOL, WorkingWarehouse
-from vob.gx_suites import SuiteOutcome, validate_sources
-from vob.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
-from vob.loading import account_month
-from vob.months import has_own_records
-from vob.periods import month_of
-from vob.text import markdown_table
-from vob.validations import (
+from vob.base.periods import month_of
+from vob.base.text import markdown_table
+from vob.landing.contract import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
+from vob.marts.gx_suites import SuiteOutcome, validate_sources
+from vob.marts.loading import account_month
+from vob.marts.months import has_own_records
+from vob.marts.validations import (
     MonthProfile,
     StoredValidation,
     last_validations,
@@ -67,7 +67,7 @@ def month_files(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> 
 @dataclass
 class ValidationPlan:
     """What the gate knows of a source's months before validating: their staged rows'
-    count and fingerprint, and the last stored validation of each (vob/validations.py)."""
+    count and fingerprint, and the last stored validation of each (vob/marts/validations.py)."""
 
     source: Source
     profiles: dict[date, MonthProfile]
@@ -217,7 +217,7 @@ def check_volume(con, source: Source, months: list[date], now: datetime | None =
     now = now or datetime.now(UTC)
     problems, notes = [], []
     for month in months:
-        if not has_own_records(con, month):  # no rows published for it (vob/months.py): nothing to compare
+        if not has_own_records(con, month):  # no rows published for it (vob/marts/months.py): nothing to compare
             notes.append(f"{month:%Y-%m}: no records of its own in any source, not published")
             continue
         volume = month_volume(con, source, month)

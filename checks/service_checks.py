@@ -24,11 +24,11 @@ import duckdb
 
 from assets.resources import WRITER_POOL, WorkingWarehouse
 from checks.monthly_checks import HISTORY_MONTHS, CheckOutcome, check_result
-from vob.figure_sources import figures_not_adding_up
-from vob.landing import next_month
-from vob.months import published_months
-from vob.periods import month_of
-from vob.settings import DEFAULT_KPI_BAND_PCT
+from vob.base.periods import month_of
+from vob.base.settings import DEFAULT_KPI_BAND_PCT
+from vob.landing.contract import next_month
+from vob.marts.figure_sources import figures_not_adding_up
+from vob.marts.months import published_months
 
 DRIFTING_KPIS = (("abandon_rate_pct", "abandonment rate %"), ("p90_wait_s", "p90 wait s"))
 
@@ -221,7 +221,7 @@ def service_outcomes(con, months: list[date], band_pct: float) -> dict[tuple[dg.
 def service_kpi_gate(context: dg.AssetCheckExecutionContext, warehouse: WorkingWarehouse):
     months = [month_of(k) for k in context.op_execution_context.partition_keys]
     with warehouse.work_db() as con:
-        months = published_months(con, months)  # a month without records of its own has no rows (vob/months.py)
+        months = published_months(con, months)  # a month without records of its own has no rows (vob/marts/months.py)
         outcomes = service_outcomes(con, months, warehouse.settings.kpi_band_pct)
     for key, name, blocking, _ in CHECKS:
         outcome = outcomes[(key, name)]

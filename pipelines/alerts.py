@@ -15,7 +15,7 @@ import dagster as dg
 
 from assets.resources import AlertWebhook
 from pipelines.failures import run_failures
-from vob.settings import DEFAULT_UI_URL
+from vob.base.settings import DEFAULT_UI_URL
 
 WEBHOOK_TIMEOUT_SECONDS = 10
 DETAIL_CHARS = 500  # of a failed check's "problems"/"summary" metadata (file, line, reason)

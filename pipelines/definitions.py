@@ -20,7 +20,7 @@ from pipelines.alerts import run_failure_alert
 from pipelines.dagster_patch import apply_dagster_patch
 from pipelines.recovery import dead_runs_sensor
 from pipelines.sensors import build_landing_sensor, dashboard_after_publish
-from vob.periods import month_key
+from vob.base.periods import month_key
 
 apply_dagster_patch()  # a step blocked on the writer pool sleeps instead of spinning (dagster-io/dagster#20367)
 

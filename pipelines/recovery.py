@@ -28,7 +28,7 @@ import socket
 
 import dagster as dg
 
-from vob.processes import HOST_TAG, PID_STARTED_TAG, PID_TAG, process_started
+from vob.base.processes import HOST_TAG, PID_STARTED_TAG, PID_TAG, process_started
 
 REAP_INTERVAL_SECONDS = 60
 ALIVE_STATUSES = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]

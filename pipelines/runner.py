@@ -23,12 +23,12 @@ import dagster as dg
 from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
 from pipelines.failures import FailedCheck, run_failures
 from pipelines.recovery import reap_dead_runs
-from vob.files import private_dir
-from vob.fingerprints import disk_stat_if_any
-from vob.landing import CHANNEL_LIST_SQL, SETTLED_TAG
-from vob.periods import Period, month_key, month_of, month_spans
-from vob.processes import process_tags
-from vob.settings import Settings, export_secret_files
+from vob.base.files import private_dir
+from vob.base.fingerprints import disk_stat_if_any
+from vob.base.periods import Period, month_key, month_of, month_spans
+from vob.base.processes import process_tags
+from vob.base.settings import Settings, export_secret_files
+from vob.landing.contract import CHANNEL_LIST_SQL, SETTLED_TAG
 from warehouse.store import (
     REBUILD_TAG,
     WorkDatabaseDamaged,
@@ -388,7 +388,7 @@ def print_summary(settings: Settings, period: Period) -> None:
         months = list(period.months)
         print(f"\npublished {settings.warehouse_path}")
         shown = {m for (m,) in con.execute("SELECT strftime(month, '%Y-%m') FROM marts.dim_month").fetchall()}
-        for month in (m for m in months if m not in shown):  # vob/months.py
+        for month in (m for m in months if m not in shown):  # vob/marts/months.py
             print(f"{month}: no record of its own in any source yet, so no rows (not a failure)")
         print_table(
             con,

@@ -1,13 +1,13 @@
 """The landing sensor: a new or re-delivered landing file refreshes the months it feeds.
 
-Cursor: JSON {relative path: [size, mtime_ns, fingerprint]} (vob/fingerprints.file_fingerprint). A file is hashed only
+Cursor: JSON {relative path: [size, mtime_ns, fingerprint]} (vob/base/fingerprints.file_fingerprint). A file is hashed only
 when its size or mtime changed since the cursor saw it, so a tick over an
 unchanged landing zone reads no file content. A file triggers when its SHA-256
 is new for its path: the same file seen twice (or touched, or copied over
 itself) triggers once; a corrected file (new content, same path) triggers again.
 A file modified within VOB_SETTLE_SECONDS is an upload in progress: not read and
 not marked seen, so a later tick picks it up once it has held still; temporary
-names (`*.part`, `.name`, ...) are never listed (vob/landing.py).
+names (`*.part`, `.name`, ...) are never listed (vob/landing/contract.py).
 
 Which months a file feeds (decided here, documented in docs/operations.md):
 - event and count files: exactly the months whose monthly load reads the file,
@@ -42,11 +42,11 @@ from assets.dashboard import dashboard_job
 from assets.partitions import RANGE_END, RANGE_START, monthly_partitions
 from assets.publish import published_warehouse
 from assets.resources import WorkingWarehouse
-from vob.fingerprints import HEX_AS_LETTERS, disk_stat, file_fingerprint
-from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month
-from vob.periods import month_key, month_of, month_spans
-from vob.registers import half_year_of, workbooks
-from vob.superset import INSTALL_COMMAND, VENV, superset_installed
+from vob.base.fingerprints import HEX_AS_LETTERS, disk_stat, file_fingerprint
+from vob.base.periods import month_key, month_of, month_spans
+from vob.landing.contract import SOURCES, Source, files_for_month, is_temporary, month_start, next_month
+from vob.landing.registers import half_year_of, workbooks
+from vob.views.superset import INSTALL_COMMAND, VENV, superset_installed
 
 SENSOR_INTERVAL_SECONDS = 60
 

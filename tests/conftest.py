@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from assets.partitions import RANGE_END, RANGE_START  # noqa: F401 (tests import them from here)
-from vob.settings import Settings, load_settings
+from vob.base.settings import Settings, load_settings
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def con(tmp_path: Path):
 
 @pytest.fixture
 def umask_kept():
-    """`vob` makes the files its process creates private (vob/files.py): the tests' process gets its umask back."""
+    """`vob` makes the files its process creates private (vob/base/files.py): the tests' process gets its umask back."""
     umask = os.umask(0o022)
     os.umask(umask)
     yield

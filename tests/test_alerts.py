@@ -19,7 +19,7 @@ from assets.resources import AlertWebhook, vob_resources
 from checks.freshness import FRESH_FACTS, FRESHNESS_HOURS
 from pipelines.alerts import run_failure_alert
 from pipelines.definitions import defs
-from vob.settings import ConfigError, Settings
+from vob.base.settings import ConfigError, Settings
 
 
 @pytest.fixture

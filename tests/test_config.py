@@ -1,4 +1,4 @@
-"""Settings: one reader of the VOB_* variables (vob/settings.py), the Dagster resources that read them
+"""Settings: one reader of the VOB_* variables (vob/base/settings.py), the Dagster resources that read them
 when a run starts, and the README's table of them."""
 
 import re
@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from assets.resources import AlertWebhook, WorkingWarehouse, vob_resources
-from vob.settings import DEFAULT_UI_URL, SUPERSET_DIR, VARIABLES, ConfigError, load_settings, memory_settings
+from vob.base.settings import DEFAULT_UI_URL, SUPERSET_DIR, VARIABLES, ConfigError, load_settings, memory_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE_FLOORS = ("vob", "warehouse", "assets", "checks", "pipelines")

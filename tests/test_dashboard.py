@@ -21,9 +21,9 @@ import duckdb
 import pytest
 from report_warehouse import build_published_warehouse
 
-from vob import superset as bi
-from vob.browser import chromium_browser, find_chromium
-from vob.report import CHANNEL_COLOURS, DIMENSION_COLOURS, KIND_NAMES, TARGET_GROUP_NAMES
+from vob.views import superset as bi
+from vob.views.browser import chromium_browser, find_chromium
+from vob.views.report import CHANNEL_COLOURS, DIMENSION_COLOURS, KIND_NAMES, TARGET_GROUP_NAMES
 
 pytestmark = pytest.mark.slow  # a real Superset server and browser
 
@@ -375,7 +375,7 @@ def test_a_month_in_progress_is_shown_as_such_with_its_date(page, env):
 
 @needs_superset
 def test_the_bar_chart_runs_right_to_left_in_the_reports_colours(page, env):
-    """The stacked bars: every channel in the report's colour (vob/report.py), and the first month on
+    """The stacked bars: every channel in the report's colour (vob/views/report.py), and the first month on
     the right: the calls segments, read right to left, rank as the months' calls do in time order."""
     bars = chart_image(page["page"], "التواصل حسب القناة والشهر (رسم)")
     assert set(CHANNEL_COLOURS) <= colours_of(bars)

@@ -100,7 +100,7 @@ def explained(tmp_path_factory) -> dict:
 
     from assets.resources import vob_resources
     from pipelines.definitions import defs
-    from vob.settings import load_settings
+    from vob.base.settings import load_settings
 
     root = tmp_path_factory.mktemp("explain")
     env = landing_env(root)

@@ -21,11 +21,11 @@ from report_warehouse import (
     load_figures,
 )
 
-from vob.browser import chromium_browser, find_chromium
-from vob.report import render_html
-from vob.report_data import ReportDataError, read_report_data
-from vob.report_format import NumberFormat
-from vob.settings import load_settings
+from vob.base.settings import load_settings
+from vob.views.browser import chromium_browser, find_chromium
+from vob.views.report import render_html
+from vob.views.report_data import ReportDataError, read_report_data
+from vob.views.report_format import NumberFormat
 
 PERIOD = "2025-H1"
 CHROMIUM = find_chromium(load_settings().chromium)  # VOB_CHROMIUM, else on PATH
@@ -344,7 +344,7 @@ def test_a_section_running_over_gets_the_header_and_the_next_number(tmp_path):
     """A register longer than a page: the pages it runs onto carry the header and count in the numbers."""
     if CHROMIUM is None:
         pytest.skip("Debian chromium is not installed (CI installs it)")
-    from vob.browser import print_pdf
+    from vob.views.browser import print_pdf
 
     data = _read_without(tmp_path, None)
     data.improvement_actions = [{**data.improvement_actions[0], "action_no": n} for n in range(1, 41)]

@@ -14,8 +14,8 @@ from conftest import query
 from dagster_server import REPO, DagsterServer
 from landing_files import call, write_calls
 
-from vob.browser import chromium_browser, find_chromium
-from vob.settings import load_settings
+from vob.base.settings import load_settings
+from vob.views.browser import chromium_browser, find_chromium
 
 pytestmark = pytest.mark.slow  # real webserver and daemon
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from vob.text import sql_quote
+from vob.base.text import sql_quote
 
 SEPARATOR = " — "  # "English text — النص العربي"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vob.text import markdown_cell
+from vob.base.text import markdown_cell
 from warehouse.dictionary import SCHEMA, SCHEMA_COMMENT, TABLES
 
 CONNECTING = Path(__file__).with_name("connecting.md")  # prose: how BI tools open the published file

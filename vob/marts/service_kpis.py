@@ -21,9 +21,9 @@ from datetime import date
 
 import duckdb
 
-from vob.landing import CLOSED_STATUSES, OPEN_STATUSES
-from vob.months import HAS_OWN_RECORDS
-from vob.transforms import month_window
+from vob.landing.contract import CLOSED_STATUSES, OPEN_STATUSES
+from vob.marts.months import HAS_OWN_RECORDS
+from vob.marts.transforms import month_window
 
 SERVICE_LEVEL_SECONDS = 20  # a call answered within 20 s (20 s included) meets the service level
 ALL = "all"  # the row of every queue / entry point
@@ -228,7 +228,7 @@ RESOLUTION_KPIS = {
 
 def build_ticket_resolution(con: duckdb.DuckDBPyConnection, month: date) -> None:
     """Tickets closed in the month (Riyadh month of closed_at), per snapshot, whatever month they
-    were created in; for a published month (vob/months.py) a row for every snapshot, closed = 0
+    were created in; for a published month (vob/marts/months.py) a row for every snapshot, closed = 0
     with NULL quantiles when none closed."""
     start, end = month_window(month)
     quantiles = ", ".join(f"quantile_cont({q.values}, {q.fraction}) AS {name}" for name, q in RESOLUTION_KPIS.items())

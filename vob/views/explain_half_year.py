@@ -1,4 +1,4 @@
-"""`vob explain` for the half-year marts (vob/half_year.py): the VoB figures of a half-year, the
+"""`vob explain` for the half-year marts (vob/marts/half_year.py): the VoB figures of a half-year, the
 feedback tags and shares per Adaa dimension, and the corrective plans per dimension.
 
 Their records are the valid rows of the half-year's register workbook (one sheet each) and, for
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from vob.explain_parts import FactTable, FileRow, Key, Reckoning, ratio_lines, rejected_reasons
-from vob.periods import half_year_bounds, month_of, months_of_half
-from vob.registers import DIMENSION_CODES, SOURCE, workbook_path
+from vob.base.periods import half_year_bounds, month_of, months_of_half
+from vob.landing.registers import DIMENSION_CODES, SOURCE, workbook_path
+from vob.views.explain_parts import FactTable, FileRow, Key, Reckoning, ratio_lines, rejected_reasons
 
 HALF_YEAR_MEASURES = (
     "beneficiaries",

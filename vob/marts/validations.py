@@ -5,11 +5,11 @@ Each validation of a source's staged month is stored in the working database
 (`quality.validations`, warehouse/schema.sql) with the month's fingerprint:
 
 - what the suite validates: the month's profile (its staged rows, and how many
-  of them break each rule: vob/gx_suites.py `profile_sql`), computed in one
+  of them break each rule: vob/marts/gx_suites.py `profile_sql`), computed in one
   aggregate inside DuckDB (no GX, no rows in Python); the same profile gives the
   same verdict;
-- the suite's version: the text of vob/gx_suites.py, the source's landing
-  description (vob/landing.py) and the installed GX version, so that a
+- the suite's version: the text of vob/marts/gx_suites.py, the source's landing
+  description (vob/landing/contract.py) and the installed GX version, so that a
   changed rule or a GX upgrade validates again.
 
 Same fingerprint and a stored pass: the stored outcome is reused and the check
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import duckdb
 
-from vob.gx_suites import profile_sql  # the SQL only: that module imports GX only when it validates
-from vob.landing import Source
+from vob.landing.contract import Source
+from vob.marts.gx_suites import profile_sql  # the SQL only: that module imports GX only when it validates
 
 SUITES_FILE = Path(__file__).with_name("gx_suites.py")
 
@@ -77,7 +77,7 @@ class MonthProfile:
 
 
 def month_profiles(con: duckdb.DuckDBPyConnection, source: Source, months: list[date]) -> dict[date, MonthProfile]:
-    """The profile of each of `months` (`vob.gx_suites.profile_sql`, one aggregate over the staged
+    """The profile of each of `months` (`vob.marts.gx_suites.profile_sql`, one aggregate over the staged
     rows); a month with no staged row has no rule broken."""
     found: dict[date, list[tuple[str, int, int]]] = {}
     for _, month, rule, violations, rows in con.execute(profile_sql(source, months)).fetchall():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 import math
 
-from vob.report_data import ReportData
-from vob.report_format import MONTH_NAMES, NumberFormat
+from vob.views.report_data import ReportData
+from vob.views.report_format import MONTH_NAMES, NumberFormat
 
 CHANNEL_COLOURS = ("#1b5e4a", "#b08d57", "#2f7fb5", "#6b4c9a", "#d0674f", "#5aa469")
 DIMENSION_COLOURS = ("#1b5e4a", "#2f7fb5", "#b08d57", "#6b4c9a", "#d0674f")

@@ -2,17 +2,17 @@
 
 Pure steps along four modules, each testable on its own:
 
-- vob/report_data.py: `read_report_data(con, period)` reads the published
+- vob/views/report_data.py: `read_report_data(con, period)` reads the published
   warehouse (WAREHOUSE.md tables only, opened read-only like a BI tool) into a
   `ReportData`, with each month's status from `marts.dim_month`.
-- vob/report_format.py: how figures are written (`NumberFormat`): thousands
+- vob/views/report_format.py: how figures are written (`NumberFormat`): thousands
   separators, a fixed number of decimals per kind of figure, Western digits by
   default so the figures read the same as in BI tools, Arabic-Indic digits when
   asked (`VOB_REPORT_DIGITS=arabic`).
-- vob/report_charts.py: the charts as inline SVG.
+- vob/views/report_charts.py: the charts as inline SVG.
 - here: `render_html(data, fmt)` lays it out like the seed report: right-to-left,
   Arabic, the fonts embedded as base64 @font-face. The page is the Jinja2
-  template vob/templates/report.html.j2 (a partial per section, the style sheet
+  template vob/views/templates/report.html.j2 (a partial per section, the style sheet
   report.css); Python writes every figure and draws the charts, the templates
   only place them. The page makes no request of any kind (no script, no remote
   font). Printed, each section starts a page and every page carries the running
@@ -31,7 +31,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from vob.report_charts import (
+from vob.views.report_charts import (
     BACKLOG_BAND_NAMES,
     CHANNEL_COLOURS,
     DIMENSION_COLOURS,
@@ -41,7 +41,7 @@ from vob.report_charts import (
     dimension_shares_svg,
     service_rates_svg,
 )
-from vob.report_data import (
+from vob.views.report_data import (
     NOT_PUBLISHED,
     REPORT_TITLE,
     SERVICE_TABLES,
@@ -49,7 +49,7 @@ from vob.report_data import (
     ReportData,
     month_date,
 )
-from vob.report_format import MONTH_NAMES, DateWords, NumberFormat, date_words
+from vob.views.report_format import MONTH_NAMES, DateWords, NumberFormat, date_words
 
 __all__ = [  # what others take from the report: the dashboard its colours and Arabic labels, so both agree
     "CHANNEL_COLOURS",
@@ -107,9 +107,9 @@ def font_face_css() -> str:
 
 @lru_cache(maxsize=1)
 def _templates() -> jinja2.Environment:
-    """The report's templates (vob/templates): HTML escaped, the style sheet included as it is."""
+    """The report's templates (vob/views/templates): HTML escaped, the style sheet included as it is."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("vob", "templates"),
+        loader=jinja2.PackageLoader("vob.views", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -330,5 +330,5 @@ def report_context(data: ReportData, fmt: NumberFormat) -> dict:
 
 
 def render_html(data: ReportData, fmt: NumberFormat | None = None) -> str:
-    """The whole report as one self-contained HTML document (vob/templates/report.html.j2)."""
+    """The whole report as one self-contained HTML document (vob/views/templates/report.html.j2)."""
     return _templates().get_template("report.html.j2").render(report_context(data, fmt or NumberFormat()))

@@ -24,7 +24,7 @@ from datetime import date
 
 import duckdb
 
-from vob.landing import CLOSED_STATUSES, COUNT_SOURCES, EVENT_SOURCES, OPEN_STATUSES
+from vob.landing.contract import CLOSED_STATUSES, COUNT_SOURCES, EVENT_SOURCES, OPEN_STATUSES
 
 CHANNEL_TABLE = "fct_channel_monthly"
 TICKETS_TABLE = "fct_tickets_monthly"

@@ -2,7 +2,7 @@
 reads it (WAREHOUSE.md tables only, the file opened read-only). Nothing is recomputed: each figure
 the report shows is a value of a mart row. Tickets are those of the latest CRM snapshot of each month.
 
-`read_report_data(con, period)` -> `ReportData`; vob/report.py lays it out.
+`read_report_data(con, period)` -> `ReportData`; vob/views/report.py lays it out.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from vob.periods import month_of, months_of_half
-from vob.registers import DIMENSION_CODES
+from vob.base.periods import month_of, months_of_half
+from vob.landing.registers import DIMENSION_CODES
 
 REPORT_TITLE = "تقرير صوت المستفيد"
 HALF_NAMES = {"1": "النصف الأول", "2": "النصف الثاني"}

@@ -20,7 +20,7 @@ and only the failed expectations again for their details. Great Expectations is
 imported inside the functions that validate, never at module level: a run that
 validates nothing does not pay its import.
 
-Suites are built from the landing descriptions (vob/landing.py), so a field
+Suites are built from the landing descriptions (vob/landing/contract.py), so a field
 added there is checked here without a second list.
 """
 
@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from vob.landing import CLOSED_STATUSES, Source
-from vob.settings import DEFAULT_MEMORY_LIMIT, memory_settings
+from vob.base.settings import DEFAULT_MEMORY_LIMIT, memory_settings
+from vob.landing.contract import CLOSED_STATUSES, Source
 
 SAMPLE_VALUES = 5  # unexpected values shown per expectation
 

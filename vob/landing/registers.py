@@ -32,10 +32,10 @@ from pathlib import Path
 
 import duckdb
 
-from vob.db import transaction
-from vob.fingerprints import fingerprint
-from vob.periods import half_year_bounds
-from vob.personal_data import pii_hash, redact
+from vob.base.db import transaction
+from vob.base.fingerprints import fingerprint
+from vob.base.periods import half_year_bounds
+from vob.landing.personal_data import pii_hash, redact
 
 SOURCE = "registers"  # quality.rejected_rows.source / meta.landing_files.source
 

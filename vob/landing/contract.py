@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from vob.text import sql_quote
+from vob.base.text import sql_quote
 
 OPEN_STATUSES = ("new", "in_progress", "pending")
 

@@ -1,4 +1,4 @@
-"""`vob explain` for the service KPIs (vob/service_kpis.py): calls and chat per month and queue /
+"""`vob explain` for the service KPIs (vob/marts/service_kpis.py): calls and chat per month and queue /
 entry point, tickets resolved per month and snapshot, the backlog per snapshot and age band.
 
 Every figure is re-done from the working database with the builders' own records and parts
@@ -13,19 +13,8 @@ from fractions import Fraction
 
 import duckdb
 
-from vob.explain_parts import (
-    FactTable,
-    Key,
-    Reckoning,
-    file_rows,
-    month_words,
-    neighbours,
-    quantile_lines,
-    ratio_lines,
-    rejected_reasons,
-)
-from vob.landing import CLOSED_STATUSES, OPEN_STATUSES
-from vob.service_kpis import (
+from vob.landing.contract import CLOSED_STATUSES, OPEN_STATUSES
+from vob.marts.service_kpis import (
     ALL,
     BACKLOG_BANDS,
     CALL_KPIS,
@@ -41,7 +30,18 @@ from vob.service_kpis import (
     chat_records_sql,
     closed_tickets_sql,
 )
-from vob.transforms import month_window
+from vob.marts.transforms import month_window
+from vob.views.explain_parts import (
+    FactTable,
+    Key,
+    Reckoning,
+    file_rows,
+    month_words,
+    neighbours,
+    quantile_lines,
+    ratio_lines,
+    rejected_reasons,
+)
 
 PART_WORDS = {
     "offered": "calls of the month, each once",

@@ -13,7 +13,7 @@ HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 
 def fingerprint(digest: hashlib._Hash) -> str:
     """A SHA-256 as the project writes it, in the working database and in the sensor's cursor:
-    hex with the digits written g-p (vob/ingest.scan_file says why)."""
+    hex with the digits written g-p (vob/landing/ingest.scan_file says why)."""
     return digest.hexdigest().translate(HEX_AS_LETTERS)
 
 

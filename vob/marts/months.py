@@ -21,9 +21,9 @@ from datetime import date
 
 import duckdb
 
-from vob.db import transaction
-from vob.landing import COUNT_SOURCES, CRM, EVENT_SOURCES
-from vob.text import sql_quote
+from vob.base.db import transaction
+from vob.base.text import sql_quote
+from vob.landing.contract import COUNT_SOURCES, CRM, EVENT_SOURCES
 
 COMPLETE = "complete"
 IN_PROGRESS = "in_progress"

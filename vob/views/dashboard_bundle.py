@@ -2,7 +2,7 @@
 
 The YAML in bi/superset/bundle/ is the dashboard as code. What depends on the warehouse is
 filled in here, from the warehouse itself (opened read-only) and the report's own names and
-colours (vob/report.py owns them, so the dashboard and the report agree):
+colours (vob/views/report.py owns them, so the dashboard and the report agree):
 
 - the database's URI (the published file, read-only, no file access);
 - the datasets' SQL fragments `${name}`: the Arabic names of participation kinds and target
@@ -23,9 +23,9 @@ from string import Template
 import duckdb
 import yaml
 
-from vob.registers import DIMENSION_CODES
-from vob.report import CHANNEL_COLOURS, DIMENSION_COLOURS, KIND_NAMES, TARGET_GROUP_NAMES
-from vob.text import sql_quote
+from vob.base.text import sql_quote
+from vob.landing.registers import DIMENSION_CODES
+from vob.views.report import CHANNEL_COLOURS, DIMENSION_COLOURS, KIND_NAMES, TARGET_GROUP_NAMES
 
 BUNDLE_ROOT = "vob_dashboard"  # the folder inside the zip, as Superset's own exports have one
 MONTH_STATUS_COLUMN = "month_status"  # shown only when the warehouse has marts.dim_month

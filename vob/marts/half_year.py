@@ -5,9 +5,9 @@ Every builder deletes and re-inserts its half-year in one transaction: re-runnin
 
 from __future__ import annotations
 
-from vob.db import transaction
-from vob.periods import half_year_bounds, months_of_half
-from vob.registers import DIMENSION_CODES, DIMENSIONS
+from vob.base.db import transaction
+from vob.base.periods import half_year_bounds, months_of_half
+from vob.landing.registers import DIMENSION_CODES, DIMENSIONS
 
 # Share in hundredths of a percent, rounded half-up, in integer arithmetic
 # (no float ever sees it): floor((2 * 10000 * tags + total) / (2 * total)).

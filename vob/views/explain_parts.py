@@ -21,7 +21,7 @@ from math import floor
 
 import duckdb
 
-from vob.periods import parse_period
+from vob.base.periods import parse_period
 
 MONTH_NAMES_EN = (
     "January",

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from vob.months import MONTH_NAMES_AR
+from vob.marts.months import MONTH_NAMES_AR
 
-MONTH_NAMES = MONTH_NAMES_AR  # one list of the Arabic month names (vob/months.py)
+MONTH_NAMES = MONTH_NAMES_AR  # one list of the Arabic month names (vob/marts/months.py)
 
 WESTERN_TO_ARABIC = str.maketrans("0123456789,.%", "٠١٢٣٤٥٦٧٨٩٬٫٪")
 

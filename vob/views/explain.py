@@ -1,8 +1,8 @@
 """`vob explain TABLE KEY...`: one published figure and the landing files that make it up.
 
 Every published fact table is known here (`KNOWN_TABLES`). The service KPIs and the half-year
-marts are explained by vob/explain_service.py and vob/explain_half_year.py through
-vob/explain_parts.py (the figure's parts re-done from the working database); the contacts and
+marts are explained by vob/views/explain_service.py and vob/views/explain_half_year.py through
+vob/views/explain_parts.py (the figure's parts re-done from the working database); the contacts and
 tickets of fct_channel_monthly and fct_tickets_monthly below, from `marts.figure_sources`.
 
 Reads the PUBLISHED warehouse (`marts.figure_sources` and the fact table), as
@@ -26,8 +26,12 @@ from pathlib import Path
 
 import duckdb
 
-from vob.explain_half_year import HALF_YEAR_TABLES
-from vob.explain_parts import (
+from vob.base.settings import Settings
+from vob.landing.contract import CHANNELS, CRM, SOURCES, Source, next_month
+from vob.marts.figure_sources import CHANNEL_TABLE, EXPLAINED_TABLES, TICKET_MEASURES
+from vob.marts.transforms import month_window
+from vob.views.explain_half_year import HALF_YEAR_TABLES
+from vob.views.explain_parts import (
     ExplainError,
     FactTable,
     month_words,
@@ -36,11 +40,7 @@ from vob.explain_parts import (
     render,
     wrapped,
 )
-from vob.explain_service import SERVICE_TABLES
-from vob.figure_sources import CHANNEL_TABLE, EXPLAINED_TABLES, TICKET_MEASURES
-from vob.landing import CHANNELS, CRM, SOURCES, Source, next_month
-from vob.settings import Settings
-from vob.transforms import month_window
+from vob.views.explain_service import SERVICE_TABLES
 
 TABLES: dict[str, FactTable] = {t.name: t for t in (*SERVICE_TABLES, *HALF_YEAR_TABLES)}
 KNOWN_TABLES = (*EXPLAINED_TABLES, *TABLES)  # every published table that holds figures

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from vob.landing import CHANNELS, CLOSED_STATUSES, EVENT_SOURCES, OPEN_STATUSES, Source, next_month
-from vob.months import HAS_OWN_RECORDS
+from vob.landing.contract import CHANNELS, CLOSED_STATUSES, EVENT_SOURCES, OPEN_STATUSES, Source, next_month
+from vob.marts.months import HAS_OWN_RECORDS
 
 RIYADH = ZoneInfo("Asia/Riyadh")
 
@@ -94,7 +94,7 @@ def stage_tickets(con: duckdb.DuckDBPyConnection, month: date, files: list[str])
 def build_channel_facts(con: duckdb.DuckDBPyConnection, month: date) -> None:
     """Contacts per channel: distinct ids for event logs, summed counts for the rest.
     Once the month has a record of its own in any source, every channel gets a row, 0 when the
-    month had no valid record of it; a month without one has no rows (vob/months.py)."""
+    month had no valid record of it; a month without one has no rows (vob/marts/months.py)."""
     event_counts = " UNION ALL ".join(
         f"SELECT '{s.channel}' AS channel, count(*) AS contacts FROM staging.{s.name} WHERE month = $month"
         for s in EVENT_SOURCES

@@ -24,7 +24,7 @@ from typing import Any
 SAMPLE_PII_KEY = "vob-sample-demo-key-not-for-production"
 SAMPLE_MARKER = ".vob_sample"  # written by `vob sample` into the landing root
 SPILL_DIR = "duckdb_spill"  # under the working directory
-SUPERSET_DIR = Path(__file__).resolve().parents[1] / "bi" / "superset"
+SUPERSET_DIR = Path(__file__).resolve().parents[2] / "bi" / "superset"
 
 # Every variable the pipeline reads (README, Configuration), by a short name. A secret (VOB_PII_KEY,
 # VOB_ALERT_WEBHOOK_URL) comes from the variable or from the file named by its _FILE variable (read_secret).
@@ -122,7 +122,7 @@ class Settings:
     kpi_band_pct: float = DEFAULT_KPI_BAND_PCT
     report_digits: str = "western"  # or "arabic" (Arabic-Indic digits)
     chromium: Path | None = None  # None: `chromium` (or its other names) on PATH
-    file_group: str | None = None  # may read the private files (vob/files.py)
+    file_group: str | None = None  # may read the private files (vob/base/files.py)
     bi_group: str | None = None  # group of the published files; None: the owner's group
     warehouse_mode: int = DEFAULT_WAREHOUSE_MODE  # mode of the published files
     lock_timeout_seconds: float = 0.0  # 0: wait for the warehouse's writer lock as long as it takes

@@ -11,11 +11,11 @@ from datetime import date
 
 import duckdb
 
-from vob.db import transaction
-from vob.ingest import ingest
-from vob.landing import Source, files_for_month, split_settled
-from vob.settings import Settings
-from vob.transforms import stage_counts, stage_events, stage_tickets
+from vob.base.db import transaction
+from vob.base.settings import Settings
+from vob.landing.contract import Source, files_for_month, split_settled
+from vob.landing.ingest import ingest
+from vob.marts.transforms import stage_counts, stage_events, stage_tickets
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def load_source_month(
 
 def month_inputs(con: duckdb.DuckDBPyConnection, source: Source, files: list[str]) -> str:
     """One fingerprint of the files a month reads and of their content (meta.landing_files),
-    digits written g-p like every digest of the working database (vob/ingest.py scan_file)."""
+    digits written g-p like every digest of the working database (vob/landing/ingest.py scan_file)."""
     return con.execute(
         """SELECT translate(sha256(count(*) || ';' || coalesce(string_agg(path || ':' || sha256, ';' ORDER BY path), '')),
                             '0123456789', 'ghijklmnop')

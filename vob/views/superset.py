@@ -28,9 +28,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vob.browser import chromium_browser, find_chromium
-from vob.dashboard_bundle import render_bundle, write_bundle_zip
-from vob.settings import SUPERSET_DIR, Settings
+from vob.base.settings import SUPERSET_DIR, Settings
+from vob.views.browser import chromium_browser, find_chromium
+from vob.views.dashboard_bundle import render_bundle, write_bundle_zip
 
 VENV = SUPERSET_DIR / ".venv"
 LOCK_FILE = SUPERSET_DIR / "requirements.lock"
@@ -89,7 +89,7 @@ def warehouse_uri(warehouse: Path) -> str:
 
 
 def write_bundle(warehouse: Path, zip_path: Path) -> Path:
-    """bi/superset/bundle/ written for `warehouse` (vob/dashboard_bundle.py) and zipped as Superset imports it."""
+    """bi/superset/bundle/ written for `warehouse` (vob/views/dashboard_bundle.py) and zipped as Superset imports it."""
     return write_bundle_zip(render_bundle(BUNDLE_DIR, warehouse, warehouse_uri(warehouse)), zip_path)
 
 

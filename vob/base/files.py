@@ -19,7 +19,7 @@ import grp
 import os
 from pathlib import Path
 
-from vob.settings import ConfigError, Settings
+from vob.base.settings import ConfigError, Settings
 
 
 def group_id(name: str | None, variable: str) -> int | None:

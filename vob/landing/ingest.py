@@ -31,8 +31,8 @@ its first line and its number of lines, and never holds a whole file:
   its reason. The daily counts (a few hundred rows a file) always go this way.
 
 Personal data is replaced by a keyed hash (HMAC-SHA256) inside DuckDB, once per
-distinct value, so it never reaches a table in clear (vob/personal_data.py). A file's
-fingerprint and its disk stat: vob/fingerprints.py; the raw tables' DDL: vob/landing.py.
+distinct value, so it never reaches a table in clear (vob/landing/personal_data.py). A file's
+fingerprint and its disk stat: vob/base/fingerprints.py; the raw tables' DDL: vob/landing/contract.py.
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ from pathlib import Path
 
 import duckdb
 
-from vob.fingerprints import CHUNK_BYTES, DiskStat, disk_stat, fingerprint
-from vob.landing import SQL_TYPES, Field, Source, stored_fields
-from vob.personal_data import hmac_pads, hmac_sql, redact, redact_sql
-from vob.text import sql_quote
+from vob.base.fingerprints import CHUNK_BYTES, DiskStat, disk_stat, fingerprint
+from vob.base.text import sql_quote
+from vob.landing.contract import SQL_TYPES, Field, Source, stored_fields
+from vob.landing.personal_data import hmac_pads, hmac_sql, redact, redact_sql
 
 HEADER_MAX_BYTES = 1 << 20  # a first line longer than this is cut (it cannot be a header)
 STREAM_BATCH_LINES = 100_000  # lines handed to DuckDB at once when Python streams a file

@@ -9,8 +9,8 @@ import hashlib
 import hmac
 import re
 
-from vob.fingerprints import HEX_AS_LETTERS
-from vob.text import sql_quote
+from vob.base.fingerprints import HEX_AS_LETTERS
+from vob.base.text import sql_quote
 
 
 def hmac_sql(value: str) -> str:
