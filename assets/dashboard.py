@@ -1,17 +1,15 @@
-"""The `bi_dashboard` asset: the Superset dashboard rebuilt from the published warehouse (vob/superset.py)."""
-
-import base64
+"""The `bi_dashboard` asset: the Superset dashboard rebuilt from the published warehouse (vob/views/superset.py)."""
 
 import dagster as dg
 
 from assets.publish import published_warehouse
-from assets.resources import VobWarehouse
-from vob.settings import Settings
-from vob.superset import (
+from assets.resources import SupersetDashboard
+from vob.base.settings import Settings
+from vob.base.text import preview_markdown
+from vob.views.superset import (
     DASHBOARD_PATH,
     DASHBOARD_USER,
     DEFAULT_PORT,
-    INLINE_PREVIEW_MAX_BYTES,
     DashboardBuild,
     DashboardError,
     Superset,
@@ -38,10 +36,8 @@ def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Sett
     metadata["charts_in_error"] = dg.MetadataValue.text("\n".join(build.charts_in_error) or "none")
     metadata["screenshot"] = dg.MetadataValue.path(str(build.screenshot))
     image = build.preview.read_bytes() if build.preview else b""
-    preview_md = f"Screenshot: `{build.screenshot}`"
-    if len(image) <= INLINE_PREVIEW_MAX_BYTES:
-        preview_md = f"![dashboard](data:image/jpeg;base64,{base64.b64encode(image).decode('ascii')})\n\n" + preview_md
-    metadata["preview"] = dg.MetadataValue.md(preview_md)
+    link = f"Screenshot: `{build.screenshot}`"
+    metadata["preview"] = dg.MetadataValue.md(preview_markdown(image, "image/jpeg", "dashboard", link))
     return metadata
 
 
@@ -55,8 +51,8 @@ def dashboard_metadata(build: DashboardBuild, superset: Superset, settings: Sett
     "Superset's own environment (bi/superset/install); the `dashboard_after_publish` sensor "
     "refreshes it after every publish.",
 )
-def bi_dashboard(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    settings = vob.settings()
+def bi_dashboard(context: dg.AssetExecutionContext, dashboard: SupersetDashboard) -> dg.MaterializeResult:
+    settings = dashboard.settings
     superset = Superset(settings.superset_home)
     try:
         build = build_dashboard(settings, superset)

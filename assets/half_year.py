@@ -4,14 +4,17 @@ Partitioned by half-year (`2025-H1`, ...). The beneficiaries figure also reads
 the CRM tickets of the half's six months: `marts/fct_vob_half_year` depends on
 `staging/crm` as a whole (`months_to_half_year`, assets/partitions.py says why)
 and its SQL picks the six months.
-Every asset deletes and re-inserts its half-year (vob/half_year.py): re-running is idempotent.
+Every asset deletes and re-inserts its half-year (vob/marts/half_year.py): re-running is idempotent.
 """
 
 import dagster as dg
 
 from assets.partitions import half_year_partitions, months_to_half_year
-from assets.resources import WRITER_POOL, VobWarehouse
-from vob.half_year import (
+from assets.resources import WRITER_POOL, WorkingWarehouse
+from vob.base.periods import months_of_half
+from vob.base.text import markdown_table, query_table
+from vob.landing.registers import SHEETS, RegisterStructureError, read_registers, store_registers, workbook_path
+from vob.marts.half_year import (
     build_actions,
     build_dim_dimension,
     build_dimension_facts,
@@ -19,9 +22,6 @@ from vob.half_year import (
     build_participations,
     build_plans_by_dimension,
 )
-from vob.periods import months_of_half
-from vob.registers import SHEETS, RegisterStructureError, read_registers, store_registers, workbook_path
-from vob.text import markdown_table, query_table
 from warehouse.lake import half_year_scope, whole_scope
 from warehouse.store import ensure_half_year_schema
 
@@ -66,11 +66,15 @@ def _result(con, rows: int, preview_sql: str, params: dict | None = None) -> dg.
         "staging.improvement_actions; rejected rows in quality.rejected_rows (source 'registers')."
     ),
 )
-def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+def registers(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
     period = context.partition_key
-    settings = vob.settings()
+    settings = warehouse.settings
     workbook = workbook_path(settings.landing_dir, period)
-    if vob.settled_before is not None and workbook.exists() and workbook.stat().st_mtime > vob.settled_before:
+    if (
+        warehouse.settled_before is not None
+        and workbook.exists()
+        and workbook.stat().st_mtime > warehouse.settled_before
+    ):
         raise dg.Failure(
             description=f"{workbook.relative_to(settings.landing_dir)} was modified after the run's "
             "settle cutoff (an upload in progress?): left for a later run"
@@ -79,7 +83,7 @@ def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Materi
         found = read_registers(settings.landing_dir, period, settings.pii_key())
     except RegisterStructureError as err:
         raise dg.Failure(description=str(err)) from None  # the message says it all; no traceback
-    with vob.work_db(half_year_scope(period), context.run.run_id) as con:
+    with warehouse.work_db(half_year_scope(period), context.run.run_id) as con:
         ensure_half_year_schema(con)
         store_registers(con, found, context.run.run_id)
     loaded = found.rows_loaded
@@ -123,9 +127,9 @@ def _half_year_mart(name: str, description: str, build, preview_sql: str):
         kinds={"duckdb"},
         description=description,
     )
-    def _asset(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
         period = context.partition_key
-        with vob.work_db(half_year_scope(period), context.run.run_id) as con:
+        with warehouse.work_db(half_year_scope(period), context.run.run_id) as con:
             ensure_half_year_schema(con)
             rows = build(con, period)
             return _result(con, rows, preview_sql, {"period": period})
@@ -159,9 +163,9 @@ WHERE m NOT IN (SELECT DISTINCT month FROM staging.crm) ORDER BY m
     description="Beneficiaries (CRM tickets of the half in the latest snapshot, and feedback notes, as keyed "
     "hashes), notes and corrective plans of the half-year (marts.fct_vob_half_year, WAREHOUSE.md).",
 )
-def fct_vob_half_year(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+def fct_vob_half_year(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
     period = context.partition_key
-    with vob.work_db(half_year_scope(period), context.run.run_id) as con:
+    with warehouse.work_db(half_year_scope(period), context.run.run_id) as con:
         ensure_half_year_schema(con)
         rows = build_half_year_facts(con, period)
         result = _result(con, rows, "SELECT * FROM marts.fct_vob_half_year WHERE period = $period", {"period": period})
@@ -229,8 +233,8 @@ improvement_actions = _half_year_mart(
     kinds={"duckdb"},
     description="The five Adaa dimensions with their Arabic and English names (marts.dim_dimension).",
 )
-def dim_dimension(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db(whole_scope("marts.dim_dimension")) as con:
+def dim_dimension(warehouse: WorkingWarehouse) -> dg.MaterializeResult:
+    with warehouse.work_db(whole_scope("marts.dim_dimension")) as con:
         ensure_half_year_schema(con)
         rows = build_dim_dimension(con)
         return _result(con, rows, "SELECT * FROM marts.dim_dimension ORDER BY sort_order")

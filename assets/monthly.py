@@ -10,15 +10,15 @@ from datetime import date
 import dagster as dg
 
 from assets.partitions import monthly_partitions
-from assets.resources import MONTH_POOL, WRITER_POOL, VobWarehouse
-from vob.db import transaction
-from vob.figure_sources import reconciliation_sql
-from vob.gx_suites import warm_up as warm_up_gx
-from vob.landing import CHANNEL_LIST_SQL, CHANNELS, COUNT_SOURCES, CRM, EVENT_SOURCES, Source
-from vob.loading import MonthLoad, load_source_month
-from vob.periods import month_of
-from vob.text import markdown_table, query_table
-from vob.transforms import build_channel_facts, build_ticket_facts
+from assets.resources import MONTH_POOL, WRITER_POOL, WorkingWarehouse
+from vob.base.db import transaction
+from vob.base.periods import month_of
+from vob.base.text import markdown_table, query_table
+from vob.landing.contract import CHANNEL_LIST_SQL, CHANNELS, COUNT_SOURCES, CRM, EVENT_SOURCES, Source
+from vob.marts.figure_sources import reconciliation_sql
+from vob.marts.gx_suites import warm_up as warm_up_gx
+from vob.marts.loading import MonthLoad, load_source_month
+from vob.marts.transforms import build_channel_facts, build_ticket_facts
 from warehouse.lake import month_scope, whole_scope
 from warehouse.store import write_dim_channel
 
@@ -116,19 +116,21 @@ def _preview(con, source: Source, month: date) -> str:
     pool=MONTH_POOL,
     can_subset=True,
 )
-def staging(context: dg.AssetExecutionContext, vob: VobWarehouse):
+def staging(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse):
     """Every landing source of the run's months in one step (one connection, one pool turn,
     one set of Dagster events): each selected source's months are loaded in turn."""
-    settings = vob.settings()
+    settings = warehouse.settings
     pii_key = settings.pii_key()
     sources = [s for s in STAGED_SOURCES if staging_key(s) in context.selected_asset_keys]
     months = run_months(context)
     loads: dict[str, list[MonthLoad]] = {source.name: [] for source in sources}
     previews: dict[str, str] = {}
     for month in months:  # one month's files at a time: in lake mode each month is its own commit
-        with vob.work_db(month_scope(month), context.run.run_id) as con:
+        with warehouse.work_db(month_scope(month), context.run.run_id) as con:
             for source in sources:
-                load = load_source_month(con, source, month, settings, pii_key, context.run.run_id, vob.settled_before)
+                load = load_source_month(
+                    con, source, month, settings, pii_key, context.run.run_id, warehouse.settled_before
+                )
                 loads[source.name].append(load)
                 if load.files_parsed:  # new rows: the quality gate will validate with GX
                     warm_up_gx()
@@ -153,13 +155,13 @@ FACT_READS = ("staging", "meta", "marts", "raw.crm")
 
 
 def build_monthly_fact(
-    context, vob: VobWarehouse, build, table: str, preview: str = "{rows}", reconciled: str | None = None
+    context, warehouse: WorkingWarehouse, build, table: str, preview: str = "{rows}", reconciled: str | None = None
 ) -> dg.MaterializeResult:
     """Rebuild a monthly fact for the run's months; its row count and a preview as metadata.
     `preview` is SQL around `{rows}`, the run's rows of the table; `reconciled` names a table
     whose figures are shown with the landing files that add up to them (marts.figure_sources)."""
     months = run_months(context)
-    with vob.work_session(month_scope(*months, tables=FACT_READS), context.run.run_id) as work:
+    with warehouse.work_session(month_scope(*months, tables=FACT_READS), context.run.run_id) as work:
         con = work.con
         for month in months:
             with transaction(con):  # a month's delete and insert stand or fall together
@@ -194,10 +196,10 @@ CHANNEL_STAGING_KEYS = [staging_key(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES)
     kinds={"duckdb"},
     description="Contacts per month and channel (marts.fct_channel_monthly, WAREHOUSE.md).",
 )
-def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+def fct_channel_monthly(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
     return build_monthly_fact(
         context,
-        vob,
+        warehouse,
         build_channel_facts,
         "marts.fct_channel_monthly",
         preview=f"PIVOT ({{rows}}) ON channel IN ({CHANNEL_LIST_SQL}) "
@@ -217,9 +219,9 @@ def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
     description="Tickets created per month, open and closed as each CRM snapshot sees them "
     "(marts.fct_tickets_monthly, WAREHOUSE.md).",
 )
-def fct_tickets_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+def fct_tickets_monthly(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
     return build_monthly_fact(
-        context, vob, build_ticket_facts, "marts.fct_tickets_monthly", reconciled="fct_tickets_monthly"
+        context, warehouse, build_ticket_facts, "marts.fct_tickets_monthly", reconciled="fct_tickets_monthly"
     )
 
 
@@ -230,8 +232,8 @@ def fct_tickets_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
     kinds={"duckdb"},
     description="The six contact channels with their Arabic and English names (marts.dim_channel).",
 )
-def dim_channel(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db(whole_scope("marts.dim_channel")) as con:
+def dim_channel(warehouse: WorkingWarehouse) -> dg.MaterializeResult:
+    with warehouse.work_db(whole_scope("marts.dim_channel")) as con:
         write_dim_channel(con)
         preview = query_table(con, "SELECT * FROM marts.dim_channel ORDER BY sort_order")
     return dg.MaterializeResult(metadata={"dagster/row_count": len(CHANNELS), "preview": dg.MetadataValue.md(preview)})

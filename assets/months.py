@@ -2,16 +2,16 @@
 
 Monthly like the facts it follows, so it runs in the same jobs and backfills; like the backlog it
 rebuilds every published month of the working database (a few rows), from what each month's last
-load read (vob/months.py).
+load read (vob/marts/months.py).
 """
 
 import dagster as dg
 
 from assets.partitions import monthly_partitions
-from assets.resources import WRITER_POOL, VobWarehouse
-from vob.landing import COUNT_SOURCES, EVENT_SOURCES
-from vob.months import build_dim_month
-from vob.text import query_table
+from assets.resources import WRITER_POOL, WorkingWarehouse
+from vob.base.text import query_table
+from vob.landing.contract import COUNT_SOURCES, EVENT_SOURCES
+from vob.marts.months import build_dim_month
 from warehouse.lake import whole_scope
 
 
@@ -30,10 +30,10 @@ from warehouse.lake import whole_scope
     group_name="marts",
     kinds={"duckdb"},
 )
-def dim_month(vob: VobWarehouse) -> dg.MaterializeResult:
+def dim_month(warehouse: WorkingWarehouse) -> dg.MaterializeResult:
     reads = whole_scope("marts.fct_channel_monthly", "meta.month_files", "meta.landing_files", "marts.dim_month")
-    with vob.work_db(reads) as con:
-        build_dim_month(con, vob.settings().export_lag_days)
+    with warehouse.work_db(reads) as con:
+        build_dim_month(con, warehouse.settings.export_lag_days)
         rows = con.execute("SELECT count(*) FROM marts.dim_month").fetchall()[0][0]
         preview = query_table(con, "SELECT * FROM marts.dim_month ORDER BY month")
     return dg.MaterializeResult(

@@ -6,7 +6,7 @@ from datetime import date
 
 import dagster as dg
 
-from vob.settings import read_first_month
+from vob.base.settings import read_first_month
 
 TIMEZONE = "Asia/Riyadh"
 # The tags that make one run cover a range of months (BackfillPolicy.single_run); Dagster's own names
@@ -50,7 +50,7 @@ half_year_partitions = dg.StaticPartitionsDefinition(half_year_keys(FIRST_MONTH,
 # and a custom PartitionMapping is dropped from what `dagster dev` sees, which then
 # infers IdentityPartitionMapping and rejects the asset graph
 # (`dagster definitions validate` exits 1). So a half-year depends on the monthly
-# asset as a whole; which six months it reads is its own SQL (`vob.periods.months_of_half`).
+# asset as a whole; which six months it reads is its own SQL (`vob.base.periods.months_of_half`).
 # An exact mapping in the UI would need half-years as a TimeWindowPartitionsDefinition
 # (cron "0 0 1 1,7 *"), whose keys cannot read "2025-H1".
 months_to_half_year = dg.AllPartitionMapping()

@@ -5,7 +5,7 @@ import dagster as dg
 from assets.half_year import HALF_YEAR_ASSETS
 from assets.monthly import MONTHLY_MART_ASSETS, snapshot_metadata
 from assets.months import MONTH_ASSETS
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import WRITER_POOL, WorkingWarehouse
 from assets.service_monthly import SERVICE_ASSETS
 from warehouse.lake import whole_scope
 from warehouse.store import publish_if_changed
@@ -24,10 +24,10 @@ MART_ASSETS = [
     "and renamed into place atomically, only once every blocking check of the run has passed. "
     "When the file already holds the same marts it is not written again (metadata `written`).",
 )
-def published_warehouse(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    settings = vob.settings()
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
+    settings = warehouse.settings
     # lake mode: every marts table read at its recorded snapshots (warehouse/lake.py), published as today
-    with vob.work_session(whole_scope("marts", "meta.publications"), context.run.run_id) as work:
+    with warehouse.work_session(whole_scope("marts", "meta.publications"), context.run.run_id) as work:
         counts, written = publish_if_changed(settings, work.con, context.run.run_id)
     if written:
         context.log.info(f"published {settings.warehouse_path}: {counts}")

@@ -1,12 +1,11 @@
 """The half-year report asset: `report/vob_report`, one partition per half-year.
 
 It reads the PUBLISHED warehouse read-only, as a BI tool does (no second
-computation), renders the HTML (vob/report.py), prints it to PDF and takes a
-preview screenshot with headless Chromium (vob/browser.py), and writes
+computation), renders the HTML (vob/views/report.py), prints it to PDF and takes a
+preview screenshot with headless Chromium (vob/views/browser.py), and writes
 `<report_dir>/vob_report_<period>.html|.pdf|.png`.
 """
 
-import base64
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +14,15 @@ import dagster as dg
 
 from assets.partitions import half_year_partitions
 from assets.publish import published_warehouse
-from assets.resources import VobWarehouse
-from vob.browser import find_chromium, print_pdf, screenshot
-from vob.files import share_with_bi, shared_dir
-from vob.report import render_html
-from vob.report_data import ReportData, ReportDataError, read_report_data
-from vob.report_format import NumberFormat
-from vob.settings import Settings
+from assets.resources import ReportOutput
+from vob.base.files import share_with_bi, shared_dir
+from vob.base.settings import Settings
+from vob.base.text import preview_markdown
+from vob.views.browser import find_chromium, print_pdf, screenshot
+from vob.views.report import render_html
+from vob.views.report_data import ReportData, ReportDataError, read_report_data
+from vob.views.report_format import NumberFormat
 from warehouse.store import connect
-
-INLINE_PREVIEW_MAX_BYTES = 400_000  # larger thumbnails are only linked by path
 
 
 @dataclass(frozen=True)
@@ -86,17 +84,6 @@ def print_pdf_and_previews(files: ReportFiles, settings: Settings) -> None:
         share_with_bi(path, settings)
 
 
-def preview_markdown(files: ReportFiles) -> str:
-    """The preview's path, with the thumbnail inline when it is small enough for the run's metadata."""
-    thumb = files.thumbnail.read_bytes()
-    preview_md = f"Preview: `{files.preview}`"
-    if len(thumb) <= INLINE_PREVIEW_MAX_BYTES:
-        preview_md = (
-            f"![report preview](data:image/png;base64,{base64.b64encode(thumb).decode('ascii')})\n\n" + preview_md
-        )
-    return preview_md
-
-
 def months_without_contacts(data: ReportData) -> list[str]:
     return [m.strftime("%Y-%m") for m in data.months if not any((m, c) in data.contacts for c, _ in data.channels)]
 
@@ -124,7 +111,9 @@ def report_metadata(files: ReportFiles, data: ReportData, fmt: NumberFormat, war
         "html": dg.MetadataValue.path(str(files.html)),
         "pdf": dg.MetadataValue.path(str(files.pdf)),
         "preview_png": dg.MetadataValue.path(str(files.preview)),
-        "preview": dg.MetadataValue.md(preview_markdown(files)),
+        "preview": dg.MetadataValue.md(
+            preview_markdown(files.thumbnail.read_bytes(), "image/png", "report preview", f"Preview: `{files.preview}`")
+        ),
         "title": dg.MetadataValue.text(data.title),
         "digits": dg.MetadataValue.text("arabic" if fmt.arabic_digits else "western"),
         "warehouse": dg.MetadataValue.path(str(warehouse_path)),
@@ -150,8 +139,8 @@ def report_metadata(files: ReportFiles, data: ReportData, fmt: NumberFormat, war
     "the published warehouse only, as a self-contained HTML file (fonts and charts inline, no network "
     "request) and a PDF. VOB_REPORT_DIGITS=arabic writes Arabic-Indic digits.",
 )
-def vob_report(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-    settings = vob.settings()
+def vob_report(context: dg.AssetExecutionContext, report_output: ReportOutput) -> dg.MaterializeResult:
+    settings = report_output.settings
     period = context.partition_key
     data = read_published_report_data(settings.warehouse_path, period)
     fmt = NumberFormat.from_settings(settings)

@@ -1,4 +1,17 @@
-"""The Dagster resource that gives assets their settings and the working database."""
+"""The Dagster resources, one per concern: the working warehouse, the report, the dashboard, the alerts.
+
+Each reads the VOB_* settings (README, Configuration) once, when Dagster initialises it in the process
+that runs a step or evaluates a sensor tick, through `vob.base.settings.load_settings`, the one place that
+knows the variables: their defaults, their checks, and the secrets read from `*_FILE`. A new setting is
+added there only; no resource has a field per variable.
+
+Why not a field per variable filled with `dg.EnvVar`: an EnvVar has no default and fails on an unset
+variable, so the code location could only wire the variables set where it loaded, and the resources'
+config shape then changed with that environment; nor can an EnvVar read a secret from a file. Read at
+initialisation, the settings are what an EnvVar would give (the value where the run or tick starts,
+never shown in the UI), with the defaults and the secret files. A test or a script passes its own
+variables instead (`vob_resources(variables)`): the one config field, the same for every resource.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +19,15 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
 
 import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from vob.files import restrict_new_files
-from vob.landing import SETTLED_TAG
-from vob.processes import PID_TAG, process_tags
-from vob.settings import VARIABLES, Settings, lake_configured, load_settings
+from vob.base.files import restrict_new_files
+from vob.base.processes import PID_TAG, process_tags
+from vob.base.settings import Settings, lake_configured, load_settings
+from vob.landing.contract import SETTLED_TAG
 from warehouse.lake import Scope
 from warehouse.session import work_session
 from warehouse.store import ANY_REBUILD, REBUILD_TAG, StepDatabase
@@ -28,87 +40,45 @@ WRITER_POOL = "vob_warehouse_writer"  # one writer of the working DuckDB file at
 MONTH_POOL = None if lake_configured() else WRITER_POOL
 
 
-class VobWarehouse(dg.ConfigurableResource):
-    """Every VOB_* setting (README, Configuration), as the variable's text: a field per variable
-    (vob/settings.py VARIABLES), None for "not set" (the default of vob/settings.py). The code location
-    fills the fields from the environment with `dg.EnvVar` (`from_environment`, pipelines/definitions.py);
-    a test passes values. `settings()` parses them with `load_settings`, as `vob` parses its environment."""
+class VobSettingsResource(dg.ConfigurableResource):
+    """The settings, parsed once when the resource is initialised; in a run, the run is tagged with the
+    process that executes it (pipelines/recovery.py)."""
 
-    landing_dir: str | None = None
-    warehouse: str | None = None
-    work_dir: str | None = None
-    report_dir: str | None = None
-    pii_key: str | None = None
-    pii_key_file: str | None = None
-    reject_threshold_pct: str | None = None
-    export_lag_days: str | None = None
-    settle_seconds: str | None = None
-    duckdb_memory_limit: str | None = None
-    kpi_band_pct: str | None = None
-    report_digits: str | None = None
-    chromium: str | None = None
-    file_group: str | None = None
-    bi_group: str | None = None
-    warehouse_mode: str | None = None
-    lock_timeout_seconds: str | None = None
-    superset_home: str | None = None
-    dashboard_dir: str | None = None
-    alert_webhook_url: str | None = None
-    alert_webhook_url_file: str | None = None
-    dagster_ui_url: str | None = None
-    first_month: str | None = None
-    iceberg_catalog_uri: str | None = None
-    iceberg_catalog_uri_file: str | None = None
-    iceberg_warehouse: str | None = None
-    s3_endpoint: str | None = None
-    s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
-    s3_secret_access_key_file: str | None = None
-    s3_region: str | None = None
+    variables: dict[str, str] | None = None  # None: the VOB_* variables of the process (a test: its own)
+    _settings: Settings | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._settings = load_settings(self.variables)
+        if context.run is not None and context.instance is not None:
+            tag_run_process(context.instance, context.run.run_id)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:  # used without Dagster initialising it (a script, a test)
+            self._settings = load_settings(self.variables)
+        return self._settings
+
+
+class WorkingWarehouse(VobSettingsResource):
+    """The working DuckDB file and the run's landing cutoff: what the monthly and half-year assets, the
+    checks and the landing sensor use."""
+
     _settled_before: float | None = PrivateAttr(default=None)
     _rebuild: str = PrivateAttr(default=ANY_REBUILD)
 
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> VobWarehouse:
-        """Each field whose variable is set in `environ` as a `dg.EnvVar`: Dagster reads its value when
-        the resource is initialised (a run, a sensor tick) and never shows it; an unset variable stays
-        None (Dagster's EnvVar has no default, and fails on an unset variable)."""
-        fields: dict[str, Any] = {
-            name: dg.EnvVar(variable) for name, variable in VARIABLES.items() if environ.get(variable)
-        }
-        return cls(**fields)
-
-    @classmethod
-    def from_variables(cls, variables: Mapping[str, str]) -> VobWarehouse:
-        """The fields from the values in `variables` (by variable name, as `load_settings` takes them):
-        a test's or a script's settings, without the environment."""
-        fields: dict[str, Any] = {
-            name: variables[variable] for name, variable in VARIABLES.items() if variables.get(variable)
-        }
-        return cls(**fields)
-
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """In the process that executes a run: tag the run with this process (pipelines/recovery.py),
-        fix the run's settle cutoff (files modified after it are left for a later run) and the rebuild
-        command a damaged working database names (set by `vob run`)."""
+        """Also, in a run: fix its settle cutoff (files modified after it are left for a later run) and the
+        rebuild command a damaged working database names (set by `vob run`)."""
+        super().setup_for_execution(context)
         run, instance = context.run, context.instance
-        if run is None or instance is None:
-            return
-        tag_run_process(instance, run.run_id)
-        self._settled_before = settle_cutoff(instance, run, self.settings().settle_seconds)
-        self._rebuild = run.tags.get(REBUILD_TAG, ANY_REBUILD)
+        if run is not None and instance is not None:
+            self._settled_before = settle_cutoff(instance, run, self.settings.settle_seconds)
+            self._rebuild = run.tags.get(REBUILD_TAG, ANY_REBUILD)
 
     @property
     def settled_before(self) -> float | None:
         """Epoch seconds: landing files modified after it are left for a later run (None outside a run)."""
         return self._settled_before
-
-    def variables(self) -> dict[str, str]:
-        """The fields that are set, by their variable's name."""
-        return {variable: value for name, variable in VARIABLES.items() if (value := getattr(self, name)) is not None}
-
-    def settings(self) -> Settings:
-        return load_settings(self.variables())
 
     @contextmanager
     def work_session(self, scope: Scope, run_id: str | None = None) -> Iterator[StepDatabase]:
@@ -116,7 +86,7 @@ class VobWarehouse(dg.ConfigurableResource):
         a DuckDB filled with the scope's rows, whose changes are committed when the block ends."""
         # No warehouse lock here (warehouse/writer_lock.py): a step holds its pool slot, and taking the
         # lock too while `vob run` of the same instance holds it and waits for that slot would deadlock.
-        settings = self.settings()
+        settings = self.settings
         restrict_new_files(settings)  # a run started without vob-service (`dagster dev`) too
         with work_session(settings, scope, self._rebuild, run_id) as session:
             yield session
@@ -125,6 +95,39 @@ class VobWarehouse(dg.ConfigurableResource):
     def work_db(self, scope: Scope, run_id: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         with self.work_session(scope, run_id) as session:
             yield session.con
+
+
+class ReportOutput(VobSettingsResource):
+    """Where the half-year report goes and how it is rendered: the published warehouse it reads, the report
+    folder, the digits, the browser that prints it, the BI group it is shared with."""
+
+
+class SupersetDashboard(VobSettingsResource):
+    """The Superset dashboard: Superset's home, the dashboard folder, the published warehouse it serves."""
+
+
+class AlertWebhook(VobSettingsResource):
+    """Where a failed run is reported: the webhook (a secret) and the UI link in the message."""
+
+    @property
+    def url(self) -> str | None:
+        return self.settings.alert_webhook_url
+
+    @property
+    def ui_url(self) -> str:
+        return self.settings.dagster_ui_url
+
+
+def vob_resources(variables: Mapping[str, str] | None = None) -> dict[str, VobSettingsResource]:
+    """Every resource of the code location by its key, reading `variables` (None: the environment of the
+    process that initialises them): pipelines/definitions.py, `vob run`, the tests."""
+    given = None if variables is None else dict(variables)
+    return {
+        "warehouse": WorkingWarehouse(variables=given),
+        "report_output": ReportOutput(variables=given),
+        "dashboard": SupersetDashboard(variables=given),
+        "alerts": AlertWebhook(variables=given),
+    }
 
 
 def settle_cutoff(instance: dg.DagsterInstance, run: dg.DagsterRun, settle_seconds: float) -> float:

@@ -1,10 +1,10 @@
 """Monthly assets of the service KPIs and of marts.figure_sources.
 
 Same partitions, backfill policy and writer pool as the channel and ticket
-facts; thin wrappers around vob/service_kpis.py and vob/figure_sources.py.
+facts; thin wrappers around vob/marts/service_kpis.py and vob/marts/figure_sources.py.
 
 The backlog is per CRM snapshot, not per month: every monthly CRM load reads
-all snapshots (vob/landing.py `files_for_month`), so a run of any month
+all snapshots (vob/landing/contract.py `files_for_month`), so a run of any month
 rebuilds the backlog of every snapshot the working database holds — the latest
 snapshot, which the report shows, is usually dated after the run's months.
 """
@@ -13,11 +13,16 @@ import dagster as dg
 
 from assets.monthly import build_monthly_fact
 from assets.partitions import monthly_partitions
-from assets.resources import MONTH_POOL, WRITER_POOL, VobWarehouse
-from vob.figure_sources import CHANNEL_TABLE, TICKETS_TABLE, build_figure_sources
-from vob.landing import CRM
-from vob.service_kpis import build_calls_service, build_chat_service, build_ticket_backlog, build_ticket_resolution
-from vob.text import query_table
+from assets.resources import MONTH_POOL, WRITER_POOL, WorkingWarehouse
+from vob.base.text import query_table
+from vob.landing.contract import CRM
+from vob.marts.figure_sources import CHANNEL_TABLE, TICKETS_TABLE, build_figure_sources
+from vob.marts.service_kpis import (
+    build_calls_service,
+    build_chat_service,
+    build_ticket_backlog,
+    build_ticket_resolution,
+)
 from warehouse.lake import whole_scope
 
 MONTHLY = {
@@ -34,8 +39,8 @@ def monthly_kpi_asset(name: str, staging: str, build, description: str):
     """A monthly KPI fact over one staging asset: `build(con, month)` for each month of the run."""
 
     @dg.asset(name=name, deps=[dg.AssetKey(["staging", staging])], description=description, **MONTHLY)
-    def _asset(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
-        return build_monthly_fact(context, vob, build, f"marts.{name}")
+    def _asset(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
+        return build_monthly_fact(context, warehouse, build, f"marts.{name}")
 
     return _asset
 
@@ -69,8 +74,8 @@ fct_ticket_resolution_monthly = monthly_kpi_asset(
     "the working database holds is rebuilt (marts.fct_ticket_backlog, WAREHOUSE.md).",
     **{**MONTHLY, "pool": WRITER_POOL},  # every snapshot: the whole store
 )
-def fct_ticket_backlog(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db(whole_scope("raw.crm", "meta.landing_files", "marts.fct_ticket_backlog")) as con:
+def fct_ticket_backlog(warehouse: WorkingWarehouse) -> dg.MaterializeResult:
+    with warehouse.work_db(whole_scope("raw.crm", "meta.landing_files", "marts.fct_ticket_backlog")) as con:
         build_ticket_backlog(con)
         rows = con.execute("SELECT count(*) FROM marts.fct_ticket_backlog").fetchall()[0][0]
         preview = query_table(
@@ -91,10 +96,10 @@ def fct_ticket_backlog(vob: VobWarehouse) -> dg.MaterializeResult:
     "figure (marts.figure_sources, WAREHOUSE.md; `vob explain`).",
     **MONTHLY,
 )
-def figure_sources(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
+def figure_sources(context: dg.AssetExecutionContext, warehouse: WorkingWarehouse) -> dg.MaterializeResult:
     return build_monthly_fact(
         context,
-        vob,
+        warehouse,
         build_figure_sources,
         "marts.figure_sources",
         preview="SELECT table_name, replace(figure_key, '|', ' ') AS figure, any_value(figure_value) AS value, count(*) AS files, "

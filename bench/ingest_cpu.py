@@ -30,10 +30,10 @@ CHILD = r"""
 import json, sys, time
 from datetime import date
 from pathlib import Path
-from vob.ingest import ingest
-from vob.landing import SOURCES, files_for_month
-from vob.transforms import stage_counts, stage_events, stage_tickets
-from vob.settings import load_settings
+from vob.landing.ingest import ingest
+from vob.landing.contract import SOURCES, files_for_month
+from vob.marts.transforms import stage_counts, stage_events, stage_tickets
+from vob.base.settings import load_settings
 from warehouse.store import open_work_db
 source, months = SOURCES[sys.argv[1]], sys.argv[2].split(",")
 settings = load_settings()

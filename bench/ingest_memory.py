@@ -19,9 +19,9 @@ from pathlib import Path
 CHILD = r"""
 import sys, time
 from pathlib import Path
-from vob.ingest import ingest
-from vob.landing import SOURCES
-from vob.settings import load_settings
+from vob.landing.ingest import ingest
+from vob.landing.contract import SOURCES
+from vob.base.settings import load_settings
 from warehouse.store import open_work_db
 source, landing = SOURCES[sys.argv[1]], Path(sys.argv[2])
 settings = load_settings()

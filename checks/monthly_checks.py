@@ -4,7 +4,7 @@ Per source, four checks run on each month of the run:
 
 - `expectations` (blocking): the source's Great Expectations suite on the staged month;
   a month whose staged rows are unchanged since a passed validation reuses that
-  outcome and is not validated again (vob/validations.py).
+  outcome and is not validated again (vob/marts/validations.py).
 - `files_reconcile` (blocking): every file the month read is accounted for
   (rows read = rows loaded + rows rejected, recounted from the stored rows), and
   no file is invalid as a whole (missing required column, empty, not a contract name).
@@ -24,14 +24,14 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import duckdb
 
-from assets.resources import MONTH_POOL, VobWarehouse
-from vob.gx_suites import SuiteOutcome, validate_sources
-from vob.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
-from vob.loading import account_month
-from vob.months import has_own_records
-from vob.periods import month_of
-from vob.text import markdown_table
-from vob.validations import (
+from assets.resources import MONTH_POOL, WorkingWarehouse
+from vob.base.periods import month_of
+from vob.base.text import markdown_table
+from vob.landing.contract import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
+from vob.marts.gx_suites import SuiteOutcome, validate_sources
+from vob.marts.loading import account_month
+from vob.marts.months import has_own_records
+from vob.marts.validations import (
     MonthProfile,
     StoredValidation,
     last_validations,
@@ -42,7 +42,7 @@ from vob.validations import (
 from warehouse.lake import month_scope
 
 VOLUME_BAND = (0.4, 2.5)  # plausible volume: 40 % to 250 % of the median of previous months
-HISTORY_MONTHS = 3
+HISTORY_MONTHS = 3  # the previous months a month's volume and service KPIs are held against
 SHOWN_REJECTS = 10
 
 
@@ -68,7 +68,7 @@ def month_files(con: duckdb.DuckDBPyConnection, source: Source, month: date) -> 
 @dataclass
 class ValidationPlan:
     """What the gate knows of a source's months before validating: their staged rows'
-    count and fingerprint, and the last stored validation of each (vob/validations.py)."""
+    count and fingerprint, and the last stored validation of each (vob/marts/validations.py)."""
 
     source: Source
     profiles: dict[date, MonthProfile]
@@ -218,7 +218,7 @@ def check_volume(con, source: Source, months: list[date], now: datetime | None =
     now = now or datetime.now(UTC)
     problems, notes = [], []
     for month in months:
-        if not has_own_records(con, month):  # no rows published for it (vob/months.py): nothing to compare
+        if not has_own_records(con, month):  # no rows published for it (vob/marts/months.py): nothing to compare
             notes.append(f"{month:%Y-%m}: no records of its own in any source, not published")
             continue
         volume = month_volume(con, source, month)
@@ -262,7 +262,9 @@ CHECKS = (
 )
 
 
-def _result(name: str, key: dg.AssetKey, outcome: CheckOutcome, blocking: bool) -> dg.AssetCheckResult:
+def check_result(name: str, key: dg.AssetKey, outcome: CheckOutcome, blocking: bool) -> dg.AssetCheckResult:
+    """A check's outcome as Dagster shows it: ERROR severity for a blocking check, WARN for a warning
+    (the service checks use it too)."""
     metadata = {"summary": dg.MetadataValue.text(outcome.summary), **outcome.metadata}
     if outcome.problems:
         metadata["problems"] = dg.MetadataValue.text("\n".join(outcome.problems[:50]))
@@ -278,14 +280,16 @@ def _result(name: str, key: dg.AssetKey, outcome: CheckOutcome, blocking: bool) 
 GATED_SOURCES = (*EVENT_SOURCES, *COUNT_SOURCES, CRM)
 
 
-def gate_outcomes(vob: VobWarehouse, months: list[date], run_id: str | None) -> dict[str, dict[str, CheckOutcome]]:
+def gate_outcomes(
+    warehouse: WorkingWarehouse, months: list[date], run_id: str | None
+) -> dict[str, dict[str, CheckOutcome]]:
     """Every check of every gated source. Great Expectations runs once, through one data
     source, on the months whose staged rows changed since their last passed validation;
     when no month changed it is not even imported."""
-    settings = vob.settings()
+    settings = warehouse.settings
     # the months and the earlier ones check_volume compares with (read only in lake mode)
     scope = month_scope(*months, history=HISTORY_MONTHS, read_tables=("staging", "meta.month_files"))
-    with vob.work_session(scope, run_id) as work:
+    with warehouse.work_session(scope, run_id) as work:
         plans = {source: plan_validation(work.con, source, months) for source in GATED_SOURCES}
         to_validate = {source: plan.changed for source, plan in plans.items() if plan.changed}
         # GX opens the file itself: no other connection of this process may hold it meanwhile.
@@ -318,9 +322,9 @@ def gate_outcomes(vob: VobWarehouse, months: list[date], run_id: str | None) -> 
         for name, blocking, text in CHECKS
     ],
 )
-def monthly_quality_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
+def monthly_quality_gate(context: dg.AssetCheckExecutionContext, warehouse: WorkingWarehouse):
     months = [month_of(k) for k in context.op_execution_context.partition_keys]
-    gate = gate_outcomes(vob, months, context.op_execution_context.run_id)
+    gate = gate_outcomes(warehouse, months, context.op_execution_context.run_id)
     for source in GATED_SOURCES:
         key = dg.AssetKey(["staging", source.name])
         outcomes = gate[source.name]
@@ -328,7 +332,7 @@ def monthly_quality_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehou
             outcome = outcomes[name]
             if not outcome.passed:
                 context.log.warning(f"{key.to_user_string()} {name} failed: " + "; ".join(outcome.problems[:5]))
-            yield _result(name, key, outcome, blocking)
+            yield check_result(name, key, outcome, blocking)
 
 
 monthly_checks = [monthly_quality_gate]

@@ -22,16 +22,15 @@ from decimal import ROUND_HALF_UP, Decimal
 import dagster as dg
 import duckdb
 
-from assets.resources import MONTH_POOL, VobWarehouse
-from checks.monthly_checks import CheckOutcome, _result
-from vob.figure_sources import figures_not_adding_up
-from vob.landing import next_month
-from vob.months import published_months
-from vob.periods import month_of
-from vob.settings import DEFAULT_KPI_BAND_PCT
+from assets.resources import MONTH_POOL, WorkingWarehouse
+from checks.monthly_checks import HISTORY_MONTHS, CheckOutcome, check_result
+from vob.base.periods import month_of
+from vob.base.settings import DEFAULT_KPI_BAND_PCT
+from vob.landing.contract import next_month
+from vob.marts.figure_sources import figures_not_adding_up
+from vob.marts.months import published_months
 from warehouse.lake import month_scope
 
-HISTORY_MONTHS = 3
 DRIFTING_KPIS = (("abandon_rate_pct", "abandonment rate %"), ("p90_wait_s", "p90 wait s"))
 
 CALLS = dg.AssetKey(["marts", "fct_calls_service_monthly"])
@@ -220,17 +219,17 @@ def service_outcomes(con, months: list[date], band_pct: float) -> dict[tuple[dg.
         dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=text) for key, name, blocking, text in CHECKS
     ],
 )
-def service_kpi_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
+def service_kpi_gate(context: dg.AssetCheckExecutionContext, warehouse: WorkingWarehouse):
     months = [month_of(k) for k in context.op_execution_context.partition_keys]
     scope = month_scope(*months, history=HISTORY_MONTHS, read_tables=("marts", "staging"))
-    with vob.work_db(scope, context.op_execution_context.run_id) as con:
-        months = published_months(con, months)  # a month without records of its own has no rows (vob/months.py)
-        outcomes = service_outcomes(con, months, vob.settings().kpi_band_pct)
+    with warehouse.work_db(scope, context.op_execution_context.run_id) as con:
+        months = published_months(con, months)  # a month without records of its own has no rows (vob/marts/months.py)
+        outcomes = service_outcomes(con, months, warehouse.settings.kpi_band_pct)
     for key, name, blocking, _ in CHECKS:
         outcome = outcomes[(key, name)]
         if not outcome.passed:
             context.log.warning(f"{key.to_user_string()} {name} failed: " + "; ".join(outcome.problems[:5]))
-        yield _result(name, key, outcome, blocking)
+        yield check_result(name, key, outcome, blocking)
 
 
 service_checks = [service_kpi_gate]

@@ -1,28 +1,22 @@
-"""Alerting and freshness: what tells the operator that something broke at night.
+"""Alerting: what tells the operator that something broke at night.
 
 - `run_failure_alert`: a run-failure sensor that POSTs a JSON message (job, run
   id, failed steps, failed checks, link to the run in the UI) to the webhook in
   VOB_ALERT_WEBHOOK_URL or the file named by VOB_ALERT_WEBHOOK_URL_FILE (Slack/Teams/Mattermost incoming webhooks accept a JSON
   body with a `text` field). Without the variable it only logs.
-- `facts_freshness_checks`: the monthly facts must have been refreshed (any
-  month materialised) within 26 hours: the nightly run is daily, with two hours
-  of slack. `freshness_checks_sensor` evaluates them.
+
+A nightly run that did not happen at all shows as the facts' freshness (checks/freshness.py).
 """
 
 import json
 import urllib.request
-import warnings
-from datetime import timedelta
 
 import dagster as dg
 
-from assets.monthly import fct_channel_monthly, fct_tickets_monthly
-from assets.resources import VobWarehouse
+from assets.resources import AlertWebhook
 from pipelines.failures import run_failures
-from vob.settings import DEFAULT_UI_URL
+from vob.base.settings import DEFAULT_UI_URL
 
-WEBHOOK_ENV = "VOB_ALERT_WEBHOOK_URL"
-FRESHNESS_HOURS = 26
 WEBHOOK_TIMEOUT_SECONDS = 10
 DETAIL_CHARS = 500  # of a failed check's "problems"/"summary" metadata (file, line, reason)
 
@@ -90,31 +84,13 @@ def post_json(url: str, body: dict) -> int:
 @dg.run_failure_sensor(
     name="run_failure_alert",
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description=f"POSTs a JSON alert for every failed run to ${WEBHOOK_ENV} (log only without it).",
+    description="POSTs a JSON alert for every failed run to $VOB_ALERT_WEBHOOK_URL (log only without it).",
 )
-def run_failure_alert(context: dg.RunFailureSensorContext, vob: VobWarehouse) -> None:
-    settings = vob.settings()  # the webhook from VOB_ALERT_WEBHOOK_URL or the file in VOB_ALERT_WEBHOOK_URL_FILE
-    body = failure_message(
-        context.instance, context.dagster_run, context.failure_event.message, settings.dagster_ui_url
-    )
-    url = settings.alert_webhook_url
+def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertWebhook) -> None:
+    body = failure_message(context.instance, context.dagster_run, context.failure_event.message, alerts.ui_url)
+    url = alerts.url  # VOB_ALERT_WEBHOOK_URL or the file in VOB_ALERT_WEBHOOK_URL_FILE
     if not url:
-        context.log.warning(f"{WEBHOOK_ENV} is not set; alert not sent: {body['text']}")
+        context.log.warning(f"VOB_ALERT_WEBHOOK_URL is not set; alert not sent: {body['text']}")
         return
     status = post_json(url, body)  # an unreachable webhook fails the tick: visible in the UI
     context.log.info(f"alert for run {body['run_id']} posted ({status})")
-
-
-# Superseded in 1.13 by FreshnessPolicy on the assets (evaluated by the daemon); these
-# checks remain supported, are visible as checks in the UI, and need no asset change.
-with warnings.catch_warnings():  # this call only
-    warnings.simplefilter("ignore", dg.SupersessionWarning)
-    facts_freshness_checks = dg.build_last_update_freshness_checks(
-        assets=[fct_channel_monthly, fct_tickets_monthly],
-        lower_bound_delta=timedelta(hours=FRESHNESS_HOURS),
-    )
-    freshness_checks_sensor = dg.build_sensor_for_freshness_checks(
-        freshness_checks=facts_freshness_checks,
-        name="facts_freshness",
-        default_status=dg.DefaultSensorStatus.RUNNING,
-    )

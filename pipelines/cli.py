@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from vob.files import restrict_new_files
-from vob.settings import SAMPLE_MARKER, ConfigError, Settings, load_settings
+from vob.base.files import restrict_new_files
+from vob.base.settings import SAMPLE_MARKER, ConfigError, Settings, load_settings
 
 
 def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,7 +40,7 @@ def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.runner import period_refusal, rebuild_period, riyadh_today, run_period, without_beta_warnings
-    from vob.periods import parse_period
+    from vob.base.periods import parse_period
 
     try:
         period = parse_period(args.period or args.month)
@@ -62,7 +62,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_withdraw(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.runner import withdraw
-    from vob.periods import parse_period
+    from vob.base.periods import parse_period
 
     try:
         period = parse_period(args.month)
@@ -75,7 +75,7 @@ def _cmd_withdraw(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
-    from vob.explain import ExplainError, explain
+    from vob.views.explain import ExplainError, explain
 
     try:
         text = explain(settings, args.table, args.key)
@@ -92,7 +92,7 @@ def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     """Install Superset if missing, materialise bi_dashboard, then serve it on 127.0.0.1 until Ctrl-C."""
     from pipelines.runner import dagster_instance, failure_report, run_job, without_beta_warnings
-    from vob.superset import DashboardError, Superset, install_superset, serve_until_stopped, superset_installed
+    from vob.views.superset import DashboardError, Superset, install_superset, serve_until_stopped, superset_installed
 
     try:
         if not superset_installed():

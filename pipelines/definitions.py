@@ -1,6 +1,5 @@
 """The Dagster code location: `dagster dev` (through workspace.yaml) loads `defs`."""
 
-import os
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -12,16 +11,18 @@ from assets.months import MONTH_ASSETS
 from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
 from assets.publish import published_warehouse
 from assets.report import report_job, vob_report
-from assets.resources import VobWarehouse
+from assets.resources import vob_resources
 from assets.service_monthly import SERVICE_ASSETS
+from checks.freshness import with_freshness
 from checks.monthly_checks import monthly_checks
 from checks.service_checks import service_checks
-from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
-from pipelines.recovery import dead_runs_sensor, wait_without_spinning
+from pipelines.alerts import run_failure_alert
+from pipelines.dagster_patch import apply_dagster_patch
+from pipelines.recovery import dead_runs_sensor
 from pipelines.sensors import build_landing_sensor, dashboard_after_publish
-from vob.periods import month_key
+from vob.base.periods import month_key
 
-wait_without_spinning()  # a step blocked on the writer pool sleeps instead of spinning
+apply_dagster_patch()  # a step blocked on the writer pool sleeps instead of spinning (dagster-io/dagster#20367)
 
 LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
 
@@ -85,8 +86,8 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 
 defs = dg.Definitions(
-    assets=[*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report, bi_dashboard],
-    asset_checks=[*monthly_checks, *service_checks, *facts_freshness_checks],
+    assets=with_freshness([*monthly_assets, *HALF_YEAR_ASSETS, published_warehouse, vob_report, bi_dashboard]),
+    asset_checks=[*monthly_checks, *service_checks],
     jobs=[
         monthly_refresh_job,
         monthly_facts_job,
@@ -100,11 +101,10 @@ defs = dg.Definitions(
     sensors=[
         build_landing_sensor(monthly_refresh_job, half_year_refresh_job),
         run_failure_alert,
-        freshness_checks_sensor,
         dead_runs_sensor,
         dashboard_after_publish,
     ],
-    # Every VOB_* variable set where the code location loads, as a dg.EnvVar (read when a run or tick starts).
-    resources={"vob": VobWarehouse.from_environment(os.environ)},
+    # One resource per concern, each reading the VOB_* settings when a run or a tick initialises it.
+    resources=vob_resources(),
     executor=dg.in_process_executor,
 )

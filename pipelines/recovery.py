@@ -10,7 +10,7 @@ and the daemon frees the slots of *finished* runs only
 
 - every run carries the process id, host and process start time of the process
   that executes it (`vob/pid`, `vob/host`, `vob/pid_started`): set by `vob run`
-  when it launches, and by the `VobWarehouse` resource in the run worker of a
+  when it launches, and by the resources (assets/resources.py) in the run worker of a
   daemon-launched run. A run without them falls back on the pid Dagster records
   itself ("Started process for run (pid: N)") when the default launcher, which
   runs workers on this host, started it.
@@ -18,22 +18,19 @@ and the daemon frees the slots of *finished* runs only
   this host as failed, with a message that says so (the run-failure alert fires),
   and frees its pool slots. `vob run` / `vob rebuild` call it first; the
   `dead_runs` sensor calls it every minute in the daemon.
-- `wait_without_spinning`: a step waiting for a pool slot in the in-process
-  executor re-checks on Dagster's back-off instead of a busy loop.
+
+A run waiting for the slot of a dead one sleeps while it waits: pipelines/dagster_patch.py.
 """
 
 from __future__ import annotations
 
 import socket
-import time
 
 import dagster as dg
-from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 
-from vob.processes import HOST_TAG, PID_STARTED_TAG, PID_TAG, process_started
+from vob.base.processes import HOST_TAG, PID_STARTED_TAG, PID_TAG, process_started
 
 REAP_INTERVAL_SECONDS = 60
-MIN_CLAIM_WAIT_SECONDS = 0.5  # a blocked step whose back-off is not known yet
 ALIVE_STATUSES = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
 
 
@@ -99,19 +96,3 @@ def dead_runs_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     for message in reaped:
         context.log.warning(message)
     return dg.SkipReason("; ".join(reaped) if reaped else "no dead run")
-
-
-def _interval_to_next_pending_claim_check(self: InstanceConcurrencyContext) -> float:
-    """Seconds until the earliest blocked step may re-check for its slot (never negative)."""
-    if not self._pending_claims:
-        return 0.0
-    waits = [ready_at - time.time() for ready_at in self._pending_timeouts.values()]
-    return max(0.0, min(waits)) if waits else MIN_CLAIM_WAIT_SECONDS
-
-
-def wait_without_spinning() -> None:
-    """Dagster 1.13's `interval_to_next_pending_claim_check` returns `min([0, *waits])`, i.e. never more
-    than 0: the in-process executor re-claims a blocked pool slot in a busy loop at 100 % of a core
-    (the fix proposed upstream, dagster-io/dagster#20367, was closed unmerged). Replace it with the
-    intended minimum of the waits, so the step sleeps on Dagster's own back-off (1 s growing to 15 s)."""
-    InstanceConcurrencyContext.interval_to_next_pending_claim_check = _interval_to_next_pending_claim_check

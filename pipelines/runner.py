@@ -21,21 +21,21 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from assets.partitions import RANGE_END, RANGE_START, TIMEZONE
-from assets.resources import VobWarehouse
 from pipelines.failures import FailedCheck, run_failures
 from pipelines.recovery import reap_dead_runs
-from vob.files import private_dir
-from vob.ingest import disk_stat_if_any
-from vob.landing import CHANNEL_LIST_SQL, SETTLED_TAG
-from vob.periods import Period, month_key, month_of
-from vob.processes import process_tags
-from vob.settings import Settings, export_secret_files
+from vob.base.files import private_dir
+from vob.base.fingerprints import disk_stat_if_any
+from vob.base.periods import Period, month_key, month_of, month_spans
+from vob.base.processes import process_tags
+from vob.base.settings import Settings, export_secret_files
+from vob.landing.contract import CHANNEL_LIST_SQL, SETTLED_TAG
 from warehouse.lake import month_scope
 from warehouse.session import work_session
 from warehouse.store import (
     REBUILD_TAG,
     WorkDatabaseDamaged,
     check_work_db,
+    connect,
     damaged_sentence,
     discard_work_db,
     is_damage,
@@ -125,7 +125,7 @@ def run_job(
     console: RunConsole | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Job `name` in this process; what it logs goes to `console` (a new one when None)."""
-    job = _defs().resolve_job_def(name)
+    job = code_location().resolve_job_def(name)
     console = console or RunConsole(len(job.graph.nodes))
     return job.with_logger_defs({"vob_console": console_logger(console)}).execute_in_process(
         run_config={"loggers": {"vob_console": {}}},
@@ -133,8 +133,6 @@ def run_job(
         tags={**process_tags(), **(tags or {}), "vob/trigger": "cli"},
         partition_key=partition_key,
         raise_on_error=False,
-        # the settings of this process now, not of whenever the definitions were first imported
-        resources={"vob": VobWarehouse.from_environment(os.environ)},
     )
 
 
@@ -209,7 +207,7 @@ def rebuild_period(period: Period, settings: Settings) -> int:
             + f", landing {settings.landing_dir}"
         )
         planned = [("monthly_facts", {RANGE_START: a, RANGE_END: b}, None) for a, b in month_spans(months)]
-        planned += [("half_year_facts", {}, half) for half in halves if _has_job(_defs(), "half_year_facts")]
+        planned += [("half_year_facts", {}, half) for half in halves]
         return planned + [("publish", {}, None)] + half_year_stages(period, ["report"])
 
     def fresh_work_db(settings: Settings) -> None:
@@ -245,7 +243,7 @@ def run_guarded(command: str, period: Period, settings: Settings, stages: Callab
 
 def run_stages(instance: dg.DagsterInstance, stages, settings: Settings, period: Period, run_tags: dict) -> int:
     for name, tags, partition_key in stages:
-        steps = len(_defs().resolve_job_def(name).graph.nodes)
+        steps = len(code_location().resolve_job_def(name).graph.nodes)
         console, started = RunConsole(steps), time.monotonic()
         print(f"{name}{f' {partition_key}' if partition_key else ''}: {steps} step{'s' * (steps > 1)}", flush=True)
         result = run_job(instance, name, {**run_tags, **tags}, partition_key, console)
@@ -363,21 +361,10 @@ def settle_landing(settings: Settings, probe_seconds: float = PROBE_SECONDS) -> 
     return started
 
 
-def month_spans(months: list[str]) -> list[tuple[str, str]]:
-    """Contiguous ranges of YYYY-MM months, in order."""
-    spans: list[list[str]] = []
-    for month in sorted(months):
-        year, number = map(int, month.split("-"))
-        if spans:
-            last_year, last_number = map(int, spans[-1][1].split("-"))
-            if (year, number) == (last_year + last_number // 12, last_number % 12 + 1):
-                spans[-1][1] = month
-                continue
-        spans.append([month, month])
-    return [(first, last) for first, last in spans]
-
-
-def _defs() -> dg.Definitions:
+def code_location() -> dg.Definitions:
+    """The code location's definitions, imported when a command first runs a job, not when `vob` imports
+    this module: the import emits Dagster's BetaWarnings, which `without_beta_warnings` hides only
+    around the command (pipelines/cli.py)."""
     from pipelines.definitions import defs
 
     return defs
@@ -395,29 +382,19 @@ def without_beta_warnings() -> Iterator[None]:
 
 
 def half_year_stages(period: Period, jobs: list[str]) -> list[tuple[str, dict, str | None]]:
-    """The half-year jobs of a half-year period, where the code location defines them."""
+    """The half-year jobs of a half-year period (none for a month or a range of months)."""
     if not period.is_half_year:
         return []
-    return [(name, {}, period.key) for name in jobs if _has_job(_defs(), name)]
-
-
-def _has_job(defs: dg.Definitions, name: str) -> bool:
-    try:
-        defs.resolve_job_def(name)
-        return True
-    except Exception:
-        return False
+    return [(name, {}, period.key) for name in jobs]
 
 
 def print_summary(settings: Settings, period: Period) -> None:
-    import duckdb
-
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         months = list(period.months)
         print(f"\npublished {settings.warehouse_path}")
         shown = {m for (m,) in con.execute("SELECT strftime(month, '%Y-%m') FROM marts.dim_month").fetchall()}
-        for month in (m for m in months if m not in shown):  # vob/months.py
+        for month in (m for m in months if m not in shown):  # vob/marts/months.py
             print(f"{month}: no record of its own in any source yet, so no rows (not a failure)")
         print_table(
             con,

@@ -1,13 +1,13 @@
 """The landing sensor: a new or re-delivered landing file refreshes the months it feeds.
 
-Cursor: JSON {relative path: [size, mtime_ns, fingerprint]} (vob/ingest.file_fingerprint). A file is hashed only
+Cursor: JSON {relative path: [size, mtime_ns, fingerprint]} (vob/base/fingerprints.file_fingerprint). A file is hashed only
 when its size or mtime changed since the cursor saw it, so a tick over an
 unchanged landing zone reads no file content. A file triggers when its SHA-256
 is new for its path: the same file seen twice (or touched, or copied over
 itself) triggers once; a corrected file (new content, same path) triggers again.
 A file modified within VOB_SETTLE_SECONDS is an upload in progress: not read and
 not marked seen, so a later tick picks it up once it has held still; temporary
-names (`*.part`, `.name`, ...) are never listed (vob/landing.py).
+names (`*.part`, `.name`, ...) are never listed (vob/landing/contract.py).
 
 Which months a file feeds (decided here, documented in docs/operations.md):
 - event and count files: exactly the months whose monthly load reads the file,
@@ -31,7 +31,6 @@ of the files that triggered it, so a re-evaluated tick never launches twice.
 
 import hashlib
 import json
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,14 +41,13 @@ import dagster as dg
 from assets.dashboard import dashboard_job
 from assets.partitions import RANGE_END, RANGE_START, monthly_partitions
 from assets.publish import published_warehouse
-from assets.resources import VobWarehouse
-from vob.ingest import HEX_AS_LETTERS, disk_stat, file_fingerprint
-from vob.landing import SOURCES, Source, files_for_month, is_temporary, month_start, next_month
-from vob.periods import month_key, month_of
-from vob.superset import INSTALL_COMMAND, VENV, superset_installed
+from assets.resources import WorkingWarehouse
+from vob.base.fingerprints import HEX_AS_LETTERS, disk_stat, file_fingerprint
+from vob.base.periods import month_key, month_of, month_spans
+from vob.landing.contract import SOURCES, Source, files_for_month, is_temporary, month_start, next_month
+from vob.landing.registers import half_year_of, workbooks
+from vob.views.superset import INSTALL_COMMAND, VENV, superset_installed
 
-REGISTERS_PATTERN = "registers/vob_registers_*.xlsx"
-REGISTERS_REGEX = r"vob_registers_(\d{4})-H([12])\.xlsx"
 SENSOR_INTERVAL_SECONDS = 60
 
 
@@ -80,13 +78,8 @@ def months_fed(source: Source, path: Path, landing: Path, lag_days: int, partiti
 
 def landing_files(landing: Path) -> list[tuple[Source | None, Path]]:
     found: list[tuple[Source | None, Path]] = [(s, p) for s in SOURCES.values() for p in s.files(landing)]
-    found += [(None, p) for p in sorted(landing.glob(REGISTERS_PATTERN)) if not is_temporary(p)]
+    found += [(None, p) for p in workbooks(landing) if not is_temporary(p)]
     return found
-
-
-def half_year_of(path: Path) -> str | None:
-    match = re.fullmatch(REGISTERS_REGEX, path.name)
-    return f"{match.group(1)}-H{match.group(2)}" if match else None
 
 
 def scan(
@@ -120,21 +113,6 @@ def scan(
     return changes, new_cursor
 
 
-def month_ranges(keys: set[str], partition_keys: list[str]) -> list[tuple[str, str]]:
-    """Contiguous runs of partition keys, in partition order."""
-    ranges: list[list[str]] = []
-    previous = None
-    for index, key in enumerate(partition_keys):
-        if key not in keys:
-            continue
-        if previous is not None and index == previous + 1:
-            ranges[-1][1] = key
-        else:
-            ranges.append([key, key])
-        previous = index
-    return [(a, b) for a, b in ranges]
-
-
 def run_key(prefix: str, changes: list[Change]) -> str:
     digest = hashlib.sha256("\n".join(f"{c.path}:{c.sha256}" for c in sorted(changes, key=lambda c: c.path)).encode())
     return f"{prefix}:{digest.hexdigest()[:16]}"
@@ -145,7 +123,7 @@ def run_requests(
 ) -> list[dg.RunRequest]:
     requests = []
     months = {m for c in changes for m in c.months}
-    for first, last in month_ranges(months, partition_keys):
+    for first, last in month_spans(months & set(partition_keys)):  # monthly keys: adjacent months
         span = set(partition_keys[partition_keys.index(first) : partition_keys.index(last) + 1])
         files = [c for c in changes if span & set(c.months)]
         requests.append(
@@ -186,8 +164,8 @@ def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition
         description="A new or re-delivered landing file (new SHA-256 for its path) refreshes the months "
         "it feeds with job monthly_refresh (registers: the half-year). See docs/operations.md.",
     )
-    def landing_files_sensor(context: dg.SensorEvaluationContext, vob: VobWarehouse):
-        settings = vob.settings()
+    def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: WorkingWarehouse):
+        settings = warehouse.settings
         landing = settings.landing_dir
         if not landing.is_dir():
             return dg.SkipReason(f"landing zone {landing} does not exist (VOB_LANDING_DIR)")

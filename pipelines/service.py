@@ -7,11 +7,11 @@ needs it, then become it (exec).
 
 - a private umask (0077, or 0027 with VOB_FILE_GROUP), inherited by the code servers
   and run workers the process starts: the instance's files, compute logs and the
-  working database are created readable by their owner only (vob/files.py);
+  working database are created readable by their owner only (vob/base/files.py);
 - secrets mounted as files: DAGSTER_PG_PASSWORD_FILE becomes DAGSTER_PG_PASSWORD,
   which deploy/dagster.postgres.yaml reads (`env:`); VOB_PII_KEY_FILE and
   VOB_ALERT_WEBHOOK_URL_FILE are read by the pipeline itself;
-- every VOB_* setting checked (vob/settings.py load_settings): a service with a secret set both as
+- every VOB_* setting checked (vob/base/settings.py load_settings): a service with a secret set both as
   a variable and as a file, or a setting that does not parse, does not start.
 """
 
@@ -21,8 +21,8 @@ import os
 import shutil
 import sys
 
-from vob.files import restrict_new_files
-from vob.settings import ConfigError, export_secret_files, load_settings
+from vob.base.files import restrict_new_files
+from vob.base.settings import ConfigError, export_secret_files, load_settings
 
 EXPORTED_SECRETS = ("DAGSTER_PG_PASSWORD",)
 

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from assets.partitions import RANGE_END, RANGE_START  # noqa: F401 (tests import them from here)
-from vob.settings import Settings, load_settings
+from vob.base.settings import Settings, load_settings
 
 
 @pytest.fixture
@@ -39,11 +39,11 @@ def landing_env(root: Path) -> dict[str, str]:
 
 
 def vob_resources() -> dict:
-    """The `vob` resource as the code location wires it (pipelines/definitions.py), from this test's
-    environment: `defs` wired the variables set when it was imported, before the fixtures set them."""
-    from assets.resources import VobWarehouse
+    """The resources as the code location wires them (pipelines/definitions.py): they read this test's
+    environment when the run initialises them."""
+    from assets.resources import vob_resources
 
-    return {"vob": VobWarehouse.from_environment(os.environ)}
+    return vob_resources()
 
 
 def run_job(first: str, last: str | None = None, job: str = "monthly_refresh", raise_on_error: bool = True):
@@ -97,7 +97,7 @@ def con(tmp_path: Path):
 
 @pytest.fixture
 def umask_kept():
-    """`vob` makes the files its process creates private (vob/files.py): the tests' process gets its umask back."""
+    """`vob` makes the files its process creates private (vob/base/files.py): the tests' process gets its umask back."""
     umask = os.umask(0o022)
     os.umask(umask)
     yield

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from vob.landing import CHANNEL_NAMES, CHANNELS
-from vob.report_format import MONTH_NAMES
+from vob.landing.contract import CHANNEL_NAMES, CHANNELS
+from vob.views.report_format import MONTH_NAMES
 from warehouse.store import PUBLISHED_STORAGE_VERSION
 
 FIGURES_PATH = (

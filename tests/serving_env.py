@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vob.settings import Settings, load_settings
+from vob.base.settings import Settings, load_settings
 
 
 @contextlib.contextmanager

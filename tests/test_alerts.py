@@ -1,5 +1,6 @@
-"""The run-failure alert against a local webhook, and the 26-hour freshness checks."""
+"""The run-failure alert against a local webhook, and the facts' 26-hour freshness policy."""
 
+import asyncio
 import json
 import threading
 import time
@@ -8,13 +9,17 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
 import pytest
-from conftest import RANGE_END, RANGE_START, vob_resources
+from conftest import RANGE_END, RANGE_START
+from dagster._core.definitions.freshness import FreshnessState
+from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPolicyEvaluator
+from dagster._core.loader import LoadingContextForTest
 from landing_files import call, write_calls
 
-from assets.resources import VobWarehouse
-from pipelines.alerts import FRESHNESS_HOURS, facts_freshness_checks, run_failure_alert
+from assets.resources import AlertWebhook, vob_resources
+from checks.freshness import FRESH_FACTS, FRESHNESS_HOURS
+from pipelines.alerts import run_failure_alert
 from pipelines.definitions import defs
-from vob.settings import ConfigError, Settings
+from vob.base.settings import ConfigError, Settings
 
 
 @pytest.fixture
@@ -42,40 +47,46 @@ def webhook():
         thread.join()
 
 
-def without_key(settings: Settings, **fields: str) -> VobWarehouse:
-    """The resource of `settings` without VOB_PII_KEY (a real failure: the staging steps refuse to run
-    without a key), with the alert's settings in `fields`."""
-    return VobWarehouse(
-        landing_dir=str(settings.landing_dir), warehouse=str(settings.warehouse_path), settle_seconds="0", **fields
-    )
+def without_key(settings: Settings, **alert: str) -> dict[str, str]:
+    """The variables of `settings` without VOB_PII_KEY (a real failure: the staging steps refuse to run
+    without a key), with the alert's variables in `alert`."""
+    return {
+        "VOB_LANDING_DIR": str(settings.landing_dir),
+        "VOB_WAREHOUSE": str(settings.warehouse_path),
+        "VOB_SETTLE_SECONDS": "0",
+        **alert,
+    }
 
 
-def failed_run(instance: dg.DagsterInstance, vob: VobWarehouse, month: str = "2025-03"):
+def failed_run(instance: dg.DagsterInstance, variables: dict[str, str], month: str = "2025-03"):
     result = defs.resolve_job_def("monthly_refresh").execute_in_process(
-        instance=instance, tags={RANGE_START: month, RANGE_END: month}, raise_on_error=False, resources={"vob": vob}
+        instance=instance,
+        tags={RANGE_START: month, RANGE_END: month},
+        raise_on_error=False,
+        resources=vob_resources(variables),
     )
     assert not result.success
     return result
 
 
-def alert_for(instance, result, vob: VobWarehouse) -> None:
+def alert_for(instance, result, variables: dict[str, str]) -> None:
     context = dg.build_run_status_sensor_context(
         sensor_name="run_failure_alert",
         dagster_event=result.get_run_failure_event(),
         dagster_instance=instance,
         dagster_run=result.dagster_run,
-        resources={"vob": vob},
+        resources={"alerts": AlertWebhook(variables=variables)},
     ).for_run_failure()
     run_failure_alert(context)
 
 
 def test_a_failed_run_posts_an_alert_to_the_webhook(vob_env, webhook):
     url, received = webhook
-    vob = without_key(vob_env, alert_webhook_url=url, dagster_ui_url="http://dagster.example:3000/")
+    variables = without_key(vob_env, VOB_ALERT_WEBHOOK_URL=url, VOB_DAGSTER_UI_URL="http://dagster.example:3000/")
     write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
     with dg.DagsterInstance.ephemeral() as instance:
-        result = failed_run(instance, vob)
-        alert_for(instance, result, vob)
+        result = failed_run(instance, variables)
+        alert_for(instance, result, variables)
     (body,) = received
     assert body["job"] == "monthly_refresh"
     assert body["run_id"] == result.run_id
@@ -92,51 +103,56 @@ def test_the_webhook_url_may_come_from_a_mounted_secret_file(vob_env, webhook, t
     url, received = webhook
     secret = tmp_path / "webhook_url"
     secret.write_text(url + "\n")  # as `echo` and secret stores write it: one newline, stripped
-    vob = without_key(vob_env, alert_webhook_url_file=str(secret))
+    variables = without_key(vob_env, VOB_ALERT_WEBHOOK_URL_FILE=str(secret))
     write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
     with dg.DagsterInstance.ephemeral() as instance:
-        result = failed_run(instance, vob)
-        alert_for(instance, result, vob)
+        result = failed_run(instance, variables)
+        alert_for(instance, result, variables)
         (body,) = received
         assert body["run_id"] == result.run_id
 
-        both = without_key(vob_env, alert_webhook_url_file=str(secret), alert_webhook_url=url)
-        with pytest.raises(ConfigError, match="both VOB_ALERT_WEBHOOK_URL and VOB_ALERT_WEBHOOK_URL_FILE") as err:
-            alert_for(instance, result, both)  # both: refused, the URL (a secret) not shown
-        assert url not in str(err.value) and len(received) == 1
+        both = without_key(vob_env, VOB_ALERT_WEBHOOK_URL_FILE=str(secret), VOB_ALERT_WEBHOOK_URL=url)
+        # both: refused when the sensor's resource is initialised (the tick fails), the URL (a secret) not shown
+        with pytest.raises(dg.DagsterResourceFunctionError) as err:
+            alert_for(instance, result, both)
+        refusal = err.value.__cause__
+        assert isinstance(refusal, ConfigError)
+        assert "both VOB_ALERT_WEBHOOK_URL and VOB_ALERT_WEBHOOK_URL_FILE" in str(refusal)
+        assert url not in str(err.value) and url not in str(refusal) and len(received) == 1
 
 
 def test_without_a_webhook_the_alert_is_only_logged(vob_env, caplog):
-    vob = without_key(vob_env)
+    variables = without_key(vob_env)
     with dg.DagsterInstance.ephemeral() as instance:
-        alert_for(instance, failed_run(instance, vob), vob)  # no exception, nothing posted
+        alert_for(instance, failed_run(instance, variables), variables)  # no exception, nothing posted
 
 
-def evaluate_freshness(instance) -> dict[str, bool]:
-    result = dg.materialize(
-        [*facts_freshness_checks],
-        instance=instance,
-        selection=dg.AssetSelection.all_asset_checks(),
-        raise_on_error=False,
-    )
-    return {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()}
+def freshness(instance) -> dict[str, FreshnessState]:
+    """The facts' freshness as the daemon's freshness loop evaluates it (dagster/_daemon/freshness.py)."""
+    graph = defs.resolve_asset_graph()
+    evaluator = TimeWindowFreshnessPolicyEvaluator()
+    return {
+        key.to_user_string(): asyncio.run(evaluator.evaluate_freshness(LoadingContextForTest(instance), graph.get(key)))
+        for key in sorted(FRESH_FACTS, key=lambda k: k.to_user_string())
+    }
 
 
-@pytest.mark.slow  # waits on real freshness checks
-def test_facts_not_refreshed_for_26_hours_are_flagged(vob_env, monkeypatch):
-    import dagster._core.definitions.asset_checks.asset_check_factories.freshness_checks.last_update as fresh
+@pytest.mark.slow  # a whole run, then the freshness policy at +25 h and +27 h
+def test_facts_not_refreshed_for_26_hours_are_overdue(vob_env, monkeypatch):
+    import dagster._core.definitions.freshness_evaluator as evaluator
 
     write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
+    facts = ("marts/fct_channel_monthly", "marts/fct_tickets_monthly")
     with dg.DagsterInstance.ephemeral() as instance:
-        # never materialised: overdue
-        assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": False, "marts/fct_tickets_monthly": False}
+        # never materialised: not known yet
+        assert freshness(instance) == dict.fromkeys(facts, FreshnessState.UNKNOWN)
         defs.resolve_job_def("monthly_refresh").execute_in_process(
             instance=instance, tags={RANGE_START: "2025-03", RANGE_END: "2025-03"}, resources=vob_resources()
         )
-        assert evaluate_freshness(instance) == {"marts/fct_channel_monthly": True, "marts/fct_tickets_monthly": True}
+        assert freshness(instance) == dict.fromkeys(facts, FreshnessState.PASS)
         # 25 hours later still fresh, 27 hours later overdue
         now = time.time()
-        monkeypatch.setattr(fresh, "get_current_timestamp", lambda: now + 25 * 3600)
-        assert all(evaluate_freshness(instance).values())
-        monkeypatch.setattr(fresh, "get_current_timestamp", lambda: now + (FRESHNESS_HOURS + 1) * 3600)
-        assert not any(evaluate_freshness(instance).values())
+        monkeypatch.setattr(evaluator, "get_current_timestamp", lambda: now + 25 * 3600)
+        assert freshness(instance) == dict.fromkeys(facts, FreshnessState.PASS)
+        monkeypatch.setattr(evaluator, "get_current_timestamp", lambda: now + (FRESHNESS_HOURS + 1) * 3600)
+        assert freshness(instance) == dict.fromkeys(facts, FreshnessState.FAIL)

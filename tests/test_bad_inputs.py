@@ -308,7 +308,7 @@ def test_a_header_only_file_is_valid_with_a_warning(vob_env):
 
 def test_vob_run_names_file_line_and_reason_when_blocked(vob_env, capsys):
     from pipelines.runner import run_period
-    from vob.periods import parse_period
+    from vob.base.periods import parse_period
 
     good_zone(vob_env.landing_dir)
     set_line(vob_env.landing_dir / "sms" / "sms_2025-03.csv", 5, "2025-03-02,OTP,-1")

@@ -1,24 +1,22 @@
-"""Settings: one reader of the VOB_* variables (vob/settings.py), the same variables on the Dagster
-resource, and the README's table of them."""
+"""Settings: one reader of the VOB_* variables (vob/base/settings.py), the Dagster resources that read them
+when a run starts, and the README's table of them."""
 
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 
-from assets.resources import VobWarehouse
-from vob.settings import DEFAULT_UI_URL, SUPERSET_DIR, VARIABLES, ConfigError, load_settings, memory_settings
+from assets.resources import AlertWebhook, WorkingWarehouse, vob_resources
+from vob.base.settings import DEFAULT_UI_URL, SUPERSET_DIR, VARIABLES, ConfigError, load_settings, memory_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE_FLOORS = ("vob", "warehouse", "assets", "checks", "pipelines")
 
 
-def test_every_variable_is_a_field_of_the_resource_and_a_row_of_the_readme():
-    assert set(VobWarehouse.model_fields) == set(VARIABLES)
+def test_every_variable_is_a_row_of_the_readme():
     configuration = ROOT.joinpath("README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
     assert {v for v in VARIABLES.values() if f"`{v}`" not in configuration} == set()
     documented = set(re.findall(r"^\| `(VOB_[A-Z_]+)`", configuration, flags=re.M))
@@ -102,34 +100,36 @@ def test_secrets_are_not_shown():
     assert "pii-secret" not in repr(settings) and "token-secret" not in repr(settings)
 
 
-def test_the_code_location_wires_the_variables_that_are_set_and_dagster_reads_them_at_run_time(monkeypatch, tmp_path):
-    resource = VobWarehouse.from_environment({"VOB_WAREHOUSE": "set", "VOB_SETTLE_SECONDS": "", "PATH": "/bin"})
-    assert resource.warehouse == dg.EnvVar("VOB_WAREHOUSE")
-    assert {name for name in VARIABLES if getattr(resource, name) is not None} == {"warehouse"}
+def config_shape(resources: dict) -> dict:
+    return {key: sorted(type(resource).model_fields) for key, resource in resources.items()}
 
+
+def test_the_resources_config_does_not_depend_on_the_environment_and_they_read_it_when_a_run_starts(
+    monkeypatch, tmp_path
+):
+    monkeypatch.delenv("VOB_WAREHOUSE", raising=False)
+    unset = vob_resources()
     monkeypatch.setenv("VOB_WAREHOUSE", str(tmp_path / "w" / "vob.duckdb"))
-    settings = resource.process_config_and_initialize().settings()
-    assert settings == load_settings({"VOB_WAREHOUSE": str(tmp_path / "w" / "vob.duckdb")})
-    assert settings.settle_seconds == 60.0  # not wired: the default, whatever the environment says later
+    monkeypatch.setenv("VOB_SETTLE_SECONDS", "5")
+    assert config_shape(vob_resources()) == config_shape(unset) == dict.fromkeys(unset, ["variables"])
+    assert all(resource.variables is None for resource in unset.values())  # nothing wired at import
+
+    settings = unset["warehouse"].process_config_and_initialize().settings  # as a run or a tick does
+    assert settings == load_settings()
+    assert (settings.warehouse_path, settings.settle_seconds) == (tmp_path / "w" / "vob.duckdb", 5.0)
 
 
-def test_the_resource_parses_its_fields_as_load_settings_parses_variables(tmp_path):
-    resource = VobWarehouse(
-        warehouse=str(tmp_path / "vob.duckdb"),
-        kpi_band_pct="20",
-        report_digits="arabic",
-        warehouse_mode="600",
-        dagster_ui_url="http://ui:3000/",
-    )
-    assert resource.settings() == load_settings(
-        {
-            "VOB_WAREHOUSE": str(tmp_path / "vob.duckdb"),
-            "VOB_KPI_BAND_PCT": "20",
-            "VOB_REPORT_DIGITS": "arabic",
-            "VOB_WAREHOUSE_MODE": "600",
-            "VOB_DAGSTER_UI_URL": "http://ui:3000/",
-        }
-    )
-    assert resource.settings().dagster_ui_url == "http://ui:3000"
+def test_a_resource_parses_given_variables_as_load_settings_does_and_once(tmp_path):
+    variables = {
+        "VOB_WAREHOUSE": str(tmp_path / "vob.duckdb"),
+        "VOB_KPI_BAND_PCT": "20",
+        "VOB_REPORT_DIGITS": "arabic",
+        "VOB_WAREHOUSE_MODE": "600",
+        "VOB_DAGSTER_UI_URL": "http://ui:3000/",
+    }
+    resource = WorkingWarehouse(variables=variables).process_config_and_initialize()
+    assert resource.settings == load_settings(variables)
+    assert resource.settings is resource.settings  # parsed once
+    assert AlertWebhook(variables=variables).ui_url == "http://ui:3000"
     with pytest.raises(ConfigError, match="VOB_KPI_BAND_PCT"):
-        VobWarehouse(kpi_band_pct="-5").settings()
+        WorkingWarehouse(variables={"VOB_KPI_BAND_PCT": "-5"}).process_config_and_initialize()

@@ -21,9 +21,9 @@ import duckdb
 import pytest
 from report_warehouse import build_published_warehouse
 
-from vob import superset as bi
-from vob.browser import chromium_browser, find_chromium
-from vob.report import CHANNEL_COLOURS, DIMENSION_COLOURS, KIND_NAMES, TARGET_GROUP_NAMES
+from vob.views import superset as bi
+from vob.views.browser import chromium_browser, find_chromium
+from vob.views.report import CHANNEL_COLOURS, DIMENSION_COLOURS, KIND_NAMES, TARGET_GROUP_NAMES
 
 pytestmark = pytest.mark.slow  # a real Superset server and browser
 
@@ -81,13 +81,13 @@ def materialise(env: dict[str, str]):
     """The `dashboard` job (the bi_dashboard asset) through Dagster, with the settings in `env`."""
     import dagster as dg
 
-    from assets.resources import VobWarehouse
+    from assets.resources import vob_resources
     from pipelines.definitions import defs
 
     return defs.resolve_job_def("dashboard").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
-        resources={"vob": VobWarehouse.from_variables(env)},
+        resources=vob_resources(env),
     )
 
 
@@ -375,7 +375,7 @@ def test_a_month_in_progress_is_shown_as_such_with_its_date(page, env):
 
 @needs_superset
 def test_the_bar_chart_runs_right_to_left_in_the_reports_colours(page, env):
-    """The stacked bars: every channel in the report's colour (vob/report.py), and the first month on
+    """The stacked bars: every channel in the report's colour (vob/views/report.py), and the first month on
     the right: the calls segments, read right to left, rank as the months' calls do in time order."""
     bars = chart_image(page["page"], "التواصل حسب القناة والشهر (رسم)")
     assert set(CHANNEL_COLOURS) <= colours_of(bars)
@@ -573,11 +573,9 @@ def publish(instance, env: dict[str, str]) -> bool:
     import dagster as dg
 
     from assets.publish import published_warehouse
-    from assets.resources import VobWarehouse
+    from assets.resources import vob_resources
 
-    result = dg.materialize(
-        [published_warehouse], instance=instance, resources={"vob": VobWarehouse.from_variables(env)}
-    )
+    result = dg.materialize([published_warehouse], instance=instance, resources=vob_resources(env))
     return result.asset_materializations_for_node("published_warehouse")[0].metadata["written"].value
 
 

@@ -16,7 +16,7 @@ from dagster._core.utils import make_new_run_id
 from vob_process import REPO, kill_group, start, vob_env, write_zone
 
 from pipelines.recovery import dead_runs_sensor
-from vob.processes import HOST_TAG, PID_STARTED_TAG, PID_TAG, process_tags
+from vob.base.processes import HOST_TAG, PID_STARTED_TAG, PID_TAG, process_tags
 
 POOL = "vob_warehouse_writer"
 

@@ -11,7 +11,7 @@ import duckdb
 from conftest import query, run_job
 from landing_files import call, ticket, write_calls, write_counts, write_crm
 
-from warehouse import dictionary
+from warehouse import dictionary, dictionary_docs
 from warehouse.store import ensure_half_year_schema
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "warehouse.md"
@@ -72,8 +72,8 @@ def test_the_dictionary_covers_every_table_and_column_of_the_contract():
 
 
 def test_docs_warehouse_md_is_generated_from_the_dictionary():
-    assert DOCS.read_text(encoding="utf-8") == dictionary.render_markdown(), (
-        "docs/warehouse.md is stale: run `python -m warehouse.dictionary docs/warehouse.md`"
+    assert DOCS.read_text(encoding="utf-8") == dictionary_docs.render_markdown(), (
+        "docs/warehouse.md is stale: run `python -m warehouse.dictionary_docs docs/warehouse.md`"
     )
 
 
@@ -85,7 +85,7 @@ def test_the_example_queries_of_the_docs_run_read_only_on_the_published_file(vob
             t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
         }
         ran = 0
-        for title, sql in dictionary.EXAMPLES:
+        for title, sql in dictionary_docs.EXAMPLES:
             needed = set(re.findall(r"marts\.(\w+)", sql))
             if needed <= present:
                 assert con.execute(sql).fetchall(), title

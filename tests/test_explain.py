@@ -98,14 +98,14 @@ def explained(tmp_path_factory) -> dict:
     """The monthly job over the half-year (it publishes), the half-year job, then publish."""
     import dagster as dg
 
-    from assets.resources import VobWarehouse
+    from assets.resources import vob_resources
     from pipelines.definitions import defs
-    from vob.settings import load_settings
+    from vob.base.settings import load_settings
 
     root = tmp_path_factory.mktemp("explain")
     env = landing_env(root)
     write_landing(root / "landing")
-    resources = {"vob": VobWarehouse.from_variables(env)}
+    resources = vob_resources(env)
     monthly = defs.resolve_job_def("monthly_refresh").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={RANGE_START: "2025-01", RANGE_END: "2025-06"},

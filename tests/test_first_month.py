@@ -17,7 +17,7 @@ from vob_process import REPO, vob_env
 from assets.partitions import half_year_keys
 from pipelines.cli import main
 from pipelines.runner import period_refusal
-from vob.periods import parse_period
+from vob.base.periods import parse_period
 
 
 def test_half_year_keys_run_from_the_first_month_s_half_through_next_year():

@@ -3,7 +3,7 @@ fails on exactly the rules it breaks. A silent breakage of the validation path (
 engine that stops evaluating, a suite that lost its expectations, a rule that stopped
 being counted) fails here.
 
-The suites validate month profiles (vob/gx_suites.py): every rule counted over every
+The suites validate month profiles (vob/marts/gx_suites.py): every rule counted over every
 staged row of a month. The batches below are staged tables written as the staging step
 writes them, so the profile SQL and GX both run on real rows."""
 
@@ -13,9 +13,9 @@ from datetime import date
 
 import duckdb
 
-from vob.gx_suites import validate_query, validate_sources
-from vob.landing import CALLS, CRM, X
-from vob.validations import month_profiles
+from vob.landing.contract import CALLS, CRM, X
+from vob.marts.gx_suites import validate_query, validate_sources
+from vob.marts.validations import month_profiles
 
 MARCH = date(2025, 3, 1)
 

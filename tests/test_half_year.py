@@ -13,8 +13,8 @@ from conftest import query, run_job, vob_resources
 from landing_files import ticket, write_crm
 from registers_files import action, note, participation, plan, write_workbook
 
-from vob.half_year import SHARE_PCT_SQL
-from vob.registers import RegisterStructureError, national_id, parse_date, read_registers, split_dimensions
+from vob.landing.registers import RegisterStructureError, national_id, parse_date, read_registers, split_dimensions
+from vob.marts.half_year import SHARE_PCT_SQL
 
 PERIOD = "2025-H1"
 ALICE, BOB, ZAINAB, DANA = "1012345678", "1023456789", "1034567890", "2045678901"
@@ -408,7 +408,7 @@ PERSONAL_DATA_IN_FREE_TEXT = [
 
 
 def test_register_summaries_and_rejected_records_mask_personal_data_as_the_landing_files_do(tmp_path):
-    """Notes' free text is masked by the one redaction list of the landing reader (vob/ingest.py):
+    """Notes' free text is masked by the one redaction list of the landing reader (vob/landing/ingest.py):
     a valid note's stored summary, a rejected note's record and a reason quoting a value show none."""
     text = "اتصلت من " + " و ".join(PERSONAL_DATA_IN_FREE_TEXT)
     write_workbook(

@@ -19,9 +19,9 @@ import pytest
 from landing_files import CALL_COLUMNS, call, csv_text, event_path, write_raw
 from vob_process import marts, run, vob_env, write_zone
 
-import vob.ingest as ingest_module
-from vob.ingest import ingest
-from vob.landing import CALLS
+import vob.landing.ingest as ingest_module
+from vob.landing.contract import CALLS
+from vob.landing.ingest import ingest
 
 DAY = date(2025, 3, 10)
 TS = "2025-03-10T10:00:00+03:00"

@@ -19,11 +19,11 @@ from landing_files import call, write_calls
 from pyiceberg.catalog.sql import SqlCatalog
 
 from assets.resources import WRITER_POOL
-from vob.db import transaction
-from vob.landing import CALLS
-from vob.loading import load_source_month
-from vob.settings import Settings, load_settings
-from vob.transforms import build_channel_facts
+from vob.base.db import transaction
+from vob.base.settings import Settings, load_settings
+from vob.landing.contract import CALLS
+from vob.marts.loading import load_source_month
+from vob.marts.transforms import build_channel_facts
 from warehouse.lake import (
     COMMITS,
     LakeScopeError,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from landing_files import CALL_COLUMNS, call, chat, csv_text, email, event_path, write_raw
 
-from vob.ingest import ingest
-from vob.landing import CALLS, CHAT, CRM, EMAIL, Source
+from vob.landing.contract import CALLS, CHAT, CRM, EMAIL, Source
+from vob.landing.ingest import ingest
 
 DAY = date(2025, 3, 10)
 TS = "2025-03-10T10:00:00+03:00"
@@ -264,7 +264,7 @@ def test_the_working_database_caps_duckdb_memory_and_spills_under_the_work_dir(v
 def test_a_month_is_staged_again_when_a_file_it_reads_was_read_anew_for_another_month(vob_env):
     """A month whose files and their content are unchanged is not staged again; a file
     two months share, re-delivered and read by the other month's run, re-stages it."""
-    from vob.loading import load_source_month
+    from vob.marts.loading import load_source_month
     from warehouse.store import open_work_db
 
     path = event_path(vob_env.landing_dir, "calls", date(2025, 4, 1))

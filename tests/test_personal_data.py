@@ -170,7 +170,7 @@ def pii_run(tmp_path_factory):
     zone full of personal data; shared by the tests below. Returns (settings, exit status,
     printed output, root folder, number of Dagster runs, what the UI shows of them)."""
     from pipelines.runner import run_period
-    from vob.periods import parse_period
+    from vob.base.periods import parse_period
 
     root = tmp_path_factory.mktemp("pii")
     output = io.StringIO()
@@ -283,7 +283,7 @@ def test_a_run_on_real_data_without_a_key_refuses_to_start(vob_env, tmp_path):
 def test_the_key_from_a_mounted_secret_file_hashes_alike_and_leaves_no_trace(tmp_path):
     """VOB_PII_KEY_FILE (a Docker/Kubernetes secret): same hashes as the key itself, and the
     key in no output and in no file the run wrote; both the variable and the file: refused."""
-    from vob.ingest import pii_hash
+    from vob.landing.personal_data import pii_hash
 
     write_calls(
         tmp_path / "landing", date(2025, 3, 10), [call(f"C{i}", TS, caller_number=p) for i, p in enumerate(PHONES[:3])]
@@ -325,8 +325,8 @@ def test_the_key_from_a_mounted_secret_file_hashes_alike_and_leaves_no_trace(tmp
 
 
 def test_a_sample_landing_zone_runs_with_the_documented_demo_key(vob_env, monkeypatch):
-    from vob.ingest import pii_hash
-    from vob.settings import SAMPLE_MARKER, SAMPLE_PII_KEY
+    from vob.base.settings import SAMPLE_MARKER, SAMPLE_PII_KEY
+    from vob.landing.personal_data import pii_hash
 
     monkeypatch.delenv("VOB_PII_KEY")
     write_calls(vob_env.landing_dir, date(2025, 3, 10), [call("C1", TS, caller_number=PHONES[0])])

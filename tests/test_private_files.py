@@ -18,7 +18,7 @@ import pytest
 from conftest import query
 from landing_files import call, ticket, write_calls, write_crm
 
-from vob.settings import load_settings
+from vob.base.settings import load_settings
 
 TS = "2025-03-10T10:00:00+03:00"
 
@@ -120,9 +120,9 @@ def test_the_published_warehouse_is_readable_by_the_bi_group_not_by_everyone(vob
 SPILL = """
 import json, os, threading, time
 os.umask(0o022)
-from assets.resources import VobWarehouse
+from assets.resources import WorkingWarehouse
 modes, done = {}, threading.Event()
-with VobWarehouse.from_environment(os.environ).process_config_and_initialize().work_db() as con:
+with WorkingWarehouse().process_config_and_initialize().work_db() as con:
     spill_dir = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
     assert spill_dir.startswith(os.environ["VOB_WORK_DIR"]), spill_dir
     con.execute("SET memory_limit = '64MB'; SET threads = 1; SET preserve_insertion_order = false; "
@@ -160,13 +160,13 @@ def test_duckdb_spill_files_of_a_run_are_owner_only(tmp_path):
 
 
 def test_a_configured_group_may_read_and_the_warehouse_mode_is_a_setting(tmp_path):
-    from vob.settings import ConfigError
+    from vob.base.settings import ConfigError
 
     group = another_group()
     env = clean_env(tmp_path, VOB_FILE_GROUP=group, VOB_WAREHOUSE_MODE="600", VOB_BI_GROUP=group)
     script = (
         "import os; os.umask(0o022)\n"
-        "from vob.settings import load_settings\nfrom vob.files import restrict_new_files\n"
+        "from vob.base.settings import load_settings\nfrom vob.base.files import restrict_new_files\n"
         "from warehouse import store\ns = load_settings()\nrestrict_new_files(s)\n"
         "con = store.open_work_db(s)\nstore.publish(s, con)\ncon.close()\n"
     )

@@ -42,7 +42,7 @@ def storage_format_number(path: Path) -> int:
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real `publish` of a working database whose marts hold the seed report's figures
     (every published table and type: DATE, VARCHAR, BIGINT, INTEGER, DECIMAL), with comments."""
-    from vob.settings import load_settings
+    from vob.base.settings import load_settings
 
     root = tmp_path_factory.mktemp("format")
     seed = root / "seed.duckdb"

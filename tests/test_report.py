@@ -21,11 +21,11 @@ from report_warehouse import (
     load_figures,
 )
 
-from vob.browser import chromium_browser, find_chromium
-from vob.report import render_html
-from vob.report_data import ReportDataError, read_report_data
-from vob.report_format import NumberFormat
-from vob.settings import load_settings
+from vob.base.settings import load_settings
+from vob.views.browser import chromium_browser, find_chromium
+from vob.views.report import render_html
+from vob.views.report_data import ReportDataError, read_report_data
+from vob.views.report_format import NumberFormat
 
 PERIOD = "2025-H1"
 CHROMIUM = find_chromium(load_settings().chromium)  # VOB_CHROMIUM, else on PATH
@@ -45,14 +45,17 @@ def run_report_job(root: Path, warehouse: Path) -> dict:
     """The real `report` job on the published file `warehouse`; its reports go to root/reports."""
     import dagster as dg
 
-    from assets.resources import VobWarehouse
+    from assets.resources import vob_resources
     from pipelines.definitions import defs
 
-    vob = VobWarehouse(
-        warehouse=str(warehouse), landing_dir=str(root / "landing"), report_dir=str(root / "reports"), chromium=CHROMIUM
-    )  # western digits: VOB_REPORT_DIGITS not set
+    variables = {
+        "VOB_WAREHOUSE": str(warehouse),
+        "VOB_LANDING_DIR": str(root / "landing"),
+        "VOB_REPORT_DIR": str(root / "reports"),
+        "VOB_CHROMIUM": str(CHROMIUM),
+    }  # western digits: VOB_REPORT_DIGITS not set
     result = defs.resolve_job_def("report").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD, resources={"vob": vob}
+        instance=dg.DagsterInstance.ephemeral(), partition_key=PERIOD, resources=vob_resources(variables)
     )
     materialization = result.asset_materializations_for_node("report__vob_report")[0]
     return {"result": result, "metadata": materialization.metadata, "reports": root / "reports"}
@@ -341,7 +344,7 @@ def test_a_section_running_over_gets_the_header_and_the_next_number(tmp_path):
     """A register longer than a page: the pages it runs onto carry the header and count in the numbers."""
     if CHROMIUM is None:
         pytest.skip("Debian chromium is not installed (CI installs it)")
-    from vob.browser import print_pdf
+    from vob.views.browser import print_pdf
 
     data = _read_without(tmp_path, None)
     data.improvement_actions = [{**data.improvement_actions[0], "action_no": n} for n in range(1, 41)]

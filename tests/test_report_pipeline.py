@@ -10,7 +10,7 @@ import pytest
 from conftest import run_job, vob_resources
 from landing_files import call, write_calls
 
-from vob.browser import find_chromium
+from vob.views.browser import find_chromium
 
 PERIOD = "2025-H1"
 

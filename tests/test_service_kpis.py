@@ -128,9 +128,9 @@ def kpi_run(tmp_path_factory) -> dict:
     """The real monthly job (with publish) over March to June, on the landing zone above."""
     import dagster as dg
 
-    from assets.resources import VobWarehouse
+    from assets.resources import vob_resources
     from pipelines.definitions import defs
-    from vob.settings import load_settings
+    from vob.base.settings import load_settings
 
     root = tmp_path_factory.mktemp("kpis")
     env = landing_env(root)
@@ -139,7 +139,7 @@ def kpi_run(tmp_path_factory) -> dict:
     result = defs.resolve_job_def("monthly_refresh").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={RANGE_START: "2025-03", RANGE_END: "2025-06"},
-        resources={"vob": VobWarehouse.from_variables(env)},
+        resources=vob_resources(env),
     )
     return {"settings": settings, "result": result, "env": env, "root": root}
 

@@ -55,7 +55,7 @@ def test_with_a_timeout_the_second_stops_and_names_the_holder(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys, time; from vob.settings import load_settings; from warehouse.writer_lock import "
+            "import sys, time; from vob.base.settings import load_settings; from warehouse.writer_lock import "
             "hold_warehouse\nwith hold_warehouse(load_settings({'VOB_WAREHOUSE': sys.argv[1]}), 'vob run 2025-H1'):\n"
             "    time.sleep(600)",
             str(warehouse),
@@ -76,7 +76,7 @@ def test_with_a_timeout_the_second_stops_and_names_the_holder(tmp_path):
         assert "Traceback" not in out
         holder.kill()
         holder.wait()  # the kernel releases a dead holder's lock: the next one gets it at once
-        from vob.settings import load_settings
+        from vob.base.settings import load_settings
         from warehouse.writer_lock import hold_warehouse
 
         with hold_warehouse(

@@ -14,8 +14,8 @@ from conftest import query
 from dagster_server import REPO, DagsterServer
 from landing_files import call, write_calls
 
-from vob.browser import chromium_browser, find_chromium
-from vob.settings import load_settings
+from vob.base.settings import load_settings
+from vob.views.browser import chromium_browser, find_chromium
 
 pytestmark = pytest.mark.slow  # real webserver and daemon
 
@@ -56,10 +56,9 @@ def server(tmp_path_factory):
     dagster.settings = load_settings(env)
     try:
         dagster.start_webserver()
-        # the landing sensor and the freshness sensor would launch runs of their own: pause
-        # them as an operator would, through the UI's toggle, so the runs here are the backfills'
+        # the landing sensor would launch runs of its own: pause it as an operator would,
+        # through the UI's toggle, so the runs here are the backfills'
         dagster.stop_sensor("landing_files")
-        dagster.stop_sensor("facts_freshness")
         dagster.start_daemon()
         yield dagster
     finally:

@@ -13,7 +13,7 @@ from landing_files import call, write_calls
 from vob_process import kill_group, run, start, vob_env, write_zone
 
 from pipelines.sensors import scan
-from vob.landing import CALLS, files_for_month
+from vob.landing.contract import CALLS, files_for_month
 
 TEMPORARY = [
     "calls_2025-03-17.csv.part",

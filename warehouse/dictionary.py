@@ -3,23 +3,18 @@ column description, in English and Arabic.
 
 `publish()` writes these texts into the published file with `COMMENT ON`, so BI
 tools (Superset, Metabase, DBeaver, Power BI through ODBC) show them; and
-`docs/warehouse.md` is generated from the same texts:
+`docs/warehouse.md` is generated from the same texts (warehouse/dictionary_docs.py).
 
-    python -m warehouse.dictionary docs/warehouse.md
-
-A test fails when a published table or column has no description here, or
-when the committed docs/warehouse.md is not what this module generates.
+A test fails when a published table or column has no description here.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
-from vob.text import markdown_cell, sql_quote
+from vob.base.text import sql_quote
 
 SEPARATOR = " — "  # "English text — النص العربي"
 
@@ -80,7 +75,7 @@ PLAN_COLUMNS = (  # fct_vob_half_year and corrective_plans_by_dimension
 )
 PERIOD = Column("period", "VARCHAR", "Half-year period, e.g. 2025-H1", "الفترة النصف سنوية، مثل 2025-H1")
 
-TABLES: tuple[Table, ...] = (
+BASE_TABLES: tuple[Table, ...] = (  # the monthly, half-year and dimension tables
     Table(
         "fct_channel_monthly",
         "month × channel",
@@ -520,7 +515,7 @@ SERVICE_TABLES: tuple[Table, ...] = (
         ),
     ),
 )
-TABLES = TABLES + SERVICE_TABLES
+TABLES = BASE_TABLES + SERVICE_TABLES  # every published table, in the docs' order
 
 BY_NAME = {t.name: t for t in TABLES}
 SCHEMA = "marts"
@@ -567,265 +562,3 @@ def apply_comments(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
                     f"COMMENT ON COLUMN {catalog}.{SCHEMA}.{table.name}.{column.name} IS {sql_quote(column.comment)}"
                 )
     return undocumented(con, catalog)
-
-
-# ---------------------------------------------------------------- docs/warehouse.md
-
-EXAMPLES: tuple[tuple[str, str], ...] = (
-    (
-        "Contacts per month and channel, with the channel's Arabic name (a dashboard's main chart)",
-        """SELECT f.month, d.name_ar, d.name_en, f.contacts
-FROM marts.fct_channel_monthly f
-JOIN marts.dim_channel d USING (channel)
-ORDER BY f.month, d.sort_order;""",
-    ),
-    (
-        "The unified-channels table of a half-year: one row per month, one column per channel",
-        """PIVOT (SELECT strftime(month, '%Y-%m') AS month, channel, contacts
-       FROM marts.fct_channel_monthly
-       WHERE month >= DATE '2025-01-01' AND month < DATE '2025-07-01')
-ON channel IN ('calls', 'email', 'chat', 'x', 'sms', 'self_service')
-USING sum(contacts) GROUP BY month ORDER BY month;""",
-    ),
-    (
-        "Open and closed tickets per month, as the latest CRM snapshot sees them",
-        """SELECT month, tickets_total, tickets_open, tickets_closed
-FROM marts.fct_tickets_monthly
-WHERE snapshot_date = (SELECT max(snapshot_date) FROM marts.fct_tickets_monthly)
-ORDER BY month;""",
-    ),
-    (
-        "Call service KPIs of the whole contact centre per month (the report's KPI page)",
-        """SELECT month, offered, abandon_rate_pct, service_level_20s_pct, p90_wait_s
-FROM marts.fct_calls_service_monthly
-WHERE queue = 'all'
-ORDER BY month;""",
-    ),
-    (
-        "The landing files behind one published figure (what `vob explain fct_channel_monthly 2025-03 calls` prints)",
-        """SELECT file, rows_read, rows_rejected, counted, figure_value
-FROM marts.figure_sources
-WHERE table_name = 'fct_channel_monthly' AND figure_key = '2025-03|calls'
-ORDER BY file;""",
-    ),
-    (
-        "Share of each Adaa dimension in a half-year",
-        """SELECT d.name_ar, d.name_en, f.tags, f.share_pct
-FROM marts.fct_feedback_dimension_half_year f
-JOIN marts.dim_dimension d USING (dimension)
-WHERE f.period = '2025-H1'
-ORDER BY f.share_pct DESC;""",
-    ),
-    (
-        "The data dictionary itself, as BI tools read it",
-        """SELECT table_name, column_name, data_type, comment
-FROM duckdb_columns()
-WHERE schema_name = 'marts'
-ORDER BY table_name, column_index;""",
-    ),
-)
-
-CONNECTING = """\
-## Connecting BI tools (read-only)
-
-The warehouse is one DuckDB file, `$VOB_WAREHOUSE` (default `warehouse/vob.duckdb`).
-**Always open it read-only.** Any number of read-only readers can share it, and a
-run never waits for them: it builds a new file and renames it over the old one
-(see [serving.md](serving.md)). A reader keeps seeing the file it opened, whole,
-until it closes **every** connection to it and opens a new one; then it sees
-the newest publish. In one process DuckDB shares one database instance between
-all connections to the same path, so a new connection made while an old one
-is still open still reads the old file: let the BI tool close its connections
-(no long-lived pool) or restart them after the nightly run.
-
-A read-write connection is refused while any reader holds the file, and once
-open it locks every BI reader out: never open the published file read-write.
-
-### Which client version
-
-The published file is written in DuckDB's storage version `v1.4.0`
-([serving.md](serving.md), "Old clients"), so every tool needs the DuckDB
-inside it (its driver) at **1.4.0 or later**. Older drivers are not expected to
-open it: DuckDB reads older files, while reading newer ones is only best effort,
-and 1.3 itself writes format 66, below this file's 67. Tested here:
-DuckDB 1.4.4 for Python and the Node client `@duckdb/node-api` 1.4.4 read every
-table and comment (tests/test_published_format.py). DuckDB's compatibility rule:
-https://duckdb.org/docs/stable/internals/storage.
-
-| tool | through | minimum |
-|---|---|---|
-| DBeaver | DuckDB JDBC driver (`org.duckdb:duckdb_jdbc`) | driver 1.4.0 |
-| Excel, Power BI | DuckDB ODBC driver (+ MotherDuck's Power Query connector, optional) | driver 1.4.0 |
-| Tableau | DuckDB JDBC driver + MotherDuck's Tableau connector (`.taco`) | driver 1.4.0 |
-| Superset | `duckdb-engine` + the `duckdb` Python package | `duckdb` 1.4.0 |
-| Metabase | MotherDuck's `metabase_duckdb_driver` (embeds DuckDB JDBC) | a release built on DuckDB 1.4.0 |
-| Python, Node | `duckdb`, `@duckdb/node-api` | 1.4.0 |
-
-### DBeaver
-
-DBeaver's DuckDB connection uses DuckDB's JDBC driver, which it downloads from
-Maven (https://duckdb.org/docs/stable/guides/sql_editors/dbeaver;
-https://motherduck.com/docs/integrations/sql-ides/dbeaver). *Database → New
-Database Connection → DuckDB*, *Path*: `/srv/vob/warehouse/vob.duckdb`; in
-*Edit Driver Settings → Libraries* make sure the driver is 1.4.0 or later
-(*Download/Update*). In *Driver properties* set `duckdb.read_only` = `true`
-(the JDBC driver's read-only property:
-https://duckdb.org/docs/current/clients/java/connecting). DBeaver opens files read-write by
-default: without this it takes the exclusive lock.
-
-### Excel and Power BI (ODBC)
-
-Install the DuckDB ODBC driver 1.4.0 or later (Windows:
-`duckdb_odbc-windows-amd64.zip`, run `odbc_install.exe`:
-https://duckdb.org/docs/stable/clients/odbc/windows). Create a system DSN `VOB`
-with the *DuckDB Driver* and:
-
-- `Database` = `C:\\vob\\vob.duckdb` (a local disk of the machine that runs
-  Power BI or its gateway: see serving.md about network shares)
-- `access_mode` = `READ_ONLY` (https://duckdb.org/docs/1.4/clients/odbc/configuration.html)
-
-or, without a DSN, the connection string
-`Driver={DuckDB Driver};Database=C:\\vob\\vob.duckdb;access_mode=READ_ONLY`.
-In Power BI Desktop: *Get data → ODBC → DSN VOB*, then pick the tables of
-`marts`; in Excel: *Data → Get Data → From Other Sources → From ODBC*. Use
-*Import* mode with a scheduled refresh after the nightly run (the gateway
-reopens the file at each refresh and so sees the new publish). MotherDuck's
-Power Query connector for Power BI and Excel runs on the same ODBC driver
-(https://github.com/motherduckdb/duckdb-power-query-connector).
-
-### Tableau
-
-Copy the DuckDB JDBC driver jar (1.4.0 or later, the platform-independent
-`duckdb_jdbc-<version>.jar`) into Tableau's `Drivers` folder and MotherDuck's
-signed connector (`.taco`) into `My Tableau Repository/Connectors`, restart
-Tableau and connect with *DuckDB by MotherDuck → Local file*
-(https://github.com/MotherDuck-Open-Source/duckdb-tableau-connector;
-https://motherduck.com/docs/integrations/bi-tools/tableau/tableau-desktop/).
-The connector itself needs JDBC 0.9.2 or later; our file needs 1.4.0. Use
-extracts refreshed after the nightly run.
-
-### Superset
-
-The project builds its own dashboard on Superset (`vob dashboard`, docs/serving.md):
-Superset 6.1.0 in its own environment (its pins clash with the pipeline's), with
-`duckdb-engine` 0.17.0 and `duckdb` 2.0.1 (bi/superset/requirements.lock). In
-another Superset, install the driver in Superset's environment:
-`pip install duckdb-engine "duckdb>=1.4"` (1.4.0 is the oldest DuckDB that reads
-the file). Add a database (*Settings → Database connections → + Database →
-Other*) with this SQLAlchemy URI (four slashes for an absolute path), the one
-the dashboard uses:
-
-`duckdb:////srv/vob/warehouse/vob.duckdb?access_mode=read_only&enable_external_access=false&autoinstall_known_extensions=false&autoload_known_extensions=false`
-
-duckdb-engine hands the URI's parameters to DuckDB as settings:
-`access_mode=read_only` opens the file read-only (a `CREATE` fails), and
-`enable_external_access=false` keeps SQL Lab users from reading any other file
-of the server (`read_csv('/etc/hostname')` fails); no extension is fetched from
-the network. Tested in tests/test_dashboard.py with Superset's own environment,
-which also queries the warehouse through SQL Lab's API. The engine parameters
-`{"connect_args": {"read_only": true}}` (*Advanced → Other*) are the read-only
-switch without the other two. Leave DML disallowed (*Advanced → SQL Lab*).
-
-Superset opens a new connection for each query (its default `NullPool`), so each
-query sees the latest publish. The descriptions above are DuckDB comments;
-duckdb-engine returns them through SQLAlchemy's reflection as table and column
-comments (tested in tests/test_bi_sqlalchemy.py with DuckDB 2.0, and in
-tests/test_published_format.py with DuckDB 1.4.4 and duckdb-engine 0.17.0 in an
-environment of their own), where Superset's dataset
-editor can take them up. duckdb-engine lists the schema as `vob.marts` (the
-catalog is named after the file); `marts` works too.
-
-### Metabase
-
-Install the DuckDB driver for Metabase (MotherDuck's `metabase_duckdb_driver`
-jar, a release built on DuckDB 1.4 or later) into Metabase's `plugins/` folder
-and restart Metabase. Add a database of type *DuckDB*:
-
-- *Database file*: `/srv/vob/warehouse/vob.duckdb`
-- *Establish a read-only connection*: **on**
-
-Metabase keeps a pool of connections: it reads the file that was current when
-the pool opened them. After the nightly run, let idle connections expire or save
-the database settings again to renew the pool, and re-sync (*Admin → Databases
-→ Sync database schema now*) so that new tables and columns appear.
-
-### Any Python or SQL client
-
-```python
-import duckdb
-
-con = duckdb.connect("warehouse/vob.duckdb", read_only=True)
-con.sql("SELECT * FROM marts.fct_channel_monthly ORDER BY month, channel").show()
-con.close()  # close to see the next publish
-```
-
-```
-duckdb -readonly warehouse/vob.duckdb "SELECT * FROM marts.dim_channel"
-```
-
-Node (`bi/read_warehouse.mjs` is a complete example):
-
-```js
-import { DuckDBInstance } from '@duckdb/node-api';
-const db = await DuckDBInstance.create('warehouse/vob.duckdb', { access_mode: 'READ_ONLY' });
-```
-"""
-
-
-def render_markdown() -> str:
-    lines = [
-        "# The published warehouse: data dictionary",
-        "",
-        "<!-- GENERATED by `python -m warehouse.dictionary docs/warehouse.md` from warehouse/dictionary.py;",
-        "     edit the texts there, not here (a test checks this file is up to date). -->",
-        "",
-        "The data dictionary of `$VOB_WAREHOUSE` (contract: WAREHOUSE.md). Every table and",
-        "column below carries the same text as a DuckDB comment in the published file",
-        "(`COMMENT ON`), which BI tools show as descriptions. Texts are English — Arabic.",
-        "Half-year tables are published once the half-year assets exist in the code location.",
-        "",
-        f"Schema `{SCHEMA}`: {SCHEMA_COMMENT}",
-        "",
-        "No personal data is published: no phone number, e-mail address, national id or",
-        "visitor id, not even hashed (see [serving.md](serving.md)).",
-        "",
-        "| table | grain | description |",
-        "|---|---|---|",
-    ]
-    lines += [f"| [`{SCHEMA}.{t.name}`](#{SCHEMA}{t.name}) | {t.grain} | {markdown_cell(t.en)} |" for t in TABLES]
-    for table in TABLES:
-        lines += [
-            "",
-            f"## `{SCHEMA}.{table.name}`",
-            "",
-            f"Grain: {table.grain}.",
-            "",
-            f"{table.en}.",
-            "",
-            f'<p dir="rtl">{table.ar}.</p>',
-            "",
-            "| column | type | description | الوصف |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| `{c.name}` | {c.type or 'as published'} | {markdown_cell(c.en)} | {markdown_cell(c.ar)} |"
-            for c in table.columns
-        ]
-    lines += ["", "## Example queries", ""]
-    for title, sql in EXAMPLES:
-        lines += [f"{title}:", "", "```sql", sql, "```", ""]
-    lines.append(CONNECTING)
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    out = Path(args[0]) if args else Path("docs/warehouse.md")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(), encoding="utf-8")
-    print(f"wrote {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

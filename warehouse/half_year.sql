@@ -1,7 +1,7 @@
 -- The half-year tables: created when the first half-year asset runs (warehouse/store.ensure_half_year_schema),
 -- so that a warehouse published before any half-year has none of them (the report names them as unpublished).
 
--- The VoB team's half-year registers (vob/registers.py), one row per register row.
+-- The VoB team's half-year registers (vob/landing/registers.py), one row per register row.
 CREATE TABLE IF NOT EXISTS staging.feedback_notes (
     period VARCHAR NOT NULL, note_id VARCHAR NOT NULL, received_on DATE NOT NULL, source VARCHAR NOT NULL,
     beneficiary_id_hmac VARCHAR, dimensions VARCHAR[] NOT NULL, summary VARCHAR,
@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS staging.improvement_actions (
     plan_id VARCHAR, file VARCHAR NOT NULL, line_no INTEGER NOT NULL
 );
 
--- The half-year marts (WAREHOUSE.md), built by vob/half_year.py.
+-- The half-year marts (WAREHOUSE.md), built by vob/marts/half_year.py.
 CREATE TABLE IF NOT EXISTS marts.fct_vob_half_year (
     period VARCHAR PRIMARY KEY,
     beneficiaries BIGINT NOT NULL,

@@ -44,9 +44,9 @@ from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, I
 from pyiceberg.table import Table
 from sqlalchemy.exc import DatabaseError
 
-from vob.files import make_private, private_dir
-from vob.periods import months_of_half
-from vob.settings import Settings
+from vob.base.files import make_private, private_dir
+from vob.base.periods import months_of_half
+from vob.base.settings import Settings
 from warehouse.store import StepDatabase, bound_memory, ensure_half_year_schema, ensure_schema
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 -- Working database: everything a run writes before publishing.
--- raw.<source> tables are created from the landing descriptions (vob/landing.py).
+-- raw.<source> tables are created from the landing descriptions (vob/landing/contract.py).
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS meta;
 CREATE SCHEMA IF NOT EXISTS quality;
@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS meta.landing_files (
     source VARCHAR NOT NULL,
     path VARCHAR NOT NULL,          -- relative to the landing root
     file_date DATE,                 -- export date, month or snapshot date from the name
-    sha256 VARCHAR NOT NULL,        -- hex digest with digits written g-p (vob/ingest.py fingerprint)
+    sha256 VARCHAR NOT NULL,        -- hex digest with digits written g-p (vob/landing/ingest.py fingerprint)
     size_bytes BIGINT NOT NULL,
     rows_read BIGINT NOT NULL,
     rows_loaded BIGINT NOT NULL,
@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS meta.landing_files (
 );
 
 -- Per landing file: what the file system said of it when its content was last fingerprinted
--- (vob/ingest.py `unchanged_on_disk`). A file whose size, mtime, ctime and inode are all
+-- (vob/landing/ingest.py `unchanged_on_disk`). A file whose size, mtime, ctime and inode are all
 -- the same is not hashed again; any difference, or no row, hashes it (docs/operations.md).
 CREATE TABLE IF NOT EXISTS meta.landing_file_stats (
     source VARCHAR NOT NULL,
@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS quality.rejected_rows (
 );
 
 -- The last Great Expectations validation of each source's staged month
--- (vob/validations.py): a month whose fingerprint is unchanged since a
+-- (vob/marts/validations.py): a month whose fingerprint is unchanged since a
 -- passed validation is not validated again.
 CREATE TABLE IF NOT EXISTS quality.validations (
     source VARCHAR NOT NULL,
@@ -139,7 +139,7 @@ CREATE TABLE IF NOT EXISTS marts.dim_channel (
     sort_order INTEGER NOT NULL
 );
 
--- One row per published month (WAREHOUSE.md, "Months in progress"; vob/months.py).
+-- One row per published month (WAREHOUSE.md, "Months in progress"; vob/marts/months.py).
 CREATE TABLE IF NOT EXISTS marts.dim_month (
     month DATE PRIMARY KEY,
     status VARCHAR NOT NULL,          -- complete | in_progress

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from vob.settings import Settings
+from vob.base.settings import Settings
 from warehouse.lake import Scope, lake_session
 from warehouse.store import ANY_REBUILD, StepDatabase, open_work_db
 

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import duckdb
 
-from vob.db import transaction
-from vob.files import make_private, private_dir, share_with_bi, shared_dir
-from vob.ingest import disk_stat, disk_stat_if_any, fingerprint, raw_table_ddl
-from vob.landing import CHANNEL_NAMES, CHANNELS, CRM, EVENT_SOURCES, SOURCES
-from vob.periods import Period
-from vob.settings import DEFAULT_WAREHOUSE_MODE, Settings, memory_settings
-from vob.text import sql_quote
+from vob.base.db import transaction
+from vob.base.files import make_private, private_dir, share_with_bi, shared_dir
+from vob.base.fingerprints import disk_stat, disk_stat_if_any, fingerprint
+from vob.base.periods import Period
+from vob.base.settings import DEFAULT_WAREHOUSE_MODE, Settings, memory_settings
+from vob.base.text import sql_quote
+from vob.landing.contract import CHANNEL_NAMES, CHANNELS, CRM, EVENT_SOURCES, SOURCES, raw_table_ddl
 from warehouse.dictionary import SCHEMA, apply_comments
 from warehouse.writer_lock import holds_warehouse
 
@@ -145,7 +145,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, int
 
     The new file is written in PUBLISHED_STORAGE_VERSION, complete, checkpointed (no
     `.wal` beside it), described (`COMMENT ON`, warehouse/dictionary.py), readable as
-    VOB_WAREHOUSE_MODE and VOB_BI_GROUP say (vob/files.py), and flushed to disk before the rename; the
+    VOB_WAREHOUSE_MODE and VOB_BI_GROUP say (vob/base/files.py), and flushed to disk before the rename; the
     rename is atomic, so a reader opens either the old file or the new one. On
     any failure the temporary file is removed and the published file is left as
     it was.
@@ -219,7 +219,7 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> str
     """What a publish would write, as one digest: every marts table's columns and rows (count,
     sum and XOR of whole-row hashes), the dictionary's text, the storage version and the file
     mode and group settings. Computed in DuckDB; the marts are small. Hex digits written g-p
-    (vob/ingest.py scan_file: a plain hex digest can look like a phone number to a scan)."""
+    (vob/landing/ingest.py scan_file: a plain hex digest can look like a phone number to a scan)."""
     digest = hashlib.sha256()
     mode = "" if settings.warehouse_mode == DEFAULT_WAREHOUSE_MODE else f"{settings.warehouse_mode:o}"
     for setting in (PUBLISHED_STORAGE_VERSION, mode, settings.bi_group or ""):
@@ -422,7 +422,7 @@ def published_periods(settings: Settings) -> tuple[list[str], list[str]]:
     """The months (YYYY-MM) and half-years (YYYY-Hn) the published warehouse holds."""
     if not settings.warehouse_path.exists():
         return [], []
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = connect(settings.warehouse_path, read_only=True)
     try:
         tables = set(published_tables(con))
         months = sorted(

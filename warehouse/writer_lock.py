@@ -29,8 +29,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vob.files import shared_dir
-from vob.settings import Settings
+from vob.base.files import shared_dir
+from vob.base.settings import Settings
 
 POLL_SECONDS = 0.5
 
@@ -74,7 +74,7 @@ def hold_warehouse(settings: Settings, command: str, say: Callable[[str], None] 
         finally:
             _held[path] -= 1
         return
-    shared_dir(path.parent, settings)  # the published file's folder: the BI group reaches it (vob/files.py)
+    shared_dir(path.parent, settings)  # the published file's folder: the BI group reaches it (vob/base/files.py)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
     try:
         _acquire(

@@ -80,7 +80,7 @@ LANGUAGES = {
 # system prefers), with ECharts options over every chart's own (Superset merges them last):
 # - no animation: a chart is drawn whole as soon as it renders, so a screenshot never catches a
 #   bar half grown, and a page reader sees the figures at once;
-# - the bar chart's months run right to left, as in the report (vob/report.py channel_volume_svg);
+# - the bar chart's months run right to left, as in the report (vob/views/report.py channel_volume_svg);
 # - the donut's labels keep the share a left-to-right run (U+2066 ... U+2069) inside Arabic.
 THEME_DEFAULT = {
     **SUPERSET_THEME,

@@ -28,7 +28,6 @@ BACKLOG_MONTHS = ((2024, 10, 30_000, 9), (2024, 11, 45_000, 21), (2024, 12, 65_0
 AUTO_CLOSE_DAYS = 3
 PENDING_SHARE = 0.3  # open tickets waiting on the beneficiary
 OPEN_RECENCY_DAYS = 20.0  # recent tickets are likelier to be still open
-COLUMNS = ("ticket_id", "created_at", "channel", "category", "status", "closed_at", "beneficiary_id")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
-from vob.landing import COUNT_SOURCES, EVENT_SOURCES
+from vob.landing.contract import COUNT_SOURCES, EVENT_SOURCES
 
 FIGURES_FILE = "published_figures.json"
 

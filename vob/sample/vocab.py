@@ -5,7 +5,7 @@ Weights are relative and normalised where they are used.
 
 from __future__ import annotations
 
-from vob.registers import DIMENSION_CODES
+from vob.landing.registers import DIMENSION_CODES
 
 # --- calls ---------------------------------------------------------------
 CALL_QUEUES = (
