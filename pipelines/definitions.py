@@ -16,7 +16,7 @@ from assets.resources import VobWarehouse
 from assets.service_monthly import SERVICE_ASSETS
 from checks.monthly_checks import monthly_checks
 from checks.service_checks import service_checks
-from pipelines.alerts import facts_freshness_checks, freshness_checks_sensor, run_failure_alert
+from pipelines.alerts import alert_outbox, facts_freshness_checks, freshness_checks_sensor, run_failure_alert
 from pipelines.recovery import dead_runs_sensor, wait_without_spinning
 from pipelines.sensors import build_landing_sensor, dashboard_after_publish
 from vob.periods import month_key
@@ -100,6 +100,7 @@ defs = dg.Definitions(
     sensors=[
         build_landing_sensor(monthly_refresh_job, half_year_refresh_job),
         run_failure_alert,
+        alert_outbox,
         freshness_checks_sensor,
         dead_runs_sensor,
         dashboard_after_publish,

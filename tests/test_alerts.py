@@ -140,3 +140,33 @@ def test_facts_not_refreshed_for_26_hours_are_flagged(vob_env, monkeypatch):
         assert all(evaluate_freshness(instance).values())
         monkeypatch.setattr(fresh, "get_current_timestamp", lambda: now + (FRESHNESS_HOURS + 1) * 3600)
         assert not any(evaluate_freshness(instance).values())
+
+
+def test_an_alert_the_webhook_does_not_take_waits_in_the_outbox_and_goes_once_it_is_back(vob_env, webhook):
+    """The receiver down when a run fails (issue 24's soak): Dagster's run-failure sensor never
+    evaluates that run again, so the alert waits in the outbox and `alert_outbox` sends it, once."""
+    from dagster_server import free_port
+
+    from pipelines.alerts import alert_outbox, outbox_dir
+
+    url, received = webhook
+    down = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there: connection refused
+    write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = failed_run(instance, without_key(vob_env))
+        alert_for(instance, result, without_key(vob_env, alert_webhook_url=down))  # no exception: kept
+        (kept,) = outbox_dir(vob_env).glob("*.json")
+        assert kept.name == f"{result.run_id}.json" and oct(kept.stat().st_mode & 0o777) == "0o600"
+
+        def tick(target: str) -> str:
+            context = dg.build_sensor_context(
+                instance=instance, resources={"vob": without_key(vob_env, alert_webhook_url=target)}
+            )
+            return alert_outbox(context).skip_message
+
+        assert tick(down) == "0 alert(s) re-sent, 1 waiting" and received == []  # still down: still kept
+        assert tick(url) == "1 alert(s) re-sent, 0 waiting"
+        assert tick(url) == "no alert waiting"
+    (body,) = received
+    assert body["run_id"] == result.run_id and "staging" in {s["step"] for s in body["failed_steps"]}
+    assert not list(outbox_dir(vob_env).iterdir())
