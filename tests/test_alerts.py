@@ -1,15 +1,13 @@
 """The run-failure alert against a local webhook, and the 26-hour freshness checks."""
 
-import json
-import threading
 import time
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
 import pytest
 from conftest import RANGE_END, RANGE_START, vob_resources
 from landing_files import call, write_calls
+from webhook_receiver import Receiver
 
 from assets.resources import VobWarehouse
 from pipelines.alerts import FRESHNESS_HOURS, facts_freshness_checks, run_failure_alert
@@ -19,27 +17,13 @@ from vob.settings import ConfigError, Settings
 
 @pytest.fixture
 def webhook():
-    """An HTTP server on 127.0.0.1 that keeps the JSON bodies posted to it."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """An HTTP server on 127.0.0.1 that keeps the JSON bodies posted to it: (url, bodies)."""
+    receiver = Receiver()
+    receiver.up()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/hook", received
+        yield receiver.url, receiver.received
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        receiver.down()
 
 
 def without_key(settings: Settings, **fields: str) -> VobWarehouse:
