@@ -3,21 +3,31 @@
 - `run_failure_alert`: a run-failure sensor that POSTs a JSON message (job, run
   id, failed steps, failed checks, link to the run in the UI) to the webhook in
   VOB_ALERT_WEBHOOK_URL or the file named by VOB_ALERT_WEBHOOK_URL_FILE (Slack/Teams/Mattermost incoming webhooks accept a JSON
-  body with a `text` field). Without the variable it only logs.
+  body with a `text` field). Without the variable it only logs. An alert the webhook does not
+  take (down, unreachable, an error status) is kept in the outbox, `$VOB_WORK_DIR/alert_outbox/`,
+  one file per run, and `alert_outbox` re-sends it every minute until the webhook takes it: each
+  failed run gives one alert, late rather than never (Dagster's run-failure sensor does not
+  evaluate a run again once its evaluation failed).
 
 A nightly run that did not happen at all shows as the facts' freshness (checks/freshness.py).
 """
 
+import http.client
 import json
+import os
 import urllib.request
+from pathlib import Path
 
 import dagster as dg
 
 from assets.resources import AlertWebhook
 from pipelines.failures import run_failures
-from vob.base.settings import DEFAULT_UI_URL
+from vob.base.files import make_private, private_dir
+from vob.base.settings import DEFAULT_UI_URL, Settings
 
 WEBHOOK_TIMEOUT_SECONDS = 10
+OUTBOX = "alert_outbox"  # under VOB_WORK_DIR: alerts the webhook has not taken yet
+OUTBOX_INTERVAL_SECONDS = 60
 DETAIL_CHARS = 500  # of a failed check's "problems"/"summary" metadata (file, line, reason)
 
 
@@ -81,10 +91,50 @@ def post_json(url: str, body: dict) -> int:
         return response.status
 
 
+def outbox_dir(settings: Settings) -> Path:
+    return settings.work_dir / OUTBOX
+
+
+def keep_in_outbox(outbox: Path, body: dict, settings: Settings) -> Path:
+    """The alert written (whole, by a rename) to the outbox, one private file per run."""
+    private_dir(outbox, settings)
+    path = outbox / f"{body['run_id']}.json"
+    temporary = outbox / f".{body['run_id']}.json.tmp"
+    temporary.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    make_private(temporary, settings)
+    os.replace(temporary, path)
+    return path
+
+
+def send_or_keep(url: str, body: dict, settings: Settings) -> str:
+    """POST the alert; when the webhook does not take it, keep it in the outbox. What happened."""
+    try:
+        return f"posted ({post_json(url, body)})"
+    except (OSError, http.client.HTTPException) as error:  # URLError, HTTPError, refused, timeout
+        path = keep_in_outbox(outbox_dir(settings), body, settings)
+        return f"not taken by the webhook ({error}); kept in {path}, re-sent by sensor alert_outbox"
+
+
+def flush_outbox(url: str, outbox: Path) -> tuple[int, int]:
+    """Re-send the kept alerts, oldest first, each deleted once the webhook took it; stops at the first
+    one refused (the webhook is still down). (sent, still waiting)."""
+    pending = sorted(outbox.glob("*.json"), key=lambda p: p.stat().st_mtime_ns) if outbox.is_dir() else []
+    sent = 0
+    for path in pending:
+        try:
+            post_json(url, json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, http.client.HTTPException):
+            break
+        path.unlink()
+        sent += 1
+    return sent, len(pending) - sent
+
+
 @dg.run_failure_sensor(
     name="run_failure_alert",
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="POSTs a JSON alert for every failed run to $VOB_ALERT_WEBHOOK_URL (log only without it).",
+    description="POSTs a JSON alert for every failed run to $VOB_ALERT_WEBHOOK_URL (log only without it); "
+    "one the webhook does not take waits in the outbox for sensor alert_outbox.",
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertWebhook) -> None:
     body = failure_message(context.instance, context.dagster_run, context.failure_event.message, alerts.ui_url)
@@ -92,5 +142,22 @@ def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertWebhook)
     if not url:
         context.log.warning(f"VOB_ALERT_WEBHOOK_URL is not set; alert not sent: {body['text']}")
         return
-    status = post_json(url, body)  # an unreachable webhook fails the tick: visible in the UI
-    context.log.info(f"alert for run {body['run_id']} posted ({status})")
+    context.log.info(f"alert for run {body['run_id']}: {send_or_keep(url, body, alerts.settings)}")
+
+
+@dg.sensor(
+    name="alert_outbox",
+    minimum_interval_seconds=OUTBOX_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Re-sends the failure alerts the webhook did not take when they were raised "
+    "($VOB_WORK_DIR/alert_outbox), every minute, until it takes them.",
+)
+def alert_outbox(context: dg.SensorEvaluationContext, alerts: AlertWebhook) -> dg.SkipReason:
+    settings = alerts.settings
+    outbox = outbox_dir(settings)
+    if not settings.alert_webhook_url or not outbox.is_dir():
+        return dg.SkipReason("no alert waiting")
+    sent, waiting = flush_outbox(settings.alert_webhook_url, outbox)
+    if waiting:
+        context.log.warning(f"{waiting} alert(s) still not taken by the webhook ({sent} re-sent)")
+    return dg.SkipReason(f"{sent} alert(s) re-sent, {waiting} waiting" if sent or waiting else "no alert waiting")

@@ -16,7 +16,7 @@ from assets.service_monthly import SERVICE_ASSETS
 from checks.freshness import with_freshness
 from checks.monthly_checks import monthly_checks
 from checks.service_checks import service_checks
-from pipelines.alerts import run_failure_alert
+from pipelines.alerts import alert_outbox, run_failure_alert
 from pipelines.dagster_patch import apply_dagster_patch
 from pipelines.recovery import dead_runs_sensor
 from pipelines.sensors import build_landing_sensor, dashboard_after_publish
@@ -101,6 +101,7 @@ defs = dg.Definitions(
     sensors=[
         build_landing_sensor(monthly_refresh_job, half_year_refresh_job),
         run_failure_alert,
+        alert_outbox,
         dead_runs_sensor,
         dashboard_after_publish,
     ],

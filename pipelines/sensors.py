@@ -26,7 +26,8 @@ reports it (meta.landing_files.file_error) at the next run of its months.
 
 One RunRequest per contiguous month range (the monthly job is a single-run
 backfill over a range), with a run_key made of the range and the fingerprints
-of the files that triggered it, so a re-evaluated tick never launches twice.
+and mtimes of the files that triggered it, so a re-evaluated tick never launches
+twice, and content restored after a correction (A, B, then A again) launches.
 """
 
 import hashlib
@@ -57,6 +58,7 @@ class Change:
     sha256: str
     months: tuple[str, ...]  # monthly partition keys it feeds
     half_year: str | None = None  # half-year partition key (registers)
+    mtime_ns: int = 0  # of this content: a content seen before at the path, delivered again, is a new change
 
 
 def months_fed(source: Source, path: Path, landing: Path, lag_days: int, partition_keys: list[str]) -> list[str]:
@@ -107,14 +109,19 @@ def scan(
         if seen and seen[2].translate(HEX_AS_LETTERS) == digest:
             continue  # touched or copied again, same content
         if source is None:
-            changes.append(Change(rel, digest, (), half_year_of(path)))
+            changes.append(Change(rel, digest, (), half_year_of(path), mtime_ns))
         else:
-            changes.append(Change(rel, digest, tuple(months_fed(source, path, landing, lag_days, partition_keys))))
+            months = tuple(months_fed(source, path, landing, lag_days, partition_keys))
+            changes.append(Change(rel, digest, months, mtime_ns=mtime_ns))
     return changes, new_cursor
 
 
 def run_key(prefix: str, changes: list[Change]) -> str:
-    digest = hashlib.sha256("\n".join(f"{c.path}:{c.sha256}" for c in sorted(changes, key=lambda c: c.path)).encode())
+    """The same tick evaluated twice gives the same key (the files did not move: same content, same
+    mtime); content delivered again after another (A, then B, then A restored) a new one, or Dagster
+    would skip the run as already launched and B would stand."""
+    listed = sorted(changes, key=lambda c: c.path)
+    digest = hashlib.sha256("\n".join(f"{c.path}:{c.sha256}:{c.mtime_ns}" for c in listed).encode())
     return f"{prefix}:{digest.hexdigest()[:16]}"
 
 

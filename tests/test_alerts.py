@@ -1,11 +1,8 @@
 """The run-failure alert against a local webhook, and the facts' 26-hour freshness policy."""
 
 import asyncio
-import json
-import threading
 import time
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
 import pytest
@@ -14,6 +11,7 @@ from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPolicyEvaluator
 from dagster._core.loader import LoadingContextForTest
 from landing_files import call, write_calls
+from webhook_receiver import Receiver
 
 from assets.resources import AlertWebhook, vob_resources
 from checks.freshness import FRESH_FACTS, FRESHNESS_HOURS
@@ -24,27 +22,13 @@ from vob.base.settings import ConfigError, Settings
 
 @pytest.fixture
 def webhook():
-    """An HTTP server on 127.0.0.1 that keeps the JSON bodies posted to it."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """An HTTP server on 127.0.0.1 that keeps the JSON bodies posted to it: (url, bodies)."""
+    receiver = Receiver()
+    receiver.up()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/hook", received
+        yield receiver.url, receiver.received
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        receiver.down()
 
 
 def without_key(settings: Settings, **alert: str) -> dict[str, str]:
@@ -156,3 +140,34 @@ def test_facts_not_refreshed_for_26_hours_are_overdue(vob_env, monkeypatch):
         assert freshness(instance) == dict.fromkeys(facts, FreshnessState.PASS)
         monkeypatch.setattr(evaluator, "get_current_timestamp", lambda: now + (FRESHNESS_HOURS + 1) * 3600)
         assert freshness(instance) == dict.fromkeys(facts, FreshnessState.FAIL)
+
+
+def test_an_alert_the_webhook_does_not_take_waits_in_the_outbox_and_goes_once_it_is_back(vob_env, webhook):
+    """The receiver down when a run fails (issue 24's soak): Dagster's run-failure sensor never
+    evaluates that run again, so the alert waits in the outbox and `alert_outbox` sends it, once."""
+    from dagster_server import free_port
+
+    from pipelines.alerts import alert_outbox, outbox_dir
+
+    url, received = webhook
+    down = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there: connection refused
+    write_calls(vob_env.landing_dir, date(2025, 3, 5), [call("C-1", "2025-03-05T10:00:00+03:00")])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = failed_run(instance, without_key(vob_env))
+        alert_for(instance, result, without_key(vob_env, VOB_ALERT_WEBHOOK_URL=down))  # no exception: kept
+        (kept,) = outbox_dir(vob_env).glob("*.json")
+        assert kept.name == f"{result.run_id}.json" and oct(kept.stat().st_mode & 0o777) == "0o600"
+
+        def tick(target: str) -> str:
+            context = dg.build_sensor_context(
+                instance=instance,
+                resources={"alerts": AlertWebhook(variables=without_key(vob_env, VOB_ALERT_WEBHOOK_URL=target))},
+            )
+            return alert_outbox(context).skip_message
+
+        assert tick(down) == "0 alert(s) re-sent, 1 waiting" and received == []  # still down: still kept
+        assert tick(url) == "1 alert(s) re-sent, 0 waiting"
+        assert tick(url) == "no alert waiting"
+    (body,) = received
+    assert body["run_id"] == result.run_id and "staging" in {s["step"] for s in body["failed_steps"]}
+    assert not list(outbox_dir(vob_env).iterdir())

@@ -46,6 +46,26 @@ def test_new_file_triggers_once_and_a_corrected_file_again(vob_env):
     assert tick(cursor)[0] == []
 
 
+def test_content_restored_after_a_correction_gets_a_run_key_of_its_own(vob_env):
+    """A, then B, then A again at the same path (found by the soak, docs/operations.md section 12): the
+    third delivery must not reuse the first one's run key, which Dagster skips as already launched."""
+    landing = vob_env.landing_dir
+    first = [call("C-1", "2025-03-15T10:00:00+03:00")]
+    keys = []
+    cursor = None
+    for rows in (first, [*first, call("C-2", "2025-03-15T11:00:00+03:00")], first):
+        path = write_calls(landing, date(2025, 3, 15), rows)
+        delivered = path.stat().st_mtime_ns - (10 - len(keys)) * 1_000_000_000  # three distinct, settled mtimes
+        os.utime(path, ns=(delivered, delivered))
+        (request,), new_cursor = tick(cursor)
+        (again,), _ = tick(cursor)  # the daemon evaluating the same tick again: the same key
+        assert again.run_key == request.run_key
+        keys.append(request.run_key)
+        cursor = new_cursor
+        assert tick(cursor)[0] == []  # nothing new since
+    assert len(set(keys)) == 3, keys
+
+
 def test_months_fed_by_each_kind_of_file(vob_env):
     landing = vob_env.landing_dir
     # exported on the 1st: may hold the evening before -> February and March
