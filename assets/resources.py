@@ -50,6 +50,12 @@ class VobWarehouse(dg.ConfigurableResource):
     alert_webhook_url_file: str | None = None
     dagster_ui_url: str | None = None
     first_month: str | None = None
+    executor: str | None = None
+    celery_broker_url: str | None = None
+    celery_broker_url_file: str | None = None
+    celery_backend_url: str | None = None
+    celery_backend_url_file: str | None = None
+    celery_visibility_timeout_seconds: str | None = None
     _settled_before: float | None = PrivateAttr(default=None)
     _rebuild: str = PrivateAttr(default=ANY_REBUILD)
 
@@ -79,8 +85,13 @@ class VobWarehouse(dg.ConfigurableResource):
         run, instance = context.run, context.instance
         if run is None or instance is None:
             return
-        tag_run_process(instance, run.run_id)
-        self._settled_before = settle_cutoff(instance, run, self.settings().settle_seconds)
+        settings = self.settings()
+        if settings.executor == "in_process":
+            # with Celery this is a worker executing one step, not the run's process (the one the
+            # dead-run reaper watches: `vob run`'s, or the daemon's run worker); a dead worker's step
+            # is redelivered to another worker (docs/scale-out.md, "Workers")
+            tag_run_process(instance, run.run_id)
+        self._settled_before = settle_cutoff(instance, run, settings.settle_seconds)
         self._rebuild = run.tags.get(REBUILD_TAG, ANY_REBUILD)
 
     @property

@@ -29,7 +29,7 @@ from vob.ingest import disk_stat_if_any
 from vob.landing import CHANNEL_LIST_SQL, SETTLED_TAG
 from vob.periods import Period, month_key, month_of
 from vob.processes import process_tags
-from vob.settings import Settings, export_secret_files
+from vob.settings import Settings, export_secret_files, load_settings
 from warehouse.store import (
     REBUILD_TAG,
     WorkDatabaseDamaged,
@@ -50,6 +50,7 @@ PROBE_SECONDS = 3.0  # how long `vob run` watches recently modified landing file
 PUBLISH_STEP = "published_warehouse"
 POOL_RECYCLE_SECONDS = 3600  # instance storage connections are renewed after an hour
 POOL_MAX_OVERFLOW = 20  # connections beyond the pooled one, as dagster-webserver allows by default
+RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult  # in this process, or on the Celery workers
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
@@ -122,8 +123,11 @@ def run_job(
     tags: dict[str, str] | None = None,
     partition_key: str | None = None,
     console: RunConsole | None = None,
-) -> dg.ExecuteInProcessResult:
-    """Job `name` in this process; what it logs goes to `console` (a new one when None)."""
+) -> RunResult:
+    """Job `name` in this process; what it logs goes to `console` (a new one when None). With
+    VOB_EXECUTOR=celery the steps run on the workers (`on_workers`)."""
+    if load_settings().executor == "celery":
+        return on_workers(instance, name, tags, partition_key)
     job = _defs().resolve_job_def(name)
     console = console or RunConsole(len(job.graph.nodes))
     return job.with_logger_defs({"vob_console": console_logger(console)}).execute_in_process(
@@ -137,7 +141,20 @@ def run_job(
     )
 
 
-def failure_report(result: dg.ExecuteInProcessResult) -> list[str]:
+def on_workers(
+    instance: dg.DagsterInstance, name: str, tags: dict[str, str] | None, partition_key: str | None
+) -> dg.JobExecutionResult:
+    """Job `name` with the code location's celery executor: this process orchestrates (and holds the run's
+    writer-pool slots), the Celery workers load the same code location and execute the steps."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    job = ReconstructableRepository.for_module("pipelines.definitions", "defs").get_reconstructable_job(name)
+    print("  the steps run on the Celery workers (VOB_EXECUTOR=celery); follow them in the Dagster UI", flush=True)
+    partition = {"dagster/partition": partition_key} if partition_key else {}
+    return dg.execute_job(job, instance, tags={**process_tags(), **(tags or {}), **partition, "vob/trigger": "cli"})
+
+
+def failure_report(result: RunResult) -> list[str]:
     """What failed, in words an operator can act on."""
     failures = run_failures(result.all_events)
     lines = [f"step {s.step} failed: {s.error}" for s in failures.steps]
