@@ -22,6 +22,7 @@ from vob.half_year import (
 from vob.periods import months_of_half
 from vob.registers import SHEETS, RegisterStructureError, read_registers, store_registers, workbook_path
 from vob.text import markdown_table, query_table
+from warehouse.lake import half_year_scope, whole_scope
 from warehouse.store import ensure_half_year_schema
 
 GROUP = "half_year"
@@ -78,7 +79,7 @@ def registers(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.Materi
         found = read_registers(settings.landing_dir, period, settings.pii_key())
     except RegisterStructureError as err:
         raise dg.Failure(description=str(err)) from None  # the message says it all; no traceback
-    with vob.work_db() as con:
+    with vob.work_db(half_year_scope(period), context.run.run_id) as con:
         ensure_half_year_schema(con)
         store_registers(con, found, context.run.run_id)
     loaded = found.rows_loaded
@@ -124,7 +125,7 @@ def _half_year_mart(name: str, description: str, build, preview_sql: str):
     )
     def _asset(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
         period = context.partition_key
-        with vob.work_db() as con:
+        with vob.work_db(half_year_scope(period), context.run.run_id) as con:
             ensure_half_year_schema(con)
             rows = build(con, period)
             return _result(con, rows, preview_sql, {"period": period})
@@ -160,7 +161,7 @@ WHERE m NOT IN (SELECT DISTINCT month FROM staging.crm) ORDER BY m
 )
 def fct_vob_half_year(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     period = context.partition_key
-    with vob.work_db() as con:
+    with vob.work_db(half_year_scope(period), context.run.run_id) as con:
         ensure_half_year_schema(con)
         rows = build_half_year_facts(con, period)
         result = _result(con, rows, "SELECT * FROM marts.fct_vob_half_year WHERE period = $period", {"period": period})
@@ -229,7 +230,7 @@ improvement_actions = _half_year_mart(
     description="The five Adaa dimensions with their Arabic and English names (marts.dim_dimension).",
 )
 def dim_dimension(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db() as con:
+    with vob.work_db(whole_scope("marts.dim_dimension")) as con:
         ensure_half_year_schema(con)
         rows = build_dim_dimension(con)
         return _result(con, rows, "SELECT * FROM marts.dim_dimension ORDER BY sort_order")

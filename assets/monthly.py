@@ -10,7 +10,7 @@ from datetime import date
 import dagster as dg
 
 from assets.partitions import monthly_partitions
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import MONTH_POOL, WRITER_POOL, VobWarehouse
 from vob.db import transaction
 from vob.figure_sources import reconciliation_sql
 from vob.gx_suites import warm_up as warm_up_gx
@@ -19,6 +19,7 @@ from vob.loading import MonthLoad, load_source_month
 from vob.periods import month_of
 from vob.text import markdown_table, query_table
 from vob.transforms import build_channel_facts, build_ticket_facts
+from warehouse.lake import month_scope, whole_scope
 from warehouse.store import write_dim_channel
 
 PREVIEW_ROWS = 12
@@ -112,7 +113,7 @@ def _preview(con, source: Source, month: date) -> str:
     ],
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WRITER_POOL,
+    pool=MONTH_POOL,
     can_subset=True,
 )
 def staging(context: dg.AssetExecutionContext, vob: VobWarehouse):
@@ -122,25 +123,33 @@ def staging(context: dg.AssetExecutionContext, vob: VobWarehouse):
     pii_key = settings.pii_key()
     sources = [s for s in STAGED_SOURCES if staging_key(s) in context.selected_asset_keys]
     months = run_months(context)
-    with vob.work_db() as con:
-        for source in sources:
-            loads = []
-            for month in months:
-                loads.append(
-                    load_source_month(con, source, month, settings, pii_key, context.run.run_id, vob.settled_before)
-                )
-                if loads[-1].files_parsed:  # new rows: the quality gate will validate with GX
+    loads: dict[str, list[MonthLoad]] = {source.name: [] for source in sources}
+    previews: dict[str, str] = {}
+    for month in months:  # one month's files at a time: in lake mode each month is its own commit
+        with vob.work_db(month_scope(month), context.run.run_id) as con:
+            for source in sources:
+                load = load_source_month(con, source, month, settings, pii_key, context.run.run_id, vob.settled_before)
+                loads[source.name].append(load)
+                if load.files_parsed:  # new rows: the quality gate will validate with GX
                     warm_up_gx()
-            context.log.info("\n".join(_load_log_line(load) for load in loads))  # one event a source
-            for path in sorted({f for load in loads for f in load.unsettled}):
-                context.log.warning(
-                    f"{path} left for a later run: modified after the settle cutoff (an upload in progress?)"
-                )
-            metadata = {**_load_metadata(loads), "preview": dg.MetadataValue.md(_preview(con, source, months[-1]))}
-            yield dg.MaterializeResult(asset_key=staging_key(source), metadata=metadata)
+                if month == months[-1]:
+                    previews[source.name] = _preview(con, source, month)
+    for source in sources:
+        context.log.info("\n".join(_load_log_line(load) for load in loads[source.name]))  # one event a source
+        for path in sorted({f for load in loads[source.name] for f in load.unsettled}):
+            context.log.warning(
+                f"{path} left for a later run: modified after the settle cutoff (an upload in progress?)"
+            )
+        metadata = {**_load_metadata(loads[source.name]), "preview": dg.MetadataValue.md(previews[source.name])}
+        yield dg.MaterializeResult(asset_key=staging_key(source), metadata=metadata)
 
 
 staging_assets = [staging]
+
+
+# What the monthly facts read (lake mode fills the step's DuckDB with these alone): the staged records,
+# the bookkeeping, the marts, and the CRM snapshots' raw rows (ticket resolution reads them).
+FACT_READS = ("staging", "meta", "marts", "raw.crm")
 
 
 def build_monthly_fact(
@@ -150,7 +159,8 @@ def build_monthly_fact(
     `preview` is SQL around `{rows}`, the run's rows of the table; `reconciled` names a table
     whose figures are shown with the landing files that add up to them (marts.figure_sources)."""
     months = run_months(context)
-    with vob.work_db() as con:
+    with vob.work_session(month_scope(*months, tables=FACT_READS), context.run.run_id) as work:
+        con = work.con
         for month in months:
             with transaction(con):  # a month's delete and insert stand or fall together
                 build(con, month)
@@ -163,7 +173,12 @@ def build_monthly_fact(
             metadata["reconciliation"] = dg.MetadataValue.md(
                 "\n\n".join(query_table(con, reconciliation_sql(reconciled), {"month": month}) for month in months)
             )
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata={**metadata, **snapshot_metadata(work.snapshots)})
+
+
+def snapshot_metadata(snapshots: dict[str, list[int]]) -> dict:
+    """Lake mode: the Iceberg snapshot ids the step read, per table (none in the embedded mode)."""
+    return {"iceberg_snapshots": dg.MetadataValue.json(snapshots)} if snapshots else {}
 
 
 CHANNEL_STAGING_KEYS = [staging_key(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES)]
@@ -174,7 +189,7 @@ CHANNEL_STAGING_KEYS = [staging_key(s) for s in (*EVENT_SOURCES, *COUNT_SOURCES)
     group_name="marts",
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WRITER_POOL,
+    pool=MONTH_POOL,
     deps=CHANNEL_STAGING_KEYS,
     kinds={"duckdb"},
     description="Contacts per month and channel (marts.fct_channel_monthly, WAREHOUSE.md).",
@@ -196,7 +211,7 @@ def fct_channel_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
     group_name="marts",
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WRITER_POOL,
+    pool=MONTH_POOL,
     deps=[staging_key(CRM)],
     kinds={"duckdb"},
     description="Tickets created per month, open and closed as each CRM snapshot sees them "
@@ -216,7 +231,7 @@ def fct_tickets_monthly(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
     description="The six contact channels with their Arabic and English names (marts.dim_channel).",
 )
 def dim_channel(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db() as con:
+    with vob.work_db(whole_scope("marts.dim_channel")) as con:
         write_dim_channel(con)
         preview = query_table(con, "SELECT * FROM marts.dim_channel ORDER BY sort_order")
     return dg.MaterializeResult(metadata={"dagster/row_count": len(CHANNELS), "preview": dg.MetadataValue.md(preview)})

@@ -12,6 +12,7 @@ from assets.resources import WRITER_POOL, VobWarehouse
 from vob.landing import COUNT_SOURCES, EVENT_SOURCES
 from vob.months import build_dim_month
 from vob.text import query_table
+from warehouse.lake import whole_scope
 
 
 @dg.asset(
@@ -30,7 +31,8 @@ from vob.text import query_table
     kinds={"duckdb"},
 )
 def dim_month(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db() as con:
+    reads = whole_scope("marts.fct_channel_monthly", "meta.month_files", "meta.landing_files", "marts.dim_month")
+    with vob.work_db(reads) as con:
         build_dim_month(con, vob.settings().export_lag_days)
         rows = con.execute("SELECT count(*) FROM marts.dim_month").fetchall()[0][0]
         preview = query_table(con, "SELECT * FROM marts.dim_month ORDER BY month")

@@ -3,10 +3,11 @@
 import dagster as dg
 
 from assets.half_year import HALF_YEAR_ASSETS
-from assets.monthly import MONTHLY_MART_ASSETS
+from assets.monthly import MONTHLY_MART_ASSETS, snapshot_metadata
 from assets.months import MONTH_ASSETS
 from assets.resources import WRITER_POOL, VobWarehouse
 from assets.service_monthly import SERVICE_ASSETS
+from warehouse.lake import whole_scope
 from warehouse.store import publish_if_changed
 
 MART_ASSETS = [
@@ -25,8 +26,9 @@ MART_ASSETS = [
 )
 def published_warehouse(context: dg.AssetExecutionContext, vob: VobWarehouse) -> dg.MaterializeResult:
     settings = vob.settings()
-    with vob.work_db() as con:
-        counts, written = publish_if_changed(settings, con, context.run.run_id)
+    # lake mode: every marts table read at its recorded snapshots (warehouse/lake.py), published as today
+    with vob.work_session(whole_scope("marts", "meta.publications"), context.run.run_id) as work:
+        counts, written = publish_if_changed(settings, work.con, context.run.run_id)
     if written:
         context.log.info(f"published {settings.warehouse_path}: {counts}")
     else:
@@ -40,5 +42,6 @@ def published_warehouse(context: dg.AssetExecutionContext, vob: VobWarehouse) ->
             "tables": dg.MetadataValue.json(counts),
             "dagster/row_count": dg.MetadataValue.int(sum(counts.values())),
             "written": dg.MetadataValue.bool(written),
+            **snapshot_metadata(work.snapshots),
         }
     )

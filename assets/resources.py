@@ -15,10 +15,17 @@ from pydantic import PrivateAttr
 from vob.files import restrict_new_files
 from vob.landing import SETTLED_TAG
 from vob.processes import PID_TAG, process_tags
-from vob.settings import VARIABLES, Settings, load_settings
-from warehouse.store import ANY_REBUILD, REBUILD_TAG, open_work_db
+from vob.settings import VARIABLES, Settings, lake_configured, load_settings
+from warehouse.lake import Scope
+from warehouse.session import WorkSession, work_session
+from warehouse.store import ANY_REBUILD, REBUILD_TAG
 
 WRITER_POOL = "vob_warehouse_writer"  # one writer of the working DuckDB file at a time
+# The pool of the steps that write a month (or months) of the store: the same one writer of the working
+# DuckDB file by default; in lake mode none: each month's steps take its own lock (warehouse/lake.py
+# part_locks), so two months run at once, while the steps that touch the whole store (publish, the
+# half-year, dim_month, the backlog) keep WRITER_POOL. Chosen when the code location loads.
+MONTH_POOL = None if lake_configured() else WRITER_POOL
 
 
 class VobWarehouse(dg.ConfigurableResource):
@@ -56,6 +63,14 @@ class VobWarehouse(dg.ConfigurableResource):
     celery_backend_url: str | None = None
     celery_backend_url_file: str | None = None
     celery_visibility_timeout_seconds: str | None = None
+    iceberg_catalog_uri: str | None = None
+    iceberg_catalog_uri_file: str | None = None
+    iceberg_warehouse: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_secret_access_key_file: str | None = None
+    s3_region: str | None = None
     _settled_before: float | None = PrivateAttr(default=None)
     _rebuild: str = PrivateAttr(default=ANY_REBUILD)
 
@@ -107,16 +122,20 @@ class VobWarehouse(dg.ConfigurableResource):
         return load_settings(self.variables())
 
     @contextmanager
-    def work_db(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def work_session(self, scope: Scope, run_id: str | None = None) -> Iterator[WorkSession]:
+        """The step's database for `scope` (warehouse/session.py): the working DuckDB file, or in lake mode
+        a DuckDB filled with the scope's rows, whose changes are committed when the block ends."""
         # No warehouse lock here (warehouse/writer_lock.py): a step holds its pool slot, and taking the
         # lock too while `vob run` of the same instance holds it and waits for that slot would deadlock.
         settings = self.settings()
         restrict_new_files(settings)  # a run started without vob-service (`dagster dev`) too
-        con = open_work_db(settings, self._rebuild)
-        try:
-            yield con
-        finally:
-            con.close()
+        with work_session(settings, scope, self._rebuild, run_id) as session:
+            yield session
+
+    @contextmanager
+    def work_db(self, scope: Scope, run_id: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.work_session(scope, run_id) as session:
+            yield session.con
 
 
 def settle_cutoff(instance: dg.DagsterInstance, run: dg.DagsterRun, settle_seconds: float) -> float:

@@ -13,16 +13,17 @@ import dagster as dg
 
 from assets.monthly import build_monthly_fact
 from assets.partitions import monthly_partitions
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import MONTH_POOL, WRITER_POOL, VobWarehouse
 from vob.figure_sources import CHANNEL_TABLE, TICKETS_TABLE, build_figure_sources
 from vob.landing import CRM
 from vob.service_kpis import build_calls_service, build_chat_service, build_ticket_backlog, build_ticket_resolution
 from vob.text import query_table
+from warehouse.lake import whole_scope
 
 MONTHLY = {
     "partitions_def": monthly_partitions,
     "backfill_policy": dg.BackfillPolicy.single_run(),
-    "pool": WRITER_POOL,
+    "pool": MONTH_POOL,
     "key_prefix": "marts",
     "group_name": "marts",
     "kinds": {"duckdb"},
@@ -66,10 +67,10 @@ fct_ticket_resolution_monthly = monthly_kpi_asset(
     deps=[dg.AssetKey(["staging", CRM.name])],
     description="Open tickets of each CRM snapshot by age band 0-7d, 8-30d, 31-90d, >90d; every snapshot "
     "the working database holds is rebuilt (marts.fct_ticket_backlog, WAREHOUSE.md).",
-    **MONTHLY,
+    **{**MONTHLY, "pool": WRITER_POOL},  # every snapshot: the whole store
 )
 def fct_ticket_backlog(vob: VobWarehouse) -> dg.MaterializeResult:
-    with vob.work_db() as con:
+    with vob.work_db(whole_scope("raw.crm", "meta.landing_files", "marts.fct_ticket_backlog")) as con:
         build_ticket_backlog(con)
         rows = con.execute("SELECT count(*) FROM marts.fct_ticket_backlog").fetchall()[0][0]
         preview = query_table(

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import duckdb
 
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import MONTH_POOL, VobWarehouse
 from vob.gx_suites import SuiteOutcome, validate_sources
 from vob.landing import COUNT_SOURCES, CRM, EVENT_SOURCES, Source, next_month
 from vob.loading import account_month
@@ -39,6 +39,7 @@ from vob.validations import (
     record_validations,
     reusable,
 )
+from warehouse.lake import month_scope
 
 VOLUME_BAND = (0.4, 2.5)  # plausible volume: 40 % to 250 % of the median of previous months
 HISTORY_MONTHS = 3
@@ -282,13 +283,16 @@ def gate_outcomes(vob: VobWarehouse, months: list[date], run_id: str | None) -> 
     source, on the months whose staged rows changed since their last passed validation;
     when no month changed it is not even imported."""
     settings = vob.settings()
-    with vob.work_db() as con:
-        plans = {source: plan_validation(con, source, months) for source in GATED_SOURCES}
-    to_validate = {source: plan.changed for source, plan in plans.items() if plan.changed}
-    # GX opens the file itself: no other connection of this process may hold it meanwhile.
-    suites = validate_sources(settings.work_db, to_validate, settings.duckdb_memory_limit) if to_validate else {}
-    outcomes = {}
-    with vob.work_db() as con:
+    # the months and the earlier ones check_volume compares with (read only in lake mode)
+    scope = month_scope(*months, history=HISTORY_MONTHS, read_tables=("staging", "meta.month_files"))
+    with vob.work_session(scope, run_id) as work:
+        plans = {source: plan_validation(work.con, source, months) for source in GATED_SOURCES}
+        to_validate = {source: plan.changed for source, plan in plans.items() if plan.changed}
+        # GX opens the file itself: no other connection of this process may hold it meanwhile.
+        with work.released() as path:
+            suites = validate_sources(path, to_validate, settings.duckdb_memory_limit) if to_validate else {}
+        outcomes = {}
+        con = work.con
         for source, plan in plans.items():
             now = validated(plan, suites[source.name]) if source.name in suites else None
             if now is not None:
@@ -307,7 +311,7 @@ def gate_outcomes(vob: VobWarehouse, months: list[date], run_id: str | None) -> 
     name="monthly_quality_gate",
     # One step for all sources: it reads the working DuckDB file, so it takes its
     # turn in the writer pool, and one turn costs less than seven.
-    pool=WRITER_POOL,
+    pool=MONTH_POOL,
     specs=[
         dg.AssetCheckSpec(name, asset=dg.AssetKey(["staging", source.name]), blocking=blocking, description=text)
         for source in GATED_SOURCES

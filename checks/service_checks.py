@@ -22,13 +22,14 @@ from decimal import ROUND_HALF_UP, Decimal
 import dagster as dg
 import duckdb
 
-from assets.resources import WRITER_POOL, VobWarehouse
+from assets.resources import MONTH_POOL, VobWarehouse
 from checks.monthly_checks import CheckOutcome, _result
 from vob.figure_sources import figures_not_adding_up
 from vob.landing import next_month
 from vob.months import published_months
 from vob.periods import month_of
 from vob.settings import DEFAULT_KPI_BAND_PCT
+from warehouse.lake import month_scope
 
 HISTORY_MONTHS = 3
 DRIFTING_KPIS = (("abandon_rate_pct", "abandonment rate %"), ("p90_wait_s", "p90 wait s"))
@@ -214,14 +215,15 @@ def service_outcomes(con, months: list[date], band_pct: float) -> dict[tuple[dg.
 
 @dg.multi_asset_check(
     name="service_kpi_gate",
-    pool=WRITER_POOL,  # one step reading the working DuckDB file, in turn with the writers
+    pool=MONTH_POOL,  # one step reading the working DuckDB file, in turn with the writers
     specs=[
         dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=text) for key, name, blocking, text in CHECKS
     ],
 )
 def service_kpi_gate(context: dg.AssetCheckExecutionContext, vob: VobWarehouse):
     months = [month_of(k) for k in context.op_execution_context.partition_keys]
-    with vob.work_db() as con:
+    scope = month_scope(*months, history=HISTORY_MONTHS, read_tables=("marts", "staging"))
+    with vob.work_db(scope, context.op_execution_context.run_id) as con:
         months = published_months(con, months)  # a month without records of its own has no rows (vob/months.py)
         outcomes = service_outcomes(con, months, vob.settings().kpi_band_pct)
     for key, name, blocking, _ in CHECKS:

@@ -30,6 +30,8 @@ from vob.landing import CHANNEL_LIST_SQL, SETTLED_TAG
 from vob.periods import Period, month_key, month_of
 from vob.processes import process_tags
 from vob.settings import Settings, export_secret_files, load_settings
+from warehouse.lake import month_scope
+from warehouse.session import work_session
 from warehouse.store import (
     REBUILD_TAG,
     WorkDatabaseDamaged,
@@ -38,7 +40,6 @@ from warehouse.store import (
     discard_work_db,
     is_damage,
     new_work_db,
-    open_work_db,
     published_periods,
     rebuild_command,
     withdraw_month,
@@ -205,7 +206,15 @@ def rebuild_period(period: Period, settings: Settings) -> int:
     """`vob rebuild`: a new working database from the landing zone, published like `vob run`.
 
     Every month and half-year the published warehouse holds is rebuilt with the requested period,
-    so the publish never loses what was published before."""
+    so the publish never loses what was published before. Not in lake mode: the Iceberg tables are
+    the store of record there, and a month is rebuilt by running it again (docs/scale-out.md)."""
+    if settings.lake:
+        print(
+            "vob rebuild: the working tables are in the Iceberg catalog (VOB_ICEBERG_CATALOG_URI), not in a "
+            f"working file: run the period again with `vob run --period {period.key}` (docs/scale-out.md)",
+            file=sys.stderr,
+        )
+        return 1
 
     def stages() -> list[tuple[str, dict, str | None]]:  # read under the warehouse lock
         months, halves = published_periods(settings)
@@ -290,11 +299,8 @@ def withdraw(period: Period, reason: str | None, settings: Settings) -> int:
     try:
         with hold_warehouse(settings, f"vob withdraw {period.key}"):
             check_work_db(settings, rebuild_command(period))
-            con = open_work_db(settings, rebuild_command(period))
-            try:
-                removed = withdraw_month(con, month_of(period.key), reason, getpass.getuser())
-            finally:
-                con.close()
+            with work_session(settings, month_scope(month_of(period.key)), rebuild_command(period)) as work:
+                removed = withdraw_month(work.con, month_of(period.key), reason, getpass.getuser())
             rows = ", ".join(f"{table} {n:,}" for table, n in removed.items() if n) or "none: it had no rows"
             print(
                 f"vob withdraw {period.key}: rows removed from the working marts: {rows} (logged in meta.withdrawals)"

@@ -104,7 +104,7 @@ def redis_server(folder: Path) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class ObjectStore:
-    endpoint: str
+    endpoint: str  # http://127.0.0.1:PORT, as VOB_S3_ENDPOINT takes it
     access_key_id: str
     secret_access_key: str
     region: str = S3_REGION
@@ -115,7 +115,7 @@ class ObjectStore:
         return fs.S3FileSystem(
             access_key=self.access_key_id,
             secret_key=self.secret_access_key,
-            endpoint_override=self.endpoint,
+            endpoint_override=self.endpoint.removeprefix("http://"),
             scheme="http",
             region=self.region,
             allow_bucket_creation=True,
@@ -166,7 +166,7 @@ def s3_server(folder: Path) -> Iterator[ObjectStore]:
     else:  # the fallback: moto's in-memory S3 (any credentials)
         command = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)]
     process = start(command, log)
-    store = ObjectStore(f"127.0.0.1:{s3_port}", key, secret)
+    store = ObjectStore(f"http://127.0.0.1:{s3_port}", key, secret)
     try:
         probe = f"probe-{uuid.uuid4().hex[:8]}"
         wait_until(lambda: store.create_bucket(probe) is None, "the S3 server", process, log)
@@ -243,6 +243,17 @@ def postgres_server() -> Iterator[Postgres]:
         yield Postgres("127.0.0.1", port, "vob", password, "postgres")
     finally:
         subprocess.run([*as_postgres, f"'{bin_dir}/pg_ctl' -D '{data}' -m immediate stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def worker_temp() -> Iterator[Path]:
+    """A worker's own temporary folder, short and in /tmp: chromium's socket path under it must stay
+    within the 107 bytes of a Unix socket's name (a pytest tmp_path is too long)."""
+    folder = Path(tempfile.mkdtemp(prefix="vob-worker-"))
+    try:
+        yield folder
+    finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -16,6 +16,7 @@ CELERY = {
     "VOB_EXECUTOR": "celery",
     "VOB_CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "VOB_ICEBERG_CATALOG_URI": "postgresql+psycopg2://vob@127.0.0.1/vob",
+    "VOB_ICEBERG_WAREHOUSE": "s3://vob/lake",
 }
 
 
@@ -31,7 +32,7 @@ def test_without_the_settings_steps_run_in_process_with_no_retries():
     [
         ({**CELERY, "VOB_EXECUTOR": "threads"}, "VOB_EXECUTOR"),
         ({k: v for k, v in CELERY.items() if k != "VOB_CELERY_BROKER_URL"}, "VOB_CELERY_BROKER_URL"),
-        ({k: v for k, v in CELERY.items() if k != "VOB_ICEBERG_CATALOG_URI"}, "VOB_ICEBERG_CATALOG_URI"),
+        ({k: v for k, v in CELERY.items() if not k.startswith("VOB_ICEBERG")}, "VOB_ICEBERG_CATALOG_URI"),
         ({**CELERY, "VOB_CELERY_VISIBILITY_TIMEOUT_SECONDS": "0"}, "VOB_CELERY_VISIBILITY_TIMEOUT_SECONDS"),
     ],
 )

@@ -57,7 +57,17 @@ VARIABLES = {
     "celery_backend_url": "VOB_CELERY_BACKEND_URL",
     "celery_backend_url_file": "VOB_CELERY_BACKEND_URL_FILE",
     "celery_visibility_timeout_seconds": "VOB_CELERY_VISIBILITY_TIMEOUT_SECONDS",
+    # the Iceberg store (docs/scale-out.md, "The Iceberg store"): unset, the embedded working DuckDB file
+    "iceberg_catalog_uri": "VOB_ICEBERG_CATALOG_URI",
+    "iceberg_catalog_uri_file": "VOB_ICEBERG_CATALOG_URI_FILE",
+    "iceberg_warehouse": "VOB_ICEBERG_WAREHOUSE",
+    "s3_endpoint": "VOB_S3_ENDPOINT",
+    "s3_access_key_id": "VOB_S3_ACCESS_KEY_ID",
+    "s3_secret_access_key": "VOB_S3_SECRET_ACCESS_KEY",
+    "s3_secret_access_key_file": "VOB_S3_SECRET_ACCESS_KEY_FILE",
+    "s3_region": "VOB_S3_REGION",
 }
+LAKE_VARIABLES = ("VOB_ICEBERG_CATALOG_URI", "VOB_ICEBERG_CATALOG_URI_FILE")  # either one: the Iceberg store
 DEFAULT_MEMORY_LIMIT = "1GB"
 DEFAULT_SETTLE_SECONDS = 60.0
 DEFAULT_KPI_BAND_PCT = 50.0  # a KPI further than 50 % from the median of the previous months is flagged
@@ -67,7 +77,6 @@ DEFAULT_FIRST_MONTH = "2025-01"  # the first monthly partition (and its half-yea
 EXECUTORS = ("in_process", "celery")  # VOB_EXECUTOR: where a run's steps execute (docs/scale-out.md, "Workers")
 # Redis redelivers a step whose worker died after this long (Celery's visibility timeout): longer than any step
 DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS = 3600.0
-ICEBERG_CATALOG_VARIABLE = "VOB_ICEBERG_CATALOG_URI"  # the Iceberg store (docs/scale-out.md): what workers share
 REPORT_DIGITS = ("western", "arabic")
 # what DuckDB's memory_limit takes: a size with its unit (1GB, 512 MB, 2GiB) or a share of the machine's memory (80%)
 MEMORY_LIMIT = re.compile(r"(?P<number>\d+(\.\d+)?)\s*(?P<unit>[KMGT]i?B|[KMGT]|B|%)", re.IGNORECASE)
@@ -144,10 +153,23 @@ class Settings:
     celery_broker_url: str | None = field(default=None, repr=False)  # a secret (it may carry a password)
     celery_backend_url: str | None = field(default=None, repr=False)  # None: the broker's URL
     celery_visibility_timeout_seconds: float = DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS
+    # The Iceberg store (docs/scale-out.md): a SQLAlchemy URI of pyiceberg's SQL catalog (a secret: it may
+    # carry a password), the warehouse location (s3://... or file://...) and the object store's settings.
+    iceberg_catalog_uri: str | None = field(default=None, repr=False)
+    iceberg_warehouse: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    s3_region: str | None = None
 
     @property
     def work_db(self) -> Path:
         return self.work_dir / "work.duckdb"
+
+    @property
+    def lake(self) -> bool:
+        """The working tables and the marts live in the Iceberg catalog (docs/scale-out.md)."""
+        return self.iceberg_catalog_uri is not None
 
     @property
     def is_sample_landing(self) -> bool:
@@ -199,6 +221,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dagster_ui_url=(env.get("VOB_DAGSTER_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
         first_month=read_first_month(env),
         **read_executor(env),
+        **_lake_settings(env),
     )
 
 
@@ -220,9 +243,9 @@ def read_executor(env: Mapping[str, str]) -> dict[str, Any]:
                 "VOB_EXECUTOR=celery needs the broker the workers listen on: set VOB_CELERY_BROKER_URL "
                 "(or VOB_CELERY_BROKER_URL_FILE), e.g. redis://127.0.0.1:6379/0"
             )
-        if not env.get(ICEBERG_CATALOG_VARIABLE):
+        if not lake_configured(env):
             raise ConfigError(
-                f"VOB_EXECUTOR=celery needs the Iceberg store ({ICEBERG_CATALOG_VARIABLE} and VOB_ICEBERG_WAREHOUSE): "
+                "VOB_EXECUTOR=celery needs the Iceberg store (VOB_ICEBERG_CATALOG_URI and VOB_ICEBERG_WAREHOUSE): "
                 "workers on other machines cannot share the embedded mode's working DuckDB file, which has one "
                 "writer in one folder. Unset VOB_EXECUTOR to run in process (docs/scale-out.md, 'Workers')."
             )
@@ -231,6 +254,38 @@ def read_executor(env: Mapping[str, str]) -> dict[str, Any]:
         "celery_broker_url": broker,
         "celery_backend_url": backend or broker,
         "celery_visibility_timeout_seconds": timeout,
+    }
+
+
+def lake_configured(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the Iceberg store is chosen (VOB_ICEBERG_CATALOG_URI or its _FILE form is set). Read alone
+    too, when the code location loads (assets/resources.py chooses the writer pools by it)."""
+    env = os.environ if env is None else env
+    return any(env.get(name) for name in LAKE_VARIABLES)
+
+
+def _lake_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    uri = read_secret(env, "VOB_ICEBERG_CATALOG_URI")
+    warehouse = (env.get("VOB_ICEBERG_WAREHOUSE") or "").strip() or None
+    if uri and not warehouse:
+        raise ConfigError(
+            "VOB_ICEBERG_CATALOG_URI is set but VOB_ICEBERG_WAREHOUSE is not: set it to where the Iceberg "
+            "tables' files go, s3://bucket/prefix or file:///absolute/folder"
+        )
+    if warehouse and not uri:
+        raise ConfigError(
+            "VOB_ICEBERG_WAREHOUSE is set but VOB_ICEBERG_CATALOG_URI is not: set the catalog's SQLAlchemy URI "
+            "too (postgresql+psycopg2://... or sqlite:////absolute/catalog.db), or unset both"
+        )
+    if warehouse and not warehouse.startswith(("s3://", "file://")):
+        raise ConfigError(f"VOB_ICEBERG_WAREHOUSE must start with s3:// or file://, not {warehouse!r}")
+    return {
+        "iceberg_catalog_uri": uri,
+        "iceberg_warehouse": warehouse,
+        "s3_endpoint": env.get("VOB_S3_ENDPOINT") or None,
+        "s3_access_key_id": env.get("VOB_S3_ACCESS_KEY_ID") or None,
+        "s3_secret_access_key": read_secret(env, "VOB_S3_SECRET_ACCESS_KEY"),
+        "s3_region": env.get("VOB_S3_REGION") or None,
     }
 
 

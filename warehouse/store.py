@@ -319,7 +319,10 @@ def is_damage(error: BaseException | str) -> bool:
 
 def refuse_lost_work_db(settings: Settings, rebuild: str = ANY_REBUILD) -> None:
     """A missing working database is a first run, unless a warehouse was published from one:
-    then it was lost, and building a new one from a single month would publish that month alone."""
+    then it was lost, and building a new one from a single month would publish that month alone.
+    In lake mode there is no working file: the working tables are in the Iceberg catalog."""
+    if settings.lake:
+        return
     if not settings.work_db.exists() and settings.warehouse_path.exists():
         raise WorkDatabaseDamaged(
             f"The working database {settings.work_db} is lost (the published warehouse "
@@ -334,7 +337,7 @@ def check_work_db(settings: Settings, rebuild: str = ANY_REBUILD) -> None:
     the file's own block count is no measure: a file may end before its free blocks, after a crash too).
     A file whose blocks are garbage is found when a step reads them (`is_damage`)."""
     refuse_lost_work_db(settings, rebuild)
-    if not settings.work_db.exists():
+    if settings.lake or not settings.work_db.exists():
         return
     try:
         con = connect(settings.work_db, read_only=True)
