@@ -17,8 +17,8 @@ from vob.landing import SETTLED_TAG
 from vob.processes import PID_TAG, process_tags
 from vob.settings import VARIABLES, Settings, lake_configured, load_settings
 from warehouse.lake import Scope
-from warehouse.session import WorkSession, work_session
-from warehouse.store import ANY_REBUILD, REBUILD_TAG
+from warehouse.session import work_session
+from warehouse.store import ANY_REBUILD, REBUILD_TAG, StepDatabase
 
 WRITER_POOL = "vob_warehouse_writer"  # one writer of the working DuckDB file at a time
 # The pool of the steps that write a month (or months) of the store: the same one writer of the working
@@ -122,7 +122,7 @@ class VobWarehouse(dg.ConfigurableResource):
         return load_settings(self.variables())
 
     @contextmanager
-    def work_session(self, scope: Scope, run_id: str | None = None) -> Iterator[WorkSession]:
+    def work_session(self, scope: Scope, run_id: str | None = None) -> Iterator[StepDatabase]:
         """The step's database for `scope` (warehouse/session.py): the working DuckDB file, or in lake mode
         a DuckDB filled with the scope's rows, whose changes are committed when the block ends."""
         # No warehouse lock here (warehouse/writer_lock.py): a step holds its pool slot, and taking the

@@ -4,7 +4,12 @@ months committing at the same moment, and a step that fails between its table co
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
 import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,6 +18,7 @@ import pytest
 from landing_files import call, write_calls
 from pyiceberg.catalog.sql import SqlCatalog
 
+from assets.resources import WRITER_POOL
 from vob.db import transaction
 from vob.landing import CALLS
 from vob.loading import load_source_month
@@ -74,7 +80,7 @@ def channel_rows(settings: Settings) -> list[tuple]:
 
 def catalog_of(settings: Settings) -> SqlCatalog:
     """A reader that knows only pyiceberg and the two settings."""
-    return SqlCatalog("vob", uri=settings.iceberg_catalog_uri, warehouse=settings.iceberg_warehouse)
+    return SqlCatalog("vob", uri=settings.iceberg_catalog_uri or "", warehouse=settings.iceberg_warehouse or "")
 
 
 def test_a_month_in_the_lake_gives_the_working_files_figures(tmp_path):
@@ -142,7 +148,7 @@ def test_two_months_committing_at_the_same_moment_lose_no_commit(tmp_path):
     months = [MARCH, APRIL, MAY, JUNE]
     for i, month in enumerate(months):
         write_month_of_calls(settings.landing_dir, month, 2 + i)
-    barrier = threading.Barrier(len(months))
+    barrier = threading.Barrier(len(months), timeout=120)
     errors: list[BaseException] = []
 
     def worker(month: date) -> None:
@@ -243,3 +249,78 @@ def test_every_working_table_has_its_partition_key():
     assert keys["staging.e_participations"] == "period"  # its `month` is text: the half-year keeps it
     assert keys["marts.fct_channel_monthly"] == keys["meta.withdrawals"] == "month"
     assert COMMITS not in keys
+
+
+def test_a_months_lock_holds_back_a_second_step_of_that_month_only(tmp_path):
+    settings = lake_settings(tmp_path)
+    order: list[str] = []
+    inside = threading.Event()
+
+    def first() -> None:
+        with lake_session(settings, month_scope(MARCH)):
+            order.append("march first in")
+            inside.set()
+            time.sleep(1.0)
+            order.append("march first out")
+
+    def second(month: date, name: str) -> None:
+        inside.wait()
+        with lake_session(settings, month_scope(month)):
+            order.append(name)
+
+    threads = [
+        threading.Thread(target=first),
+        threading.Thread(target=second, args=(MARCH, "march second in")),
+        threading.Thread(target=second, args=(APRIL, "april in")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert order.index("april in") < order.index("march first out")  # another month runs meanwhile
+    assert order.index("march second in") > order.index("march first out")  # the same month waits
+
+
+def test_in_lake_mode_the_month_steps_leave_the_writer_pool_to_the_whole_store_steps(tmp_path):
+    """The pools are chosen when the code location loads: with the catalog set, a month's steps take
+    none (each month has its lock), the publish and the half-year keep the writer pool."""
+    script = (
+        "from pipelines.definitions import defs\n"
+        "graph = defs.resolve_job_def('monthly_refresh').graph\n"
+        "print({n.name: n.definition.pool for n in graph.nodes})\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOB_")}
+    env.update(DAGSTER_HOME=str(tmp_path), PYTHONPATH=str(Path(__file__).parents[1]))
+    pools = {}
+    for lake in (False, True):
+        if lake:
+            env.update(VOB_ICEBERG_CATALOG_URI=f"sqlite:///{tmp_path / 'c.db'}", VOB_ICEBERG_WAREHOUSE="file:///tmp")
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        pools[lake] = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    writers = {name for name, pool in pools[False].items() if pool == WRITER_POOL}
+    assert {"staging", "marts__fct_channel_monthly", "published_warehouse", "marts__dim_month"} <= writers
+    freed = {name for name in writers if pools[True][name] is None}
+    assert {"staging", "marts__fct_channel_monthly", "monthly_quality_gate", "marts__figure_sources"} <= freed
+    assert writers - freed == {
+        "published_warehouse",
+        "marts__dim_month",
+        "marts__dim_channel",
+        "marts__fct_ticket_backlog",
+    }
+
+
+def test_a_column_the_schema_gains_is_added_to_the_lake_table(tmp_path):
+    settings = lake_settings(tmp_path)
+    write_month_of_calls(settings.landing_dir, MARCH, 2)
+    run_month(settings, MARCH)
+    with lake_session(settings, month_scope(MARCH)) as step:  # as a later schema.sql would have it
+        step.con.execute("ALTER TABLE marts.fct_channel_monthly ADD COLUMN note VARCHAR")
+        step.con.execute("UPDATE marts.fct_channel_monthly SET note = 'checked' WHERE channel = 'calls'")
+    lake = catalog_of(settings).load_table("marts.fct_channel_monthly")
+    assert "note" in lake.schema().column_names
+    assert [
+        r["note"] for r in read_marts(settings, "marts.fct_channel_monthly").to_pylist() if r["channel"] == "calls"
+    ] == ["checked"]
+    run_month(settings, MARCH, "run-2")  # today's schema reads and writes it still
+    assert [n for _, c, n in channel_rows(settings) if c == "calls"] == [2]

@@ -29,7 +29,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -42,11 +42,12 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, In, Or
 from pyiceberg.table import Table
+from sqlalchemy.exc import DatabaseError
 
 from vob.files import make_private, private_dir
 from vob.periods import months_of_half
 from vob.settings import Settings
-from warehouse.store import bound_memory, ensure_half_year_schema, ensure_schema
+from warehouse.store import StepDatabase, bound_memory, ensure_half_year_schema, ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +144,19 @@ def open_catalog(settings: Settings) -> SqlCatalog:
         "s3.secret-access-key": settings.s3_secret_access_key,
         "s3.region": settings.s3_region,
     }
-    return SqlCatalog(
-        CATALOG_NAME,
-        uri=settings.iceberg_catalog_uri,
-        warehouse=settings.iceberg_warehouse,
-        **{k: v for k, v in properties.items() if v},
-    )
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            return SqlCatalog(
+                CATALOG_NAME,
+                uri=settings.iceberg_catalog_uri,
+                warehouse=settings.iceberg_warehouse,
+                **{k: v for k, v in properties.items() if v},
+            )
+        except DatabaseError as err:  # two processes making the catalog's own tables at the same moment
+            if "already exists" not in str(err) or attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(COMMIT_BACKOFF_SECONDS[0] * (1 + random.random()))
+    raise AssertionError("unreachable")
 
 
 def key_column(table: str, columns: dict[str, str]) -> str | None:
@@ -208,7 +216,7 @@ def ensure_table(catalog: Catalog, table: str, schema: pa.Schema, key: str | Non
         if not catalog.namespace_exists(namespace):
             raise
     try:
-        return catalog.load_table(table)
+        return with_columns(catalog, catalog.load_table(table), schema)
     except NoSuchTableError:
         pass
     try:
@@ -220,6 +228,22 @@ def ensure_table(catalog: Catalog, table: str, schema: pa.Schema, key: str | Non
         if not catalog.table_exists(table):
             raise
     return catalog.load_table(table)
+
+
+def with_columns(catalog: Catalog, lake: Table, schema: pa.Schema) -> Table:
+    """The lake table with every column of `schema` (warehouse/schema.sql gained one: added, by name,
+    retried like any commit); rows written before have it empty."""
+    if set(schema.names) <= set(lake.schema().column_names):
+        return lake
+
+    def evolve() -> Table:
+        current = catalog.load_table(".".join(lake.name()))
+        if not set(schema.names) <= set(current.schema().column_names):
+            with current.update_schema() as update:
+                update.union_by_name(schema)
+        return catalog.load_table(".".join(lake.name()))
+
+    return retried(evolve, f"{'.'.join(lake.name())} schema")
 
 
 def load_if_any(catalog: Catalog, table: str) -> Table | None:
@@ -268,8 +292,8 @@ def record_commits(catalog: Catalog, written: dict[str, tuple[list[str], int]], 
         ],
         schema=COMMITS_SCHEMA,
     )
-    clauses = [And(EqualTo("table_name", t), In("part", parts)) for t, (parts, _) in written.items()]
-    stale = clauses[0] if len(clauses) == 1 else Or(*clauses)
+    clauses = [both(equal("table_name", t), one_of("part", parts)) for t, (parts, _) in written.items()]
+    stale = clauses[0] if len(clauses) == 1 else either(*clauses)
     ensure_table(catalog, COMMITS, COMMITS_SCHEMA, None)
 
     def commit() -> None:
@@ -279,6 +303,23 @@ def record_commits(catalog: Catalog, written: dict[str, tuple[list[str], int]], 
 
 
 # ---------------------------------------------------------------- reading a part at its snapshot
+
+
+# pyiceberg's expressions, typed (pyright reads their constructors as taking no positional argument)
+def equal(column: str, value: str) -> BooleanExpression:
+    return EqualTo(column, value)  # pyright: ignore[reportCallIssue]
+
+
+def one_of(column: str, values: list[str]) -> BooleanExpression:
+    return In(column, values)  # pyright: ignore[reportCallIssue]
+
+
+def both(left: BooleanExpression, right: BooleanExpression) -> BooleanExpression:
+    return And(left, right)  # pyright: ignore[reportCallIssue]
+
+
+def either(*clauses: BooleanExpression) -> BooleanExpression:
+    return Or(*clauses)  # pyright: ignore[reportCallIssue]
 
 
 def _filter_value(key: str, part: str) -> str:
@@ -320,25 +361,6 @@ class TableState:
     columns: dict[str, str]
     fingerprint: tuple
     read: bool = False
-
-
-@dataclass
-class LakeSession:
-    """A step's DuckDB file, filled from the lake. `con` is reopened after `released()`."""
-
-    con: duckdb.DuckDBPyConnection
-    path: Path
-    settings: Settings
-    snapshots: dict[str, list[int]] = field(default_factory=dict)  # table -> the snapshot ids read
-
-    @contextmanager
-    def released(self) -> Iterator[Path]:
-        """The file with no connection of ours on it (Great Expectations opens it itself)."""
-        self.con.close()
-        try:
-            yield self.path
-        finally:
-            self.con = _connect(self.path, self.settings)
 
 
 def _connect(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -399,7 +421,9 @@ def hydrate(con: duckdb.DuckDBPyConnection, lake: Table, table: str, state: Tabl
     plan = read_plan(lake, pins)
     names = ", ".join(f'"{c}"' for c in state.columns)
     for i, (snapshot_id, parts) in enumerate(plan):
-        row_filter = AlwaysTrue() if state.key is None else In(state.key, [_filter_value(state.key, p) for p in parts])
+        row_filter = (
+            AlwaysTrue() if state.key is None else one_of(state.key, [_filter_value(state.key, p) for p in parts])
+        )
         reader = lake.scan(row_filter=row_filter, snapshot_id=snapshot_id).to_arrow_batch_reader()
         con.register("lake_rows", reader)
         try:
@@ -434,7 +458,7 @@ def _writable_rows(scope: Scope, table: str, state: TableState) -> tuple[str, Bo
         if scope.period is None:
             raise LakeScopeError(f"{table} is kept by half-year: a month's step may not change it")
         where = f"period = '{scope.period}'"
-        return f"SELECT * FROM {table} WHERE {where}", EqualTo("period", scope.period), [scope.period]
+        return f"SELECT * FROM {table} WHERE {where}", equal("period", scope.period), [scope.period]
     if key == "month":
         if not scope.months:
             raise LakeScopeError(f"{table} is kept by month: a half-year's step may not change it")
@@ -442,13 +466,13 @@ def _writable_rows(scope: Scope, table: str, state: TableState) -> tuple[str, Bo
         listed = ", ".join(f"DATE '{m}'" for m in scope.months)
         return (
             f"SELECT * FROM {table} WHERE month IN ({listed})",
-            In("month", [f"{m}" for m in scope.months]),
+            one_of("month", [f"{m}" for m in scope.months]),
             parts,
         )
     parts = scope.parts()
     if len(parts) != 1:
         raise LakeScopeError(f"{table} keeps each month's files apart: write it one month at a time")
-    return f"SELECT *, '{parts[0]}' AS {PART} FROM {table}", EqualTo(PART, parts[0]), parts
+    return f"SELECT *, '{parts[0]}' AS {PART} FROM {table}", equal(PART, parts[0]), parts
 
 
 def overwrite_part(
@@ -537,14 +561,15 @@ def lake_session(
     scope: Scope,
     run_id: str | None = None,
     after_table: Callable[[str], None] | None = None,
-) -> Iterator[LakeSession]:
+) -> Iterator[StepDatabase]:
     """A step's DuckDB, filled from the lake with what `scope` reads; when the block ends without an
     error, every table it changed is written back and recorded (module docstring). On an error nothing
     is written. `after_table` is called after each table's commit (tests stop a step there)."""
     catalog = open_catalog(settings)
     with part_locks(settings, scope.parts()):
         folder = Path(tempfile.mkdtemp(prefix="lake-step-", dir=private_dir(settings.work_dir, settings)))
-        session = LakeSession(_connect(folder / "step.duckdb", settings), folder / "step.duckdb", settings)
+        path = folder / "step.duckdb"
+        session = StepDatabase(_connect(path, settings), path, partial(_connect, path, settings))
         try:
             states = _fill(session, catalog, scope)
             yield session
@@ -552,9 +577,10 @@ def lake_session(
         finally:
             session.con.close()
             shutil.rmtree(folder, ignore_errors=True)
+            catalog.engine.dispose()  # no pooled catalog connections outlive the step
 
 
-def _fill(session: LakeSession, catalog: Catalog, scope: Scope) -> dict[str, TableState]:
+def _fill(session: StepDatabase, catalog: Catalog, scope: Scope) -> dict[str, TableState]:
     con = session.con
     ensure_schema(con)
     if scope.period is not None or catalog.table_exists(HALF_YEAR_MARKER):
@@ -593,6 +619,6 @@ def read_marts(settings: Settings, table: str) -> pa.Table:
     pins = {p: sid for (p, t), sid in commits.items() if t == table}
     parts = []
     for snapshot_id, group in read_plan(lake, pins):
-        row_filter = AlwaysTrue() if key is None else In(key, [_filter_value(key, p) for p in group])
+        row_filter = AlwaysTrue() if key is None else one_of(key, [_filter_value(key, p) for p in group])
         parts.append(lake.scan(row_filter=row_filter, snapshot_id=snapshot_id).to_arrow())
     return pa.concat_tables(parts) if parts else arrow.empty_table()

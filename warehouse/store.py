@@ -15,6 +15,9 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -72,6 +75,26 @@ def open_work_db(settings: Settings, rebuild: str = ANY_REBUILD) -> duckdb.DuckD
     bound_memory(con, settings)
     ensure_schema(con)
     return con
+
+
+@dataclass
+class StepDatabase:
+    """A step's DuckDB connection and its file; `reopen` opens the file again after `released()`.
+    The working file in the embedded mode, a step's own file in lake mode (warehouse/session.py)."""
+
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    reopen: Callable[[], duckdb.DuckDBPyConnection]
+    snapshots: dict[str, list[int]] = field(default_factory=dict)  # lake mode: Iceberg snapshot ids read
+
+    @contextmanager
+    def released(self) -> Iterator[Path]:
+        """The file with no connection of ours on it (Great Expectations opens it itself)."""
+        self.con.close()
+        try:
+            yield self.path
+        finally:
+            self.con = self.reopen()
 
 
 def bound_memory(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
