@@ -41,8 +41,7 @@ RETRIES, RETRY_DELAY_SECONDS = 2, 10
 def celery_config(broker: str, backend: str, timeout: float) -> dict[str, Any]:
     """The celery executor's configuration, which the workers' YAML repeats (`worker_yaml`): the broker's
     and the result backend's URLs, Redis's visibility timeout in seconds."""
-    from dagster_celery.config import DEFAULT_CONFIG
-
+    DEFAULT_CONFIG = _dagster_celery().config.DEFAULT_CONFIG
     return {
         "broker": broker,
         "backend": backend,
@@ -60,12 +59,23 @@ def celery_config(broker: str, backend: str, timeout: float) -> dict[str, Any]:
     }
 
 
+def _dagster_celery() -> Any:
+    """The dagster_celery package (the `workers` extra), or a ConfigError that says how to install it."""
+    try:
+        import dagster_celery
+        import dagster_celery.config
+    except ImportError:
+        raise ConfigError(
+            "VOB_EXECUTOR=celery needs dagster-celery: pip install '.[workers]' (docs/scale-out.md, 'Workers')"
+        ) from None
+    return dagster_celery
+
+
 def run_executor(env: Mapping[str, str]) -> dg.ExecutorDefinition:
     """The executor of every job of the code location (pipelines/definitions.py), from VOB_EXECUTOR in `env`."""
     settings = read_executor(env)
     if settings["executor"] == "celery":
-        from dagster_celery import celery_executor
-
+        celery_executor = _dagster_celery().celery_executor
         config = celery_config(
             settings["celery_broker_url"], settings["celery_backend_url"], settings["celery_visibility_timeout_seconds"]
         )
