@@ -156,7 +156,7 @@ def s3_server(folder: Path) -> Iterator[ObjectStore]:
             f"-master.port={ports['master']}",
             "-master.volumeSizeLimitMB=64",
             f"-volume.port={ports['volume']}",
-            "-volume.max=20",
+            "-volume.max=0",  # as many 64 MB volumes as the disk holds (a fixed count runs out at scale 1)
             "-filer",
             f"-filer.port={ports['filer']}",
             "-s3",
