@@ -49,7 +49,10 @@ class VobSettingsResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._settings = load_settings(self.variables)
-        if context.run is not None and context.instance is not None:
+        # with Celery this is a worker executing one step, not the run's process (the one the dead-run
+        # reaper watches: `vob run`'s, or the daemon's run worker); a dead worker's step is redelivered to
+        # another worker (docs/scale-out.md, "Workers")
+        if context.run is not None and context.instance is not None and self._settings.executor == "in_process":
             tag_run_process(context.instance, context.run.run_id)
 
     @property

@@ -6,6 +6,7 @@ vob rebuild --period 2025-H1 | --month 2025-03
 vob withdraw --month 2025-07 [--reason TEXT]
 vob explain TABLE KEY...   (e.g. fct_calls_service_monthly 2025-03 all abandon_rate_pct)
 vob dashboard [--port 8088] [--no-serve]
+vob worker [--name NAME] [--concurrency 1]   (VOB_EXECUTOR=celery: a Celery worker for the steps of runs)
 """
 
 from __future__ import annotations
@@ -113,6 +114,15 @@ def _cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.workers import start_worker
+
+    if settings.executor != "celery":
+        print("vob worker: set VOB_EXECUTOR=celery (and its broker) where the runs start and here", file=sys.stderr)
+        return 2
+    return start_worker(settings, args.name, args.concurrency)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vob", description="Voice of the Beneficiary pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -179,6 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     dashboard.add_argument("--port", type=int, default=8088, help="port on 127.0.0.1 (default 8088)")
     dashboard.add_argument("--no-serve", action="store_true", help="build only, do not start the server")
     dashboard.set_defaults(func=_cmd_dashboard)
+
+    worker = commands.add_parser(
+        "worker",
+        help="a Celery worker that executes the steps of runs (VOB_EXECUTOR=celery; docs/scale-out.md, 'Workers')",
+        description="Run `dagster-celery worker start -A dagster_celery.app` in the foreground, with the broker "
+        "and the settings of this environment.",
+    )
+    worker.add_argument("--name", "-n", help="the worker's name (default: dagster-<random>@<host>)")
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="steps at once (default 1: each step's DuckDB has the memory)"
+    )
+    worker.set_defaults(func=_cmd_worker)
 
     args = parser.parse_args(argv)
     try:

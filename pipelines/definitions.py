@@ -1,5 +1,6 @@
 """The Dagster code location: `dagster dev` (through workspace.yaml) loads `defs`."""
 
+import os
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -20,11 +21,15 @@ from pipelines.alerts import alert_outbox, run_failure_alert
 from pipelines.dagster_patch import apply_dagster_patch
 from pipelines.recovery import dead_runs_sensor
 from pipelines.sensors import build_landing_sensor, dashboard_after_publish
+from pipelines.workers import run_executor, step_retry_policy
 from vob.base.periods import month_key
 
 apply_dagster_patch()  # a step blocked on the writer pool sleeps instead of spinning (dagster-io/dagster#20367)
 
 LATE_FILE_DAYS = 7  # during the first days of a month, the nightly run refreshes the previous month too
+
+# With Celery workers a step meets the network (object store, catalog, broker): retried twice, after 10 and 20 s
+STEP_RETRIES = step_retry_policy(os.environ)
 
 monthly_assets = [*staging_assets, *MONTHLY_MART_ASSETS, *MONTH_ASSETS, *SERVICE_ASSETS]
 
@@ -33,12 +38,14 @@ monthly_refresh_job = dg.define_asset_job(
     "monthly_refresh",
     selection=dg.AssetSelection.assets(*monthly_assets, published_warehouse),
     description="Load the month(s) from the landing zone, build the monthly facts, publish.",
+    op_retry_policy=STEP_RETRIES,
 )
 
 # The same without publishing: `vob run` publishes once, after every part of the period passed.
 monthly_facts_job = dg.define_asset_job(
     "monthly_facts",
     selection=dg.AssetSelection.assets(*monthly_assets),
+    op_retry_policy=STEP_RETRIES,
 )
 
 # The half-year registers and marts, for one half-year partition (`vob run --period 2025-H1`).
@@ -46,6 +53,7 @@ half_year_facts_job = dg.define_asset_job(
     "half_year_facts",
     selection=dg.AssetSelection.assets(*HALF_YEAR_ASSETS),
     description="Read the half-year's VoB registers workbook and build the half-year marts.",
+    op_retry_policy=STEP_RETRIES,
 )
 
 # What a re-delivered registers workbook triggers (landing sensor): the half-year, published, reported.
@@ -53,9 +61,12 @@ half_year_refresh_job = dg.define_asset_job(
     "half_year_refresh",
     selection=dg.AssetSelection.assets(*HALF_YEAR_ASSETS, published_warehouse, vob_report),
     description="Build the half-year marts from the registers, publish, render the report.",
+    op_retry_policy=STEP_RETRIES,
 )
 
-publish_job = dg.define_asset_job("publish", selection=dg.AssetSelection.assets(published_warehouse))
+publish_job = dg.define_asset_job(
+    "publish", selection=dg.AssetSelection.assets(published_warehouse), op_retry_policy=STEP_RETRIES
+)
 
 
 def nightly_months(now: datetime) -> tuple[str, str]:
@@ -107,5 +118,6 @@ defs = dg.Definitions(
     ],
     # One resource per concern, each reading the VOB_* settings when a run or a tick initialises it.
     resources=vob_resources(),
-    executor=dg.in_process_executor,
+    # VOB_EXECUTOR: in this process (the default), or on Celery workers (pipelines/workers.py)
+    executor=run_executor(os.environ),
 )

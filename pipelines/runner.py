@@ -27,7 +27,7 @@ from vob.base.files import private_dir
 from vob.base.fingerprints import disk_stat_if_any
 from vob.base.periods import Period, month_key, month_of, month_spans
 from vob.base.processes import process_tags
-from vob.base.settings import Settings, export_secret_files
+from vob.base.settings import Settings, export_secret_files, load_settings
 from vob.landing.contract import CHANNEL_LIST_SQL, SETTLED_TAG
 from warehouse.lake import month_scope
 from warehouse.session import work_session
@@ -51,6 +51,7 @@ PROBE_SECONDS = 3.0  # how long `vob run` watches recently modified landing file
 PUBLISH_STEP = "published_warehouse"
 POOL_RECYCLE_SECONDS = 3600  # instance storage connections are renewed after an hour
 POOL_MAX_OVERFLOW = 20  # connections beyond the pooled one, as dagster-webserver allows by default
+RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult  # in this process, or on the Celery workers
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
@@ -123,8 +124,11 @@ def run_job(
     tags: dict[str, str] | None = None,
     partition_key: str | None = None,
     console: RunConsole | None = None,
-) -> dg.ExecuteInProcessResult:
-    """Job `name` in this process; what it logs goes to `console` (a new one when None)."""
+) -> RunResult:
+    """Job `name` in this process; what it logs goes to `console` (a new one when None). With
+    VOB_EXECUTOR=celery the steps run on the workers (`on_workers`)."""
+    if load_settings().executor == "celery":
+        return on_workers(instance, name, tags, partition_key)
     job = code_location().resolve_job_def(name)
     console = console or RunConsole(len(job.graph.nodes))
     return job.with_logger_defs({"vob_console": console_logger(console)}).execute_in_process(
@@ -136,7 +140,20 @@ def run_job(
     )
 
 
-def failure_report(result: dg.ExecuteInProcessResult) -> list[str]:
+def on_workers(
+    instance: dg.DagsterInstance, name: str, tags: dict[str, str] | None, partition_key: str | None
+) -> dg.JobExecutionResult:
+    """Job `name` with the code location's celery executor: this process orchestrates (and holds the run's
+    writer-pool slots), the Celery workers load the same code location and execute the steps."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    job = ReconstructableRepository.for_module("pipelines.definitions", "defs").get_reconstructable_job(name)
+    print("  the steps run on the Celery workers (VOB_EXECUTOR=celery); follow them in the Dagster UI", flush=True)
+    partition = {"dagster/partition": partition_key} if partition_key else {}
+    return dg.execute_job(job, instance, tags={**process_tags(), **(tags or {}), **partition, "vob/trigger": "cli"})
+
+
+def failure_report(result: RunResult) -> list[str]:
     """What failed, in words an operator can act on."""
     failures = run_failures(result.all_events)
     lines = [f"step {s.step} failed: {s.error}" for s in failures.steps]

@@ -52,6 +52,12 @@ VARIABLES = {
     "alert_webhook_url_file": "VOB_ALERT_WEBHOOK_URL_FILE",
     "dagster_ui_url": "VOB_DAGSTER_UI_URL",
     "first_month": "VOB_FIRST_MONTH",
+    "executor": "VOB_EXECUTOR",
+    "celery_broker_url": "VOB_CELERY_BROKER_URL",
+    "celery_broker_url_file": "VOB_CELERY_BROKER_URL_FILE",
+    "celery_backend_url": "VOB_CELERY_BACKEND_URL",
+    "celery_backend_url_file": "VOB_CELERY_BACKEND_URL_FILE",
+    "celery_visibility_timeout_seconds": "VOB_CELERY_VISIBILITY_TIMEOUT_SECONDS",
     # the Iceberg store (docs/scale-out.md, "The Iceberg store"): unset, the embedded working DuckDB file
     "iceberg_catalog_uri": "VOB_ICEBERG_CATALOG_URI",
     "iceberg_catalog_uri_file": "VOB_ICEBERG_CATALOG_URI_FILE",
@@ -69,6 +75,9 @@ DEFAULT_KPI_BAND_PCT = 50.0  # a KPI further than 50 % from the median of the pr
 DEFAULT_WAREHOUSE_MODE = 0o640
 DEFAULT_UI_URL = "http://localhost:3000"
 DEFAULT_FIRST_MONTH = "2025-01"  # the first monthly partition (and its half-year the first half-year)
+EXECUTORS = ("in_process", "celery")  # VOB_EXECUTOR: where a run's steps execute (docs/scale-out.md, "Workers")
+# Redis redelivers a step whose worker died after this long (Celery's visibility timeout): longer than any step
+DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS = 3600.0
 REPORT_DIGITS = ("western", "arabic")
 # what DuckDB's memory_limit takes: a size with its unit (1GB, 512 MB, 2GiB) or a share of the machine's memory (80%)
 MEMORY_LIMIT = re.compile(r"(?P<number>\d+(\.\d+)?)\s*(?P<unit>[KMGT]i?B|[KMGT]|B|%)", re.IGNORECASE)
@@ -141,6 +150,10 @@ class Settings:
     alert_webhook_url: str | None = field(default=None, repr=False)  # a secret (it may carry a token)
     dagster_ui_url: str = DEFAULT_UI_URL
     first_month: str = DEFAULT_FIRST_MONTH  # YYYY-MM: no period before it can be run
+    executor: str = "in_process"  # or "celery": steps run on Celery workers (docs/scale-out.md, "Workers")
+    celery_broker_url: str | None = field(default=None, repr=False)  # a secret (it may carry a password)
+    celery_backend_url: str | None = field(default=None, repr=False)  # None: the broker's URL
+    celery_visibility_timeout_seconds: float = DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS
     # The Iceberg store (docs/scale-out.md): a SQLAlchemy URI of pyiceberg's SQL catalog (a secret: it may
     # carry a password), the warehouse location (s3://... or file://...) and the object store's settings.
     iceberg_catalog_uri: str | None = field(default=None, repr=False)
@@ -213,8 +226,41 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_webhook_url=read_secret(env, "VOB_ALERT_WEBHOOK_URL"),
         dagster_ui_url=(env.get("VOB_DAGSTER_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
         first_month=read_first_month(env),
+        **read_executor(env),
         **_lake_settings(env),
     )
+
+
+def read_executor(env: Mapping[str, str]) -> dict[str, Any]:
+    """VOB_EXECUTOR and the Celery settings it needs, by Settings field (read alone too, when the code
+    location loads: pipelines/definitions.py). Celery workers share only the database, the broker
+    and the object store, never a folder: the working DuckDB file of the embedded mode lives in one
+    machine's folder and has one writer, so the celery executor needs the Iceberg store."""
+    executor = env.get("VOB_EXECUTOR", "").strip().lower() or "in_process"
+    if executor not in EXECUTORS:
+        raise ConfigError(f"VOB_EXECUTOR must be 'in_process' (the default) or 'celery', not {executor!r}")
+    broker, backend = read_secret(env, "VOB_CELERY_BROKER_URL"), read_secret(env, "VOB_CELERY_BACKEND_URL")
+    timeout = _number(env, "VOB_CELERY_VISIBILITY_TIMEOUT_SECONDS", DEFAULT_CELERY_VISIBILITY_TIMEOUT_SECONDS)
+    if timeout <= 0:
+        raise ConfigError(f"VOB_CELERY_VISIBILITY_TIMEOUT_SECONDS must be above 0 seconds, not {timeout:g}")
+    if executor == "celery":
+        if not broker:
+            raise ConfigError(
+                "VOB_EXECUTOR=celery needs the broker the workers listen on: set VOB_CELERY_BROKER_URL "
+                "(or VOB_CELERY_BROKER_URL_FILE), e.g. redis://127.0.0.1:6379/0"
+            )
+        if not lake_configured(env):
+            raise ConfigError(
+                "VOB_EXECUTOR=celery needs the Iceberg store (VOB_ICEBERG_CATALOG_URI and VOB_ICEBERG_WAREHOUSE): "
+                "workers on other machines cannot share the embedded mode's working DuckDB file, which has one "
+                "writer in one folder. Unset VOB_EXECUTOR to run in process (docs/scale-out.md, 'Workers')."
+            )
+    return {
+        "executor": executor,
+        "celery_broker_url": broker,
+        "celery_backend_url": backend or broker,
+        "celery_visibility_timeout_seconds": timeout,
+    }
 
 
 def lake_configured(env: Mapping[str, str] | None = None) -> bool:
