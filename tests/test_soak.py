@@ -207,8 +207,10 @@ class Soak:
             land.write_crm_snapshot(self.seed, self.landing, self.days[0], day)
         if land.month_end(day):
             land.write_month_counts(self.seed, self.landing, [d for d in self.days if d.month == day.month])
-        if half := land.half_year_end(day):
-            land.write_registers(self.seed, self.landing, half, [d for d in self.days if d <= day])
+        if land.half_year_end(day):  # the half's closing snapshot, exported past midnight (section 11)
+            land.write_crm_snapshot(self.seed, self.landing, self.days[0], day + timedelta(days=1))
+        if half := land.half_year_end(day - timedelta(days=1)):  # then the workbook, the next night
+            land.write_registers(self.seed, self.landing, half, [d for d in self.days if d < day])
         if "in_progress" in faults:
             self.deliver_slowly("chat", day)
         else:
