@@ -121,8 +121,9 @@ SPILL = """
 import json, os, threading, time
 os.umask(0o022)
 from assets.resources import WorkingWarehouse
+from warehouse.lake import whole_scope
 modes, done = {}, threading.Event()
-with WorkingWarehouse().process_config_and_initialize().work_db() as con:
+with WorkingWarehouse().process_config_and_initialize().work_db(whole_scope("marts")) as con:
     spill_dir = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
     assert spill_dir.startswith(os.environ["VOB_WORK_DIR"]), spill_dir
     con.execute("SET memory_limit = '64MB'; SET threads = 1; SET preserve_insertion_order = false; "
