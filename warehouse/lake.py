@@ -41,13 +41,13 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, In, Or
-from pyiceberg.table import Table
+from pyiceberg.table import DataScan, Table
 from sqlalchemy.exc import DatabaseError
 
 from vob.base.files import make_private, private_dir
 from vob.base.periods import months_of_half
 from vob.base.settings import Settings
-from warehouse.store import StepDatabase, bound_memory, ensure_half_year_schema, ensure_schema
+from warehouse.store import StepDatabase, bound_memory, connect, ensure_half_year_schema, ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +364,7 @@ class TableState:
 
 
 def _connect(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(path))
+    con = connect(path)
     make_private(path, settings)
     bound_memory(con, settings)
     return con
@@ -415,16 +415,22 @@ def parts_to_read(scope: Scope, table: str, key: str | None, commits: dict[tuple
     return [p for p in recorded if p in wanted]
 
 
+def pinned_scans(lake: Table, key: str | None, pins: dict[str, int]) -> Iterator[tuple[int, DataScan]]:
+    """Each snapshot of the read plan with the scan of its parts at it (every row of a table without a key):
+    what a step fills its DuckDB with and what the lake's readers see."""
+    for snapshot_id, parts in read_plan(lake, pins):
+        row_filter = AlwaysTrue() if key is None else one_of(key, [_filter_value(key, p) for p in parts])
+        yield snapshot_id, lake.scan(row_filter=row_filter, snapshot_id=snapshot_id)
+
+
 def hydrate(con: duckdb.DuckDBPyConnection, lake: Table, table: str, state: TableState, pins: dict[str, int]) -> list:
     """Replace the DuckDB table's rows with the lake's rows of the pinned parts."""
     con.execute(f"DELETE FROM {table}")
-    plan = read_plan(lake, pins)
+    snapshots = []
     names = ", ".join(f'"{c}"' for c in state.columns)
-    for i, (snapshot_id, parts) in enumerate(plan):
-        row_filter = (
-            AlwaysTrue() if state.key is None else one_of(state.key, [_filter_value(state.key, p) for p in parts])
-        )
-        reader = lake.scan(row_filter=row_filter, snapshot_id=snapshot_id).to_arrow_batch_reader()
+    for i, (snapshot_id, scan) in enumerate(pinned_scans(lake, state.key, pins)):
+        snapshots.append(snapshot_id)
+        reader = scan.to_arrow_batch_reader()
         con.register("lake_rows", reader)
         try:
             into = "lake_scan" if state.key == PART else table
@@ -434,7 +440,7 @@ def hydrate(con: duckdb.DuckDBPyConnection, lake: Table, table: str, state: Tabl
                 con.execute(f"INSERT INTO {into} BY NAME SELECT {'*' if into == 'lake_scan' else names} FROM lake_rows")
         finally:
             con.unregister("lake_rows")
-    if state.key == PART and plan:
+    if state.key == PART and snapshots:
         # A file read by several months is in each month's part: the latest month's copy, once.
         keys = ", ".join(file_key(state.columns))
         con.execute(
@@ -442,7 +448,7 @@ def hydrate(con: duckdb.DuckDBPyConnection, lake: Table, table: str, state: Tabl
             f"QUALIFY {PART} = max({PART}) OVER (PARTITION BY {keys})"
         )
         con.execute("DROP TABLE lake_scan")
-    return [sid for sid, _ in plan]
+    return snapshots
 
 
 def _writable_rows(scope: Scope, table: str, state: TableState) -> tuple[str, BooleanExpression, list[str]]:
@@ -617,8 +623,5 @@ def read_marts(settings: Settings, table: str) -> pa.Table:
     arrow = schema.as_arrow()
     key = key_column(table, {f.name: "DATE" if pa.types.is_date(f.type) else "" for f in arrow})
     pins = {p: sid for (p, t), sid in commits.items() if t == table}
-    parts = []
-    for snapshot_id, group in read_plan(lake, pins):
-        row_filter = AlwaysTrue() if key is None else one_of(key, [_filter_value(key, p) for p in group])
-        parts.append(lake.scan(row_filter=row_filter, snapshot_id=snapshot_id).to_arrow())
+    parts = [scan.to_arrow() for _, scan in pinned_scans(lake, key, pins)]
     return pa.concat_tables(parts) if parts else arrow.empty_table()
