@@ -2,8 +2,8 @@
 (issue 11, items 1 and 2; docs/operations.md, "A run died").
 
 The whole process group of a real `vob run --period 2025-H1` is killed at moments chosen by the
-run's own events (STEP_START of a step in the Dagster instance's event log; for the publish, the
-moment its temporary file appears): during ingest, the quality gate, the half-year facts, the
+run's own events (STEP_START of a step in the Dagster instance's event log, then, for a writing
+step, the run holding the writer slot; for the publish, the moment its temporary file appears): during ingest, the quality gate, the half-year facts, the
 publish and the report. The killed run still holds the writer-pool slot and stays STARTED: the
 next `vob run` must reap it by itself and get past the point where it died. Between attempts the
 published warehouse is always a complete one (the previous or the new), never torn.
@@ -39,6 +39,10 @@ def kill_at(step: str, env: dict, home: Path, warehouse: Path, log: Path) -> str
     process = start(PERIOD, env, log)
     try:
         run_id = wait_for_step(home, step, process)
+        if step != "report__vob_report":
+            # a writing step of 0.2 s may have ended by the time its STEP_START is seen: kill while the run
+            # holds the writer slot (this step's, or the next writing step's), the case the recovery is for
+            wait_for_slot(home, run_id, process)
         if step == "published_warehouse":
             deadline = time.monotonic() + 60
             while (
@@ -50,6 +54,16 @@ def kill_at(step: str, env: dict, home: Path, warehouse: Path, log: Path) -> str
     finally:
         kill_group(process)
     return run_id
+
+
+def wait_for_slot(home: Path, run_id: str, process, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        while process.poll() is None and time.monotonic() < deadline:
+            if run_id in instance.event_log_storage.get_concurrency_info(POOL).active_run_ids:
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"run {run_id} never held the writer slot (vob exited: {process.poll()})")
 
 
 def test_sigkill_at_every_step_then_the_same_command_gives_the_undisturbed_figures(tmp_path):
