@@ -153,6 +153,7 @@ def profiles_sql(months_by_source: dict[Source, list[date]]) -> str:
 
 def expectations(source: Source) -> list:
     """The suite of a source over the month-profile batch: no staged row breaks a rule."""
+    import_gx()
     import great_expectations.expectations as gxe
 
     return [
@@ -184,11 +185,18 @@ def warm_up() -> None:
         _warming[0].start()
 
 
-@lru_cache(maxsize=1)
-def _context():
+def import_gx() -> None:
+    """Import GX in this thread, after the warm-up's import has finished: every use of GX comes here
+    first (a small month stages faster than GX imports, and its gate would meet the half-imported
+    package)."""
     for thread in _warming:
         thread.join()
     _import_gx()
+
+
+@lru_cache(maxsize=1)
+def _context():
+    import_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
