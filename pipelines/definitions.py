@@ -20,7 +20,7 @@ from checks.service_checks import service_checks
 from pipelines.alerts import alert_outbox, run_failure_alert
 from pipelines.dagster_patch import apply_dagster_patch
 from pipelines.recovery import dead_runs_sensor
-from pipelines.sensors import build_landing_sensor, dashboard_after_publish
+from pipelines.sensors import build_half_year_after_months_sensor, build_landing_sensor, dashboard_after_publish
 from pipelines.workers import run_executor, step_retry_policy
 from vob.base.periods import month_key
 
@@ -111,6 +111,7 @@ defs = dg.Definitions(
     schedules=[nightly_refresh],
     sensors=[
         build_landing_sensor(monthly_refresh_job, half_year_refresh_job),
+        build_half_year_after_months_sensor(monthly_refresh_job, half_year_refresh_job),
         run_failure_alert,
         alert_outbox,
         dead_runs_sensor,

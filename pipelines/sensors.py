@@ -21,6 +21,9 @@ Which months a file feeds (decided here, documented in docs/operations.md):
   (staging.crm keeps, per month, every snapshot taken after the month began).
 - a registers workbook: its half-year, through job `half_year_refresh` (the
   half-year marts, the publish and the report).
+  Its half-year facts also read the months (the CRM tickets' beneficiaries): once the workbook is
+  there, sensor `half_year_after_months` refreshes the half-year again after every successful
+  monthly run of its months (a CRM snapshot staged after the workbook, a late or corrected day).
 A file whose name is not the contract's triggers nothing: the monthly load
 reports it (meta.landing_files.file_error) at the next run of its months.
 
@@ -44,7 +47,7 @@ from assets.partitions import RANGE_END, RANGE_START, monthly_partitions
 from assets.publish import published_warehouse
 from assets.resources import WorkingWarehouse
 from vob.base.fingerprints import HEX_AS_LETTERS, disk_stat, file_fingerprint
-from vob.base.periods import month_key, month_of, month_spans
+from vob.base.periods import half_year_of_month, month_key, month_of, month_spans
 from vob.landing.contract import SOURCES, Source, files_for_month, is_temporary, month_start, next_month
 from vob.landing.registers import half_year_of, workbooks
 from vob.views.superset import INSTALL_COMMAND, VENV, superset_installed
@@ -193,6 +196,52 @@ def build_landing_sensor(monthly_job, half_year_job=None) -> dg.SensorDefinition
         return dg.SensorResult(run_requests=requests, skip_reason=skip, cursor=json.dumps(new_cursor, sort_keys=True))
 
     return landing_files_sensor
+
+
+def run_months(run: dg.DagsterRun) -> list[str]:
+    """The monthly partitions a run refreshed: its range tags, or its one partition."""
+    tags = run.tags
+    if RANGE_START in tags and RANGE_END in tags:
+        return list(
+            monthly_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(tags[RANGE_START], tags[RANGE_END]))
+        )
+    return [tags["dagster/partition"]] if "dagster/partition" in tags else []
+
+
+def half_years_to_refresh(months: list[str], landing: Path) -> list[str]:
+    """The half-years of `months` whose registers workbook is in the landing zone: their facts read
+    these months, so a refresh of the months leaves them stale. A half-year without its workbook yet
+    has no facts to refresh (the workbook's own arrival builds them)."""
+    with_workbook = {half_year_of(p) for p in workbooks(landing) if not is_temporary(p)}
+    return sorted({half_year_of_month(m) for m in months} & with_workbook)
+
+
+def build_half_year_after_months_sensor(monthly_job, half_year_job) -> dg.SensorDefinition:
+    @dg.run_status_sensor(
+        name="half_year_after_months",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[monthly_job],
+        request_job=half_year_job,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        description="After a successful monthly refresh of months whose half-year has its registers "
+        "workbook, refresh that half-year (its facts read the months' CRM tickets), publish, report.",
+    )
+    def half_year_after_months(context: dg.RunStatusSensorContext, warehouse: WorkingWarehouse):
+        run = context.dagster_run
+        halves = half_years_to_refresh(run_months(run), warehouse.settings.landing_dir)
+        if not halves:
+            return dg.SkipReason(f"run {run.run_id}: no month of a half-year with its registers workbook")
+        return [
+            dg.RunRequest(
+                run_key=f"half-year-after:{run.run_id}:{half}",
+                partition_key=half,
+                tags={"vob/trigger": "half_year_after_months", "vob/after_run": run.run_id},
+            )
+            for half in halves
+        ]
+
+    return half_year_after_months
 
 
 PUBLISHES_PER_TICK = 100

@@ -427,3 +427,62 @@ def test_register_summaries_and_rejected_records_mask_personal_data_as_the_landi
     for value in PERSONAL_DATA_IN_FREE_TEXT:
         assert not any(value in text for text in shown), value
     assert "اتصلت من" in shown[0]
+
+
+def test_a_crm_snapshot_staged_after_the_workbook_refreshes_the_half_year(vob_env):
+    """Found by the soak (issue 24): the half-year's closing CRM snapshot staged after its registers
+    workbook left marts.fct_vob_half_year counting the older snapshot's beneficiaries. Sensor
+    `half_year_after_months` asks for the half-year again once the monthly refresh succeeded."""
+    from pipelines.definitions import defs
+
+    landing = vob_env.landing_dir
+    sensor = next(s for s in defs.get_repository_def().sensor_defs if s.name == "half_year_after_months")
+    first = [ticket("T1", "2025-06-05T10:00:00+03:00", beneficiary_id=ALICE)]
+    write_crm(landing, date(2025, 6, 20), first)
+    write_workbook(landing, PERIOD, GOOD_NOTES, GOOD_PLANS, GOOD_PARTICIPATIONS, GOOD_ACTIONS)
+
+    def refresh_months(instance: dg.DagsterInstance) -> dg.DagsterRun:
+        result = defs.resolve_job_def("monthly_refresh").execute_in_process(
+            instance=instance, partition_key="2025-06", resources=vob_resources()
+        )
+        assert result.success
+        return result.dagster_run
+
+    def requests_after(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[dg.RunRequest]:
+        (success,) = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_instance=instance,
+            dagster_run=run,
+            dagster_event=success.get_dagster_event(),
+            resources=vob_resources(),
+        )
+        result = sensor(context)  # type: ignore[operator]
+        return [] if isinstance(result, dg.SkipReason) else list(result)
+
+    def ticket_beneficiaries() -> list[tuple]:
+        return query(vob_env.warehouse_path, "SELECT ticket_beneficiaries FROM marts.fct_vob_half_year")
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        refresh_months(instance)
+        defs.resolve_job_def("half_year_refresh").execute_in_process(
+            instance=instance, partition_key=PERIOD, resources=vob_resources()
+        )
+        assert ticket_beneficiaries() == [(1,)]
+
+        # the closing snapshot, exported after the workbook: Bob's ticket too
+        write_crm(landing, date(2025, 7, 1), [*first, ticket("T2", "2025-06-29T10:00:00+03:00", beneficiary_id=BOB)])
+        run = refresh_months(instance)
+        assert ticket_beneficiaries() == [(1,)]  # the monthly refresh alone leaves the half-year behind
+        (request,) = requests_after(instance, run)
+        assert request.partition_key == PERIOD and request.tags["vob/after_run"] == run.run_id
+        defs.resolve_job_def("half_year_refresh").execute_in_process(
+            instance=instance, partition_key=request.partition_key, tags=request.tags, resources=vob_resources()
+        )
+        assert ticket_beneficiaries() == [(2,)]
+
+        # a month of a half-year without its workbook: nothing to refresh
+        second_half = defs.resolve_job_def("monthly_refresh").execute_in_process(
+            instance=instance, partition_key="2025-07", resources=vob_resources()
+        )
+        assert requests_after(instance, second_half.dagster_run) == []

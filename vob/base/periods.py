@@ -52,6 +52,11 @@ def month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def half_year_of_month(month: str) -> str:
+    """The half-year key of a month key (2025-03: 2025-H1; 2025-07: 2025-H2)."""
+    return f"{month[:4]}-H{1 if int(month[5:7]) <= 6 else 2}"
+
+
 def month_spans(months: Iterable[str]) -> list[tuple[str, str]]:
     """Contiguous ranges of YYYY-MM months, in order: one run of a job per range."""
     spans: list[list[str]] = []
