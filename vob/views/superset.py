@@ -256,7 +256,7 @@ def log_in(page, base_url: str, password: str) -> None:
 CHARTS_DRAWN = """n => {
     const charts = [...document.querySelectorAll('.dashboard-chart')];
     if (charts.length < n || document.fonts.status !== 'loaded') return false;
-    if (charts.some(c => c.querySelector('.loading') || !c.querySelector('table, canvas, .ant-alert'))) return false;
+    if (charts.some(c => c.querySelector('.loading') || !c.querySelector('table, canvas, .ant-alert, .ant-empty'))) return false;
     const pixels = [...document.querySelectorAll('.dashboard-chart canvas')].map(c => c.toDataURL()).join('|');
     const still = window.vobCanvases === pixels;
     window.vobCanvases = pixels;
@@ -265,8 +265,10 @@ CHARTS_DRAWN = """n => {
 
 
 def wait_for_charts(page, charts: int = DASHBOARD_CHARTS) -> list[str]:
-    """Until every chart has finished drawing (CHARTS_DRAWN); returns the title and error of each
-    chart in error (e.g. a table a month-only warehouse lacks)."""
+    """Until every chart has finished drawing (CHARTS_DRAWN): a table, a canvas, an error, or Superset's
+    "no results" (.ant-empty: a table with no rows yet, as on a new deployment's first nights before any
+    CRM snapshot); returns the title and error of each chart in error (e.g. a table a month-only
+    warehouse lacks)."""
     page.wait_for_function(CHARTS_DRAWN, arg=charts, polling="raf", timeout=120_000)
     return page.eval_on_selector_all(
         ".dashboard-component-chart-holder:has(.ant-alert)",
