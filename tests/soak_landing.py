@@ -4,7 +4,7 @@ delivery or the clean run's landing zone hold exactly the bytes the harness mean
 
 A night of day D brings the calls, e-mail and chat exports of D; a CRM snapshot every
 CRM_EVERY nights; the month's count files (x, sms, self_service) on its last day; the half-year's
-registers workbook on the half-year's last day. Faults (a contract-breaking line, a corrected
+registers workbook on the half-year's last day, and its closing CRM snapshot the next night. Faults (a contract-breaking line, a corrected
 re-delivery, a broken then corrected re-delivery, a late file, a file still being written) are
 planned in tests/test_soak.py and written here.
 """
