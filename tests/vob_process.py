@@ -63,17 +63,21 @@ def kill_group(process: subprocess.Popen) -> None:
 
 
 def wait_for_step(home: Path, step_key: str, process: subprocess.Popen, timeout: float = 600) -> str:
-    """Wait until a run of the instance in `home` starts step `step_key` (its STEP_START event);
-    the run id."""
+    """Wait until a run of `process` in the instance in `home` starts step `step_key` (its STEP_START
+    event); the run id. Only this process's runs (tag vob/pid): a run killed by the previous attempt
+    stays STARTED until this process reaps it, and may have started the same step."""
     import dagster as dg
     from dagster._core.events import DagsterEventType
+
+    from vob.base.processes import PID_TAG
 
     deadline = time.monotonic() + timeout
     with dg.DagsterInstance.from_config(str(home)) as instance:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise AssertionError(f"vob exited ({process.returncode}) before step {step_key} started")
-            for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+            ours = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={PID_TAG: str(process.pid)})
+            for run in instance.get_runs(filters=ours):
                 for record in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START):
                     if record.step_key == step_key:
                         return run.run_id
