@@ -71,12 +71,12 @@ def wait_for_step(home: Path, step_key: str, process: subprocess.Popen, timeout:
 
     from vob.base.processes import PID_TAG
 
+    ours = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={PID_TAG: str(process.pid)})
     deadline = time.monotonic() + timeout
     with dg.DagsterInstance.from_config(str(home)) as instance:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise AssertionError(f"vob exited ({process.returncode}) before step {step_key} started")
-            ours = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={PID_TAG: str(process.pid)})
             for run in instance.get_runs(filters=ours):
                 for record in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START):
                     if record.step_key == step_key:
